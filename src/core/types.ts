@@ -1,0 +1,54 @@
+// Shared vocabulary of the protocol core. Nothing here touches I/O or the clock:
+// every time value is passed in by the caller (milliseconds on a monotonic clock
+// unless the name says otherwise).
+
+/** A node's identity: its Ed25519 public key, base64url without padding (43 chars). */
+export type PeerId = string;
+
+/**
+ * A UDP endpoint in canonical text form: "1.2.3.4:3210" or "[2001:db8::1]:3210".
+ * IPv4-mapped IPv6 addresses ("::ffff:1.2.3.4") are normalised to plain IPv4 by the
+ * transport before they reach the core, so one peer never shows up under two names.
+ */
+export type Endpoint = string;
+
+/** Randomness is injected so the simulator can replay a run from its seed. */
+export interface Rng {
+  /** Fill `buf` with random bytes. */
+  fill(buf: Uint8Array): void;
+  /** A float in [0, 1). */
+  next(): number;
+}
+
+/**
+ * What an authenticated message carries, after decryption. The kind travels in the
+ * authenticated header, so it cannot be changed in flight.
+ */
+export const enum MsgKind {
+  /** An IP packet for the TUN device. */
+  Data = 0,
+  /** Liveness only; empty payload. */
+  Keepalive = 1,
+  /** A control message encoded by src/wire/control.ts (peer info, claims, leave, probes). */
+  Control = 2,
+}
+
+/** Why a datagram was dropped. Every dropped datagram is counted under exactly one reason. */
+export type DropReason =
+  | 'malformed' // too short, unknown type or version, bad length fields
+  | 'auth' // AEAD tag or handshake MAC did not verify (wrong key, tampering)
+  | 'unknown-session' // transport packet for a receiver index we do not have
+  | 'replay' // duplicate or older than the replay window
+  | 'untrusted' // handshake from a key that is not trusted
+  | 'handshake-state' // a valid-looking handshake message we did not expect
+  | 'rate-limited' // too many handshakes from one address
+  | 'self' // we connected to ourselves
+  | 'no-route' // TUN packet with no claimant for its destination
+  | 'no-session' // TUN packet whose claimant has no established session yet
+  | 'bad-packet' // TUN packet that is not a valid IPv4/IPv6 packet
+  | 'control'; // authenticated control message that failed to decode
+
+export const DROP_REASONS: readonly DropReason[] = [
+  'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
+  'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'control',
+];
