@@ -1,0 +1,168 @@
+// Merged settings → the Config the daemon runs with: defaults filled in, values that depend
+// on each other checked (keepalive < peer-timeout, credentials, key pair, MTU vs IPv6).
+import { basename, extname, join } from 'node:path';
+import { prefixEquals, type Prefix } from '../wire/addr.js';
+import { DEFAULT_LOG_LEVEL } from '../log/levels.js';
+import { ConfigError } from './errors.js';
+import { formatDurationMs } from './duration.js';
+import {
+  CONTROL_SOCKET_DIR, DEFAULT_ALGORITHMS, DEFAULT_DEVICE_NAME, DEFAULT_DEVICE_PATH,
+  DEFAULT_KEEPALIVE_MS, DEFAULT_PEER_TIMEOUT_MS, DEFAULT_PORT, MIN_KEEPALIVE_MS, MIN_MTU_IPV6,
+} from './defaults.js';
+import type { FieldKey, FieldValue, Settings, Sourced } from './fields.js';
+import { publicKeyOf } from './keys.js';
+import type { Config, CryptoConfig } from './types.js';
+
+export interface ResolveOptions {
+  /** The --config file, if any (used for the default control socket name). */
+  readonly configFile?: string | null;
+}
+
+export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): Config {
+  const one = <K extends FieldKey>(key: K): Sourced<FieldValue<K>> | undefined => {
+    const values = settings[key] as Sourced<FieldValue<K>>[] | undefined;
+    return values?.[values.length - 1];
+  };
+  const all = <K extends FieldKey>(key: K): Sourced<FieldValue<K>>[] =>
+    (settings[key] as Sourced<FieldValue<K>>[] | undefined) ?? [];
+  const warnings: string[] = [];
+  const configFile = opts.configFile ?? null;
+
+  const daemon = one('daemon');
+  if (daemon?.value) {
+    throw new ConfigError(daemon.where === '--daemon'
+      ? '--daemon is not supported; run under systemd (see examples/systemd)'
+      : `${daemon.where}: daemon mode is not supported; run under systemd (see examples/systemd)`);
+  }
+
+  const ip = one('ip')?.value ?? null;
+  const mtu = one('mtu');
+  if (mtu && typeof mtu.value === 'number' && ip?.family === 6 && mtu.value < MIN_MTU_IPV6) {
+    throw new ConfigError(`${mtu.where}: ${mtu.value} is below ${MIN_MTU_IPV6}, the minimum MTU for IPv6`);
+  }
+
+  const keepalive = one('keepaliveMs');
+  const peerTimeout = one('peerTimeoutMs');
+  const keepaliveMs = keepalive?.value ?? DEFAULT_KEEPALIVE_MS;
+  const peerTimeoutMs = peerTimeout?.value ?? DEFAULT_PEER_TIMEOUT_MS;
+  if (keepaliveMs < MIN_KEEPALIVE_MS) {
+    throw new ConfigError(`${keepalive?.where}: keepalive must be at least ${MIN_KEEPALIVE_MS}ms`);
+  }
+  if (keepaliveMs >= peerTimeoutMs) {
+    const ka = `keepalive ${formatDurationMs(keepaliveMs)}`;
+    const pt = `peer-timeout ${formatDurationMs(peerTimeoutMs)}`;
+    throw new ConfigError(keepalive
+      ? `${keepalive.where}: ${ka} must be shorter than ${pt} (${peerTimeout?.where ?? 'default'})`
+      : `${peerTimeout!.where}: ${pt} must be longer than ${ka} (default)`);
+  }
+  if (peerTimeoutMs < 3 * keepaliveMs) {
+    warnings.push(`peer-timeout ${formatDurationMs(peerTimeoutMs)} is less than three keepalives ` +
+      `(${formatDurationMs(keepaliveMs)}): a few lost packets can make a live peer look dead`);
+  }
+
+  const claims = dedupe(all('claims').map((c) => c.value), prefixEquals);
+  const autoClaim = one('autoClaim')?.value ?? true;
+  if (claims.length === 0 && (!autoClaim || !ip)) {
+    warnings.push('this node claims no address, so no traffic will be routed to it');
+  }
+
+  const algorithms = dedupe(all('algorithms').map((a) => a.value), (a, b) => a === b);
+  if (algorithms.includes('plain')) {
+    warnings.push("algorithm 'plain' is enabled: traffic with peers that also allow it is NOT encrypted");
+  }
+
+  const device = {
+    type: one('deviceType')?.value ?? 'tun',
+    name: one('deviceName')?.value ?? DEFAULT_DEVICE_NAME,
+    path: one('devicePath')?.value ?? DEFAULT_DEVICE_PATH,
+  } as const;
+
+  return {
+    configFile,
+    device,
+    ip,
+    listen: one('listen')?.value ?? { host: '', port: DEFAULT_PORT },
+    peers: dedupe(all('peers').map((p) => p.value), (a, b) => a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase()),
+    claims,
+    autoClaim,
+    peerTimeoutMs,
+    keepaliveMs,
+    mtu: mtu?.value ?? 'auto',
+    ifup: one('ifup')?.value ?? null,
+    ifdown: one('ifdown')?.value ?? null,
+    logLevel: one('logLevel')?.value ?? DEFAULT_LOG_LEVEL,
+    logFile: one('logFile')?.value ?? null,
+    crypto: resolveCrypto(one('password'), one('privateKey'), one('publicKey'),
+      all('trustedKeys').map((k) => k.value), algorithms.length ? algorithms : [...DEFAULT_ALGORITHMS], warnings),
+    controlSocket: one('controlSocket')?.value ?? defaultControlSocket(device.name, configFile),
+    metricsListen: one('metricsListen')?.value ?? null,
+    statsFile: one('statsFile')?.value ?? null,
+    pidFile: one('pidFile')?.value ?? null,
+    user: one('user')?.value ?? null,
+    group: one('group')?.value ?? null,
+    routes: one('routes')?.value ?? true,
+    warnings,
+  };
+}
+
+function resolveCrypto(
+  password: Sourced<string> | undefined,
+  privateKey: Sourced<string> | undefined,
+  publicKey: Sourced<string> | undefined,
+  trustedKeys: string[],
+  algorithms: CryptoConfig['algorithms'],
+  warnings: string[],
+): CryptoConfig {
+  if (!password && !privateKey) {
+    throw new ConfigError('no credentials: give a password (-p/--password, the PASSWORD environment variable ' +
+      "or crypto.password) or a private key (--private-key or crypto.private-key; 'hacloud genkey' makes one)");
+  }
+  if (password && privateKey) {
+    throw new ConfigError(`both a password (${password.where}) and a private key (${privateKey.where}) are given; use one`);
+  }
+  if (publicKey && !privateKey) {
+    throw new ConfigError(`${publicKey.where}: a public key is only used with its private key (--private-key)`);
+  }
+  if (publicKey && privateKey && publicKeyOf(privateKey.value) !== publicKey.value) {
+    throw new ConfigError(`${publicKey.where}: does not belong to the private key (${privateKey.where})`);
+  }
+  if (password?.where === '--password') {
+    warnings.push('a password given with --password is visible in the process list; ' +
+      'prefer the PASSWORD environment variable or crypto.password in a root-only file');
+  }
+  return {
+    password: password?.value ?? null,
+    privateKey: privateKey?.value ?? null,
+    publicKey: publicKey?.value ?? null,
+    trustedKeys: dedupe(trustedKeys, (a, b) => a === b),
+    algorithms,
+  };
+}
+
+/**
+ * /run/hacloud/<instance>.sock: the device name when it is fixed, else the config file's
+ * name (hacloud@office.service reads office.yaml → office.sock), else "hacloud".
+ */
+export function defaultControlSocket(deviceName: string, configFile: string | null): string {
+  let instance = 'hacloud';
+  if (!deviceName.includes('%')) instance = deviceName;
+  else if (configFile) instance = basename(configFile, extname(configFile)) || instance;
+  return join(CONTROL_SOCKET_DIR, `${instance}.sock`);
+}
+
+/** The prefixes this node claims: --claim subnets plus, with auto-claim, its --ip as a host route. */
+export function claimedPrefixes(config: Config): Prefix[] {
+  const out = [...config.claims];
+  if (config.autoClaim && config.ip) {
+    const host: Prefix = { family: config.ip.family, bytes: config.ip.address, len: config.ip.family === 4 ? 32 : 128 };
+    if (!out.some((p) => prefixEquals(p, host))) out.push(host);
+  }
+  return out;
+}
+
+function dedupe<T>(items: T[], same: (a: T, b: T) => boolean): T[] {
+  const out: T[] = [];
+  for (const item of items) if (!out.some((o) => same(o, item))) out.push(item);
+  return out;
+}
+

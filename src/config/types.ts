@@ -1,0 +1,84 @@
+// The fully resolved configuration the daemon consumes. Every value here has been validated
+// and defaulted (src/config/resolve.ts); durations are milliseconds, addresses are parsed.
+import type { Family, HostPort, Prefix } from '../wire/addr.js';
+import type { LogLevel } from '../log/levels.js';
+
+export const ALGORITHMS = ['aes256-gcm', 'chacha20-poly1305', 'plain'] as const;
+/** Data-channel AEAD names, as written in flags and YAML. */
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+/** The TUN interface address: `--ip 10.0.0.1/24` → address 10.0.0.1, prefix 10.0.0.0/24. */
+export interface InterfaceIp {
+  readonly family: Family;
+  /** The interface's own address (4 or 16 bytes). */
+  readonly address: Uint8Array;
+  /** The interface's network (host bits cleared); /24 (IPv4) or /64 (IPv6) when not given. */
+  readonly prefix: Prefix;
+  /** Canonical "ADDR/LEN" with the address itself, e.g. "10.0.0.1/24", for `ip addr add`. */
+  readonly text: string;
+}
+
+export interface DeviceConfig {
+  /** Only 'tun': hacloud routes IP packets by claims ('tap' is refused with a clear error). */
+  readonly type: 'tun';
+  /** Interface name or kernel template ("hacloud%d"). At most 15 characters. */
+  readonly name: string;
+  /** The TUN clone device. */
+  readonly path: string;
+}
+
+export interface CryptoConfig {
+  /** Password mode: the network key is derived from this. Null in key mode. */
+  readonly password: string | null;
+  /** Key mode: this node's Ed25519 private key (32-byte seed, base64url, 43 chars). */
+  readonly privateKey: string | null;
+  /** Optional; when given it was checked to belong to privateKey. */
+  readonly publicKey: string | null;
+  /** Public keys (base64url, 43 chars) this node trusts, deduplicated. */
+  readonly trustedKeys: readonly string[];
+  /** Preference order, deduplicated. Default aes256-gcm, chacha20-poly1305. */
+  readonly algorithms: readonly Algorithm[];
+}
+
+export interface Config {
+  /** The YAML file the settings came from (as given with --config), or null. */
+  readonly configFile: string | null;
+  readonly device: DeviceConfig;
+  /** The interface address; null when no --ip was given (the node then only relays/claims). */
+  readonly ip: InterfaceIp | null;
+  /** Local UDP endpoint; host '' = all addresses (one dual-stack socket). Port 0 = any. */
+  readonly listen: HostPort;
+  /** Peers to connect to (host may be a name, resolved by the daemon), deduplicated. */
+  readonly peers: readonly HostPort[];
+  /** --claim subnets, deduplicated (host bits cleared). */
+  readonly claims: readonly Prefix[];
+  /** Also claim the --ip address as a host prefix (/32 or /128). See claimedPrefixes(). */
+  readonly autoClaim: boolean;
+  /** A peer is dropped after this long without an authenticated packet. */
+  readonly peerTimeoutMs: number;
+  /** Interval of keepalives; always < peerTimeoutMs. */
+  readonly keepaliveMs: number;
+  /** TUN MTU: 'auto' = underlay MTU minus hacloud's overhead, or a fixed number of bytes. */
+  readonly mtu: number | 'auto';
+  /** Shell commands run after the device is up / before it goes down (IFNAME in env). */
+  readonly ifup: string | null;
+  readonly ifdown: string | null;
+  readonly logLevel: LogLevel;
+  /** Append log lines here instead of stderr. */
+  readonly logFile: string | null;
+  readonly crypto: CryptoConfig;
+  /** Unix socket for `hacloud status`. */
+  readonly controlSocket: string;
+  /** Prometheus endpoint; null = off. A bare port means 127.0.0.1. */
+  readonly metricsListen: HostPort | null;
+  /** YAML stats file rewritten periodically; null = off. */
+  readonly statsFile: string | null;
+  readonly pidFile: string | null;
+  /** Drop privileges to this user/group (name or numeric id) after the device is set up. */
+  readonly user: string | null;
+  readonly group: string | null;
+  /** Add kernel routes through the TUN for other nodes' claimed subnets (--no-routes: off). */
+  readonly routes: boolean;
+  /** Things worth a warning at start-up; cli/main.ts logs them before the daemon starts. */
+  readonly warnings: readonly string[];
+}
