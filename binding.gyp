@@ -1,0 +1,12 @@
+# Built by `node-gyp rebuild` from package.json's "install" script (so `npm ci` builds it).
+# Output: build/Release/hacloud_native.node, loaded by src/io/native.ts.
+{
+  "targets": [
+    {
+      "target_name": "hacloud_native",
+      "sources": ["native/common.c", "native/tun.c", "native/poller.c"],
+      "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    }
+  ]
+}

@@ -1,0 +1,129 @@
+/* Error and argument helpers for the hacloud native addon. */
+#include "common.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+/* libuv knows the portable errno names; for the rest (EBADFD after a TUN device was deleted)
+   ask glibc, so no error ever reads "Unknown system error". */
+static bool uv_knows(int err) {
+  char name[64]; /* the _r variant: plain uv_err_name leaks a string for unknown codes */
+  uv_err_name_r(-err, name, sizeof name);
+  return strncmp(name, "Unknown", 7) != 0;
+}
+
+const char *errno_name(int err) {
+  if (uv_knows(err)) return uv_err_name(-err);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+  if (strerrorname_np(err)) return strerrorname_np(err);
+#endif
+  return "UNKNOWN";
+}
+
+const char *errno_text(int err) {
+  return uv_knows(err) ? uv_strerror(-err) : strerror(err);
+}
+
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *what) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s", what, errno_text(err));
+  napi_value code, message, error, errno_value, syscall_value, reason;
+  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &code) != napi_ok ||
+      napi_create_string_utf8(env, errno_text(err), NAPI_AUTO_LENGTH, &reason) != napi_ok ||
+      napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message) != napi_ok ||
+      napi_create_error(env, code, message, &error) != napi_ok ||
+      napi_create_int32(env, -err, &errno_value) != napi_ok ||
+      napi_create_string_utf8(env, syscall, NAPI_AUTO_LENGTH, &syscall_value) != napi_ok) {
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+  }
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_set_named_property(env, error, "syscall", syscall_value);
+  napi_set_named_property(env, error, "reason", reason);
+  napi_throw(env, error);
+  return NULL;
+}
+
+napi_value throw_type(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg);
+  return NULL;
+}
+
+napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg);
+  return NULL;
+}
+
+void throw_napi_failure(napi_env env, const char *expr) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return;
+  const napi_extended_error_info *info = NULL;
+  napi_get_last_error_info(env, &info);
+  char msg[256];
+  snprintf(msg, sizeof msg, "hacloud native: %s failed: %s", expr,
+           info && info->error_message ? info->error_message : "unknown error");
+  napi_throw_error(env, NULL, msg);
+}
+
+static int bad_arg(napi_env env, const char *name, const char *want) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "%s must be %s", name, want);
+  throw_type(env, msg);
+  return -1;
+}
+
+int arg_int32(napi_env env, napi_value v, const char *name, int32_t *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number ||
+      napi_get_value_int32(env, v, out) != napi_ok)
+    return bad_arg(env, name, "a number");
+  return 0;
+}
+
+int arg_uint32(napi_env env, napi_value v, const char *name, uint32_t *out) {
+  int32_t n;
+  if (arg_int32(env, v, name, &n) != 0) return -1;
+  if (n < 0) return bad_arg(env, name, "a non-negative integer");
+  *out = (uint32_t)n;
+  return 0;
+}
+
+static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t offset;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return -1;
+  if (napi_get_typedarray_info(env, v, &type, len, data, &ab, &offset) != napi_ok) return -1;
+  return type == want ? 0 : -1;
+}
+
+int arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len) {
+  void *p;
+  if (typed(env, v, napi_uint8_array, &p, len) != 0) return bad_arg(env, name, "a Uint8Array");
+  *data = p;
+  return 0;
+}
+
+int arg_u32array(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len) {
+  void *p;
+  if (typed(env, v, napi_uint32_array, &p, len) != 0) return bad_arg(env, name, "a Uint32Array");
+  *data = p;
+  return 0;
+}
+
+int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t cap) {
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)
+    return bad_arg(env, name, "a string");
+  if (len >= cap) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s is too long (%zu bytes, at most %zu)", name, len, cap - 1);
+    throw_range(env, msg);
+    return -1;
+  }
+  napi_get_value_string_utf8(env, v, buf, cap, &len);
+  return 0;
+}

@@ -1,0 +1,48 @@
+/* Helpers shared by the hacloud native addon's source files. */
+#ifndef HACLOUD_COMMON_H
+#define HACLOUD_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <node_api.h>
+
+/*
+ * Throw an Error "<what>: <strerror>" carrying .code ("EPERM"), .errno (negative, as in Node's
+ * own system errors), .syscall and .reason (the bare strerror text), so the TypeScript side
+ * can turn it into a one-line message.
+ * Always returns NULL so callers can `return throw_errno(...)`.
+ */
+napi_value throw_errno(napi_env env, int err, const char *syscall, const char *what);
+
+/* "EPERM" and "operation not permitted" for a positive errno, as Node names its system errors. */
+const char *errno_name(int err);
+const char *errno_text(int err);
+
+/* Throw a TypeError/RangeError with a plain message; returns NULL. */
+napi_value throw_type(napi_env env, const char *msg);
+napi_value throw_range(napi_env env, const char *msg);
+
+/* After a failed napi_* call: throw a generic error unless one is already pending. */
+void throw_napi_failure(napi_env env, const char *expr);
+
+#define NAPI_CALL(env, call)                 \
+  do {                                       \
+    if ((call) != napi_ok) {                 \
+      throw_napi_failure((env), #call);      \
+      return NULL;                           \
+    }                                        \
+  } while (0)
+
+/* Argument readers: return 0 on success, or throw a TypeError naming `name` and return -1. */
+int arg_int32(napi_env env, napi_value v, const char *name, int32_t *out);
+int arg_uint32(napi_env env, napi_value v, const char *name, uint32_t *out);
+int arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len);
+int arg_u32array(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len);
+/* Copy a string into buf (cap bytes incl. NUL); a longer string is a RangeError, not truncated. */
+int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t cap);
+
+/* Register the Poller class on `exports` (poller.c). */
+napi_status poller_register(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,41 @@
+// The dual-stack UDP transport between two lab hosts: one socket serves IPv4 and IPv6 peers,
+// IPv4 senders appear as plain "a.b.c.d:port" (never ::ffff:), and ICMP port-unreachable
+// answers to earlier datagrams do not disturb it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
+
+const FIXTURE = new URL('./fixtures/udp-fixture.mjs', import.meta.url).pathname;
+const event = (line: string) => JSON.parse(line.slice(line.indexOf(' ') + 1)) as Record<string, unknown>;
+
+describe('UDP transport between namespaces', () => {
+  let lab: Lab | undefined;
+
+  beforeAll(async () => {
+    requireRoot();
+    builtFile('dist/src/io/udp.js');
+    lab = await createLab({ hosts: ['a', 'b'] });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('serves IPv4 and IPv6 peers on one socket with canonical endpoints', async () => {
+    const l = lab!;
+    const server = l.spawn('a', process.execPath, [FIXTURE, 'server', '4000']);
+    expect(event(await server.waitForLine(/^READY /, 10_000)).localAddress).toBe('[::]:4000');
+
+    const v4 = `${l.ip('a')}:4000`;
+    const v6 = `[${l.ip6('a')}]:4000`;
+    const client = l.spawn('b', process.execPath, [FIXTURE, 'client', '4100', '4999', v4, v6]);
+    const result = event(await client.waitForLine(/^RESULT /, 10_000));
+    expect(result.replies).toEqual(
+      expect.arrayContaining([
+        { from: v4, seen: `${l.ip('b')}:4100` },
+        { from: v6, seen: `[${l.ip6('b')}]:4100` },
+      ]),
+    );
+    expect(result.replies).toHaveLength(2);
+    expect((await client.waitForExit(2000)).code).toBe(0);
+    expect(server.running).toBe(true); // nothing the client did crashed the server
+  });
+});
