@@ -320,7 +320,7 @@ function runFlags(): string[] {
 }
 
 /** The version from package.json, found from this file in src/cli or dist/src/cli. */
-function readVersion(): string {
+export function readVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     try {

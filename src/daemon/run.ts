@@ -1,0 +1,231 @@
+// The daemon: the one place where the sans-IO engine meets the TUN device, the UDP socket,
+// the clock, the file system and the operator's tools (status socket, metrics, stats file,
+// kernel routes, hooks). Start-up failures are one-line errors; SIGINT/SIGTERM tell the
+// peers we leave (so they fail over at once) and tear everything down within a second.
+import { formatAddress, formatEndpoint, parsePrefix, type Prefix } from '../wire/addr.js';
+import { claimedPrefixes } from '../config/resolve.js';
+import { ConfigError } from '../config/errors.js';
+import type { Config } from '../config/types.js';
+import { createEngine, type Engine } from '../core/engine.js';
+import { SecureChannel } from '../crypto/channel.js';
+import { KeyFormatError } from '../crypto/keys.js';
+import { openTun, type TunDevice } from '../io/tun.js';
+import { openUdpTransport, type Transport } from '../io/udp.js';
+import { createLogger, type Logger } from '../log/logger.js';
+import { readVersion } from '../cli/args.js';
+import { startControlServer } from '../status/control-server.js';
+import { startMetricsServer } from '../status/metrics.js';
+import { startStatsFile, DEFAULT_STATS_INTERVAL_MS } from '../status/stats-file.js';
+import { buildStatusJson, type StatusJson } from '../status/status-json.js';
+import { DataPlane, monotonicMs } from './dataplane.js';
+import { logEngineEvent } from './event-log.js';
+import { runHook } from './hooks.js';
+import { loadTrust } from './identity.js';
+import { autoMtu } from './mtu.js';
+import { dropPrivileges, removePidFile, writePidFile } from './privileges.js';
+import { systemRng } from './random.js';
+import { resolvePeers } from './resolve.js';
+import { KernelRoutes } from './routes.js';
+
+/** Peers given by name are looked up again this often (a moved DNS entry is found again). */
+const RESOLVE_INTERVAL_MS = 60_000;
+/** After SIGTERM, wait at most this long for peers to acknowledge our Leave. */
+const LEAVE_WAIT_MS = 300;
+const LEAVE_POLL_MS = 10;
+
+type Closer = () => Promise<void> | void;
+
+/** Runs the node until SIGINT/SIGTERM; returns the process exit code. */
+export async function runDaemon(config: Config): Promise<number> {
+  const log = createLogger({ level: config.logLevel, file: config.logFile });
+  const closers: Closer[] = [];
+  let exitCode = 0;
+  try {
+    const node = await startNode(config, log, closers);
+    exitCode = await node.untilStopped;
+    await node.leave();
+  } catch (err) {
+    if (err instanceof KeyFormatError) throw new ConfigError(err.message);
+    throw err;
+  } finally {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        log.warn(`shutdown: ${(err as Error).message}`);
+      }
+    }
+    log.info('stopped');
+    log.close();
+  }
+  return exitCode;
+}
+
+interface RunningNode {
+  untilStopped: Promise<number>;
+  leave(): Promise<void>;
+}
+
+async function startNode(config: Config, log: Logger, closers: Closer[]): Promise<RunningNode> {
+  const trust = loadTrust(config);
+  log.setNodeId(trust.identity.id.slice(0, 8));
+
+  const transport: Transport = await openUdpTransport({
+    listen: config.listen.host ? formatEndpoint(config.listen.host, config.listen.port) : config.listen.port,
+    onError: (err) => log.debug(`udp: ${err.message}`),
+  });
+  closers.push(() => transport.close());
+
+  const mtu = config.mtu === 'auto' ? autoMtu() : config.mtu;
+  const tun: TunDevice = await openTun({
+    name: config.device.name,
+    path: config.device.path,
+    mtu,
+    ...(config.ip ? { address: { ip: formatAddress(config.ip.address), prefixLen: config.ip.prefix.len } } : {}),
+  });
+  closers.push(() => tun.close());
+
+  const rng = systemRng();
+  let engine: Engine | null = null;
+  const routesChanged = debounce(() => syncRoutes());
+  engine = createEngine({
+    config: {
+      claims: claimedPrefixes(config),
+      bootTimeMs: Date.now(),
+      seeds: [],
+      keepaliveMs: config.keepaliveMs,
+      peerTimeoutMs: config.peerTimeoutMs,
+    },
+    makeChannel: (sink) =>
+      new SecureChannel({
+        identity: trust.identity,
+        ...(trust.psk ? { psk: trust.psk } : {}),
+        ...(trust.trustedPeers ? { trustedPeers: trust.trustedPeers } : {}),
+        algorithms: trust.algorithms,
+        rng,
+        sink,
+        onInternalError: (err) => log.error(`internal error in packet handling: ${(err as Error).message}`),
+      }),
+    send: (to, datagram) => transport.send(to, datagram),
+    deliver: (packet) => void tun.write(packet),
+    onEvent: (e) => {
+      logEngineEvent(log, e);
+      if (e.type === 'route-change') routesChanged();
+    },
+    rng,
+  });
+  const plane = new DataPlane(engine, tun, transport);
+  plane.start();
+  closers.push(() => plane.stop());
+  log.info(`listening on port ${transport.localPort}, device ${tun.name} mtu ${mtu}` +
+    (config.ip ? ` address ${config.ip.text}` : ''));
+
+  // -c peers: resolved now and again periodically.
+  const refreshSeeds = async (): Promise<void> => {
+    const endpoints = await resolvePeers(config.peers, log);
+    engine.setSeeds(monotonicMs(), endpoints);
+    plane.poke();
+  };
+  await refreshSeeds();
+  if (config.peers.length > 0) {
+    const resolver = setInterval(() => void refreshSeeds(), RESOLVE_INTERVAL_MS);
+    resolver.unref();
+    closers.push(() => clearInterval(resolver));
+  }
+
+  // Kernel routes for subnets other nodes claim outside our own network.
+  const ownNetworks: Prefix[] = config.ip ? [config.ip.prefix] : [];
+  const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, log }) : null;
+  if (routes) closers.push(() => routes.close());
+  function syncRoutes(): void {
+    if (!routes || !engine) return;
+    const status = engine.status(monotonicMs());
+    const claimedByOthers = status.routes.filter((r) => r.active !== null && !r.activeIsSelf);
+    void routes.sync(claimedByOthers.map((r) => parsePrefix(r.prefix)));
+  }
+
+  if (config.ifup) await runHook('ifup', config.ifup, { IFNAME: tun.name }, log);
+  if (config.ifdown) {
+    const script = config.ifdown;
+    closers.push(() => runHook('ifdown', script, { IFNAME: tun.name }, log));
+  }
+
+  const getStatus = (): StatusJson =>
+    buildStatusJson(
+      {
+        version: readVersion(),
+        device: tun.name,
+        addresses: config.ip ? [config.ip.text] : [],
+        listen: `${config.listen.host || '*'}:${transport.localPort}`,
+        controlSocket: config.controlSocket,
+        nowWallMs: Date.now(),
+      },
+      engine.status(monotonicMs()),
+    );
+  const control = await startControlServer(config.controlSocket, (cmd) => {
+    if (cmd === 'status') return getStatus();
+    throw new Error(`unknown command '${cmd}'`);
+  }).catch((err: Error) => {
+    log.warn(`control socket disabled: ${err.message}`);
+    return null;
+  });
+  if (control) closers.push(() => control.close());
+  if (config.metricsListen) {
+    const metrics = await startMetricsServer(config.metricsListen, getStatus);
+    closers.push(() => metrics.close());
+  }
+  if (config.statsFile) {
+    const stats = startStatsFile(config.statsFile, DEFAULT_STATS_INTERVAL_MS, getStatus, log);
+    closers.push(() => stats.close());
+  }
+  if (config.pidFile) {
+    const pidFile = config.pidFile;
+    writePidFile(pidFile);
+    closers.push(() => removePidFile(pidFile));
+  }
+  if (config.user || config.group) {
+    dropPrivileges(config.user, config.group, log);
+    if (routes) log.warn('kernel routes cannot change after dropping privileges: new claims get no route (use --no-routes to silence)');
+  }
+
+  const untilStopped = new Promise<number>((resolve) => {
+    const stop = (signal: string) => () => {
+      log.info(`${signal}: leaving the network`);
+      resolve(0);
+    };
+    process.once('SIGINT', stop('SIGINT'));
+    process.once('SIGTERM', stop('SIGTERM'));
+    process.on('SIGHUP', () => log.reopen());
+    tun.onError((err) => {
+      log.error(err.message);
+      resolve(1);
+    });
+  });
+
+  return {
+    untilStopped,
+    leave: async () => {
+      engine.leave(monotonicMs());
+      plane.poke();
+      const until = monotonicMs() + LEAVE_WAIT_MS;
+      while (!engine.leaveSettled && monotonicMs() < until) await sleep(LEAVE_POLL_MS);
+    },
+  };
+}
+
+function debounce(fn: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    setImmediate(() => {
+      queued = false;
+      fn();
+    });
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
