@@ -134,7 +134,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   }
 
   // Kernel routes for subnets other nodes claim outside our own network.
-  const ownNetworks: Prefix[] = config.ip ? [config.ip.prefix] : [];
+  const ownNetworks: Prefix[] = [...(config.ip ? [config.ip.prefix] : []), ...config.claims];
   const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, log }) : null;
   if (routes) closers.push(() => routes.close());
   function syncRoutes(): void {

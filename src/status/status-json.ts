@@ -1,0 +1,258 @@
+// The stable JSON of `hacloud status --json` (documented field by field in docs/status-json.md).
+// Built from the engine's snapshot plus what only the daemon knows (version, device, listen
+// address). Pure: the wall clock comes in as DaemonInfo.nowWallMs. Fields may be added in
+// later versions; renaming or removing one, or changing its meaning, bumps `format`.
+import type { EngineStatus, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
+
+export const STATUS_JSON_FORMAT = 1;
+
+/** What the daemon adds to the engine's snapshot. */
+export interface DaemonInfo {
+  version: string;
+  /** The TUN interface name (e.g. "hacloud0"). */
+  device: string;
+  /** Interface addresses with their prefix length, e.g. ["10.0.0.1/24"]. */
+  addresses: string[];
+  /** The local UDP endpoint, e.g. "*:3210" (all addresses) or "10.1.2.3:3210". */
+  listen: string;
+  controlSocket: string;
+  /** Wall clock (epoch ms) at which the engine snapshot was taken. */
+  nowWallMs: number;
+}
+
+export interface TrafficJson {
+  bytes: number;
+  packets: number;
+}
+
+export interface NodeJson {
+  id: string;
+  version: string;
+  device: string;
+  addresses: string[];
+  listen: string;
+  controlSocket: string;
+  /** Endpoints at which this node found itself (it never connects to them). */
+  selfEndpoints: string[];
+  /** Prefixes this node claims. */
+  claims: string[];
+  uptimeMs: number;
+  /** ISO 8601 wall-clock start time; the uptime tiebreak compares these. */
+  bootTime: string;
+  /** The node is shutting down and has told its peers. */
+  leaving: boolean;
+  keepaliveMs: number;
+  peerTimeoutMs: number;
+}
+
+export interface PeerJson {
+  id: string;
+  /** Where packets to it go now. */
+  endpoint: string;
+  /** Every endpoint it was seen at while connected. */
+  endpoints: string[];
+  /** "up" or "suspect" (silent, being probed, still routable until the peer timeout). */
+  state: string;
+  /** An encrypted session is established and can carry data. */
+  session: boolean;
+  connectedForMs: number;
+  lastSeenAgoMs: number;
+  rttMs: number | null;
+  /** Age of the current session keys; null when the engine does not report it. */
+  handshakeAgoMs: number | null;
+  /** Its announced start time (ISO 8601); null until it told us. */
+  bootTime: string | null;
+  uptimeMs: number | null;
+  claims: string[];
+  /** IP packets received from / sent to it through the tunnel. */
+  rx: TrafficJson;
+  tx: TrafficJson;
+}
+
+export interface ConnectingJson {
+  endpoint: string;
+  /** "seed" (configured with --connect) or "learned" (from a peer list). */
+  kind: string;
+  /** The peer last seen at this endpoint, if any. */
+  peer: string | null;
+  attempts: number;
+  nextAttemptInMs: number;
+}
+
+export interface ClaimantJson {
+  id: string;
+  self: boolean;
+  active: boolean;
+  bootTime: string;
+  uptimeMs: number;
+  /** Reserved for health checks; null until the engine reports them. */
+  health: string | null;
+  /** Reserved for claim priorities; null until the engine reports them. */
+  priority: number | null;
+}
+
+export interface RouteJson {
+  prefix: string;
+  family: 4 | 6;
+  /** Id of the claimant packets for this prefix go to; null when none is reachable. */
+  active: string | null;
+  activeIsSelf: boolean;
+  /** Why the active claimant beats the other claimants of this prefix. */
+  reason: string;
+  /** Preferred first. */
+  claimants: ClaimantJson[];
+}
+
+export interface FailoverJson {
+  /** ISO 8601 wall-clock time of the switch. */
+  time: string;
+  agoMs: number;
+  prefix: string;
+  from: string | null;
+  to: string | null;
+  /** timeout | leave | replaced | restart */
+  cause: string;
+  /** How long the old claimant had been silent when this node switched. */
+  gapMs: number;
+}
+
+export interface StatusJson {
+  format: typeof STATUS_JSON_FORMAT;
+  /** ISO 8601 wall-clock time of the snapshot. */
+  time: string;
+  node: NodeJson;
+  peers: PeerJson[];
+  connecting: ConnectingJson[];
+  routes: RouteJson[];
+  failovers: {
+    total: number;
+    /** Newest first; a bounded history. */
+    recent: FailoverJson[];
+  };
+  drops: {
+    total: number;
+    byReason: Record<string, number>;
+  };
+  /** Sums over the peers listed. */
+  traffic: {
+    rx: TrafficJson;
+    tx: TrafficJson;
+  };
+}
+
+export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJson {
+  const now = info.nowWallMs;
+  const peers = engine.peers.map((p) => peerJson(p, now));
+  const byReason: Record<string, number> = { ...engine.drops };
+  return {
+    format: STATUS_JSON_FORMAT,
+    time: iso(now),
+    node: {
+      id: engine.id,
+      version: info.version,
+      device: info.device,
+      addresses: [...info.addresses],
+      listen: info.listen,
+      controlSocket: info.controlSocket,
+      selfEndpoints: [...engine.selfEndpoints],
+      claims: [...engine.claims],
+      uptimeMs: ms(engine.uptimeMs),
+      bootTime: iso(engine.bootTimeMs),
+      leaving: engine.leaving,
+      keepaliveMs: engine.timing.keepaliveMs,
+      peerTimeoutMs: engine.timing.peerTimeoutMs,
+    },
+    peers,
+    connecting: engine.connecting.map((t) => ({
+      endpoint: t.endpoint,
+      kind: t.kind,
+      peer: t.peer,
+      attempts: t.attempts,
+      nextAttemptInMs: ms(t.nextAttemptInMs),
+    })),
+    routes: engine.routes.map((r) => routeJson(r, now)),
+    failovers: {
+      total: engine.failoversTotal,
+      recent: engine.failovers.map((f) => ({
+        time: iso(now - f.agoMs),
+        agoMs: ms(f.agoMs),
+        prefix: f.prefix,
+        from: f.from,
+        to: f.to,
+        cause: f.cause,
+        gapMs: ms(f.gapMs),
+      })),
+    },
+    drops: {
+      total: Object.values(byReason).reduce((a, b) => a + b, 0),
+      byReason,
+    },
+    traffic: {
+      rx: sumTraffic(peers.map((p) => p.rx)),
+      tx: sumTraffic(peers.map((p) => p.tx)),
+    },
+  };
+}
+
+function peerJson(p: PeerStatus, now: number): PeerJson {
+  return {
+    id: p.id,
+    endpoint: p.endpoint,
+    endpoints: [...p.endpoints],
+    state: p.state,
+    session: p.session,
+    connectedForMs: ms(p.connectedForMs),
+    lastSeenAgoMs: ms(p.lastSeenAgoMs),
+    rttMs: p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000,
+    // The engine snapshot has no session-key age yet; the field is reserved so clients need
+    // not change when it arrives.
+    handshakeAgoMs: null,
+    bootTime: p.bootTimeMs === null ? null : iso(p.bootTimeMs),
+    uptimeMs: p.bootTimeMs === null ? null : Math.max(0, ms(now - p.bootTimeMs)),
+    claims: [...p.claims],
+    rx: traffic(p.rx),
+    tx: traffic(p.tx),
+  };
+}
+
+function routeJson(r: RouteStatus, now: number): RouteJson {
+  return {
+    prefix: r.prefix,
+    family: r.family,
+    active: r.active,
+    activeIsSelf: r.activeIsSelf,
+    reason: r.reason,
+    claimants: r.claimants.map((c) => ({
+      id: c.id,
+      self: c.self,
+      active: c.active,
+      bootTime: iso(c.bootTimeMs),
+      // Boot times come from each node's own clock: a skewed clock must not show a negative uptime.
+      uptimeMs: Math.max(0, ms(now - c.bootTimeMs)),
+      health: null,
+      priority: null,
+    })),
+  };
+}
+
+function traffic(t: TrafficStatus): TrafficJson {
+  return { bytes: t.bytes, packets: t.packets };
+}
+
+function sumTraffic(list: TrafficJson[]): TrafficJson {
+  const out = { bytes: 0, packets: 0 };
+  for (const t of list) {
+    out.bytes += t.bytes;
+    out.packets += t.packets;
+  }
+  return out;
+}
+
+function ms(value: number): number {
+  return Math.round(value);
+}
+
+function iso(epochMs: number): string {
+  const d = new Date(Math.round(epochMs));
+  return Number.isNaN(d.getTime()) ? new Date(0).toISOString() : d.toISOString();
+}

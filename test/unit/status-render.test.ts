@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatDuration, renderStatus } from '../../src/status/render.js';
+import { buildStatusJson } from '../../src/status/status-json.js';
+import { engineStatus, INFO, SELF, twoClaimantStatus } from './status-fixture.js';
+
+function lines(text: string): string[] {
+  return text.split('\n');
+}
+
+describe('renderStatus', () => {
+  const text = renderStatus(buildStatusJson(INFO, twoClaimantStatus()));
+
+  it('starts with the node: id, device, addresses, uptime and timing', () => {
+    expect(lines(text).slice(0, 7)).toEqual([
+      `node     ${SELF}`,
+      'version  0.1.0',
+      'device   hacloud0  10.0.0.100/24',
+      'listen   0.0.0.0:3210',
+      'uptime   2m05s  (since 2026-01-02T03:02:00.000Z)',
+      'claims   10.0.0.100/32',
+      'timing   keepalive 100ms, peer timeout 800ms',
+    ]);
+  });
+
+  it('has a peer table with aligned columns and short ids', () => {
+    const l = lines(text);
+    const header = l.indexOf('PEERS (1)');
+    expect(header).toBeGreaterThan(0);
+    expect(l[header + 1]).toMatch(/^ {2}ID {8}ENDPOINT {10}STATE +LAST SEEN +RTT +HANDSHAKE +UPTIME +RX +TX +CLAIMS$/);
+    expect(l[header + 2]).toMatch(/^ {2}BBBBBBBB {2}172\.31\.5\.11:3210 {2}up +42ms ago +0\.46ms +- +1h00m +1\.5 MiB\/1200p +94 KiB\/1100p +10\.0\.0\.1\/32, 192\.168\.77\.0\/24$/);
+    // Columns line up: every cell of the row starts where its header starts.
+    expect(l[header + 2]!.indexOf('172.31')).toBe(l[header + 1]!.indexOf('ENDPOINT'));
+    expect(l[header + 2]!.indexOf('1h00m')).toBe(l[header + 1]!.indexOf('UPTIME'));
+  });
+
+  it('lists every claimant under its prefix, marks the active one and says why', () => {
+    const l = lines(text);
+    const start = l.findIndex((x) => x.startsWith('ROUTES (3)'));
+    expect(l[start]).toContain('* = active');
+    expect(l.slice(start + 1, start + 6)).toEqual([
+      '     PREFIX           CLAIMANT                     UPTIME  WHY ACTIVE',
+      '  *  10.0.0.1/32      BBBBBBBB (172.31.5.11:3210)  1h00m   longest uptime',
+      '                      AAAAAAAA                     20s',
+      '  *  10.0.0.100/32    CCCCCCCC (self)              2m05s   only claimant',
+      '  *  192.168.77.0/24  BBBBBBBB (172.31.5.11:3210)  1h00m   only claimant',
+    ]);
+  });
+
+  it('shows recent failovers with their gap, the drops by reason and the traffic', () => {
+    const l = lines(text);
+    const start = l.findIndex((x) => x.startsWith('RECENT FAILOVERS'));
+    expect(l[start]).toBe('RECENT FAILOVERS (3 shown, 3 total)');
+    expect(l[start + 1]).toMatch(/^ {2}WHEN +PREFIX +FROM +TO +CAUSE +GAP$/);
+    expect(l[start + 2]).toMatch(/^ {2}30s ago +10\.0\.0\.1\/32 +AAAAAAAA +BBBBBBBB \(172\.31\.5\.11:3210\) +timeout +790ms$/);
+    expect(l[start + 4]).toMatch(/1m30s ago .* leave +0ms$/);
+    expect(text).toContain('DROPPED PACKETS: 7  (auth 2, replay 5)');
+    expect(text).toContain('TRAFFIC: rx 1.5 MiB/1200p, tx 94 KiB/1100p');
+    expect(text).toContain('CONNECTING (1)');
+    expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('says "none" for empty sections and never prints undefined', () => {
+    const e = engineStatus();
+    e.peers = [];
+    e.routes = [];
+    e.failovers = [];
+    e.failoversTotal = 0;
+    e.connecting = [];
+    const empty = renderStatus(buildStatusJson(INFO, e));
+    expect(empty).toContain('PEERS (0)\n  none');
+    expect(empty).toContain('ROUTES (0)   * = active\n  none');
+    expect(empty).toContain('RECENT FAILOVERS (0 shown, 0 total)\n  none');
+    expect(empty).not.toContain('CONNECTING');
+    expect(empty).not.toMatch(/undefined|NaN/);
+  });
+});
+
+describe('formatting helpers', () => {
+  it('formats durations compactly', () => {
+    expect([0, 850, 4200, 59_900, 185_000, 7_380_000, 273_600_000].map(formatDuration))
+      .toEqual(['0ms', '850ms', '4.2s', '59s', '3m05s', '2h03m', '3d04h']);
+    expect(formatDuration(-1)).toBe('-');
+  });
+
+  it('formats bytes in binary units', () => {
+    expect([0, 512, 1536, 12 * 1024 * 1024, 5 * 1024 ** 4].map(formatBytes)).toEqual(['0 B', '512 B', '1.5 KiB', '12 MiB', '5.0 TiB']);
+  });
+});
