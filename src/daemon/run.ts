@@ -23,7 +23,7 @@ import { runHook } from './hooks.js';
 import { loadTrust } from './identity.js';
 import { autoMtu } from './mtu.js';
 import { dropPrivileges, removePidFile, writePidFile } from './privileges.js';
-import { systemRng } from './random.js';
+import { systemRng } from '../crypto/rng.js';
 import { resolvePeers } from './resolve.js';
 import { KernelRoutes } from './routes.js';
 

@@ -1,0 +1,182 @@
+// Per-direction AEAD of the data channel, behind one interface so the channel does not care
+// which algorithm was negotiated.
+//
+// Nonce (both algorithms): 12 bytes = 4 zero bytes + the 64-bit packet counter,
+// little-endian. A key is used with each counter at most once (the channel never reuses a
+// counter and rekeys long before MAX_COUNTER).
+//
+// Algorithms:
+//   chacha20  ChaCha20-Poly1305-IETF from libsodium, sealed/opened in place, no allocation.
+//   aes256    AES-256-GCM from Node's OpenSSL (sodium-native has no AES-GCM). node:crypto
+//             has no "into this buffer" API, so each packet allocates a Cipher object and the
+//             output Buffer; the per-call overhead makes it 2-3x slower than chacha20 at 1400
+//             bytes here (bench/aead.ts) although AES-NI is faster per byte. Issue 6 may move
+//             batched AES-GCM into the native addon. The key is a KeyObject (measured ~20 %
+//             faster than passing raw key bytes per packet).
+//   plain     no encryption and no integrity at all; still framed. Only negotiated when both
+//             sides list it (see handshake.ts); the CLI must warn loudly.
+//
+// This module wraps primitives; it is not part of the sans-IO protocol logic, which is why
+// it may import node:crypto.
+import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { CHACHA_NONCE_BYTES, TAG_BYTES, chachaOpenDetached, chachaSealDetached, wipe } from './sodium.js';
+
+export type AlgorithmName = 'chacha20' | 'aes256' | 'plain';
+
+/** Wire ids of the algorithms (handshake payloads carry these). */
+export const ALGORITHM_IDS: Readonly<Record<AlgorithmName, number>> = { plain: 0, chacha20: 1, aes256: 2 };
+export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['chacha20', 'aes256', 'plain'];
+/** Preference when nothing is configured: measured fastest first (see bench/aead.ts). */
+export const DEFAULT_ALGORITHMS: readonly AlgorithmName[] = ['chacha20', 'aes256'];
+
+export function algorithmById(id: number): AlgorithmName | undefined {
+  return ALGORITHM_NAMES.find((n) => ALGORITHM_IDS[n] === id);
+}
+
+/** Parse an `--algorithm` / `crypto.algorithms` value; one-line error naming `what`. */
+export function parseAlgorithm(text: string, what = 'algorithm'): AlgorithmName {
+  const t = text.trim().toLowerCase();
+  const aliases: Record<string, AlgorithmName> = {
+    chacha20: 'chacha20', 'chacha20-poly1305': 'chacha20', aes256: 'aes256', 'aes-256-gcm': 'aes256',
+    plain: 'plain',
+  };
+  const name = aliases[t];
+  if (!name) throw new Error(`${what}: unknown algorithm ${JSON.stringify(text)} (expected chacha20, aes256 or plain)`);
+  return name;
+}
+
+export interface Aead {
+  readonly algorithm: AlgorithmName;
+  /** Bytes the tag adds (16, or 0 for plain). */
+  readonly tagBytes: number;
+  /**
+   * Encrypt `plaintext` into `out` (ciphertext then tag) and return the bytes written
+   * (plaintext.length + tagBytes). `out` may start at the same memory as `plaintext`
+   * (in place); otherwise the two must not overlap.
+   */
+  seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number;
+  /**
+   * Verify and decrypt `ciphertext` (which ends in the tag) into `out`; returns the
+   * plaintext length, or -1 if it is too short or the tag does not verify (then `out`'s
+   * content is unspecified). Same overlap rule as seal.
+   */
+  open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number;
+  /** Wipe the key. */
+  destroy(): void;
+}
+
+function writeNonce(nonce: Uint8Array, counter: number): void {
+  // bytes 0..4 stay zero
+  const lo = counter >>> 0;
+  const hi = Math.floor(counter / 0x1_0000_0000);
+  nonce[4] = lo & 0xff; nonce[5] = (lo >>> 8) & 0xff; nonce[6] = (lo >>> 16) & 0xff; nonce[7] = lo >>> 24;
+  nonce[8] = hi & 0xff; nonce[9] = (hi >>> 8) & 0xff; nonce[10] = (hi >>> 16) & 0xff; nonce[11] = hi >>> 24;
+}
+
+class ChaChaAead implements Aead {
+  readonly algorithm = 'chacha20' as const;
+  readonly tagBytes = TAG_BYTES;
+  private readonly key: Uint8Array;
+  private readonly nonce = new Uint8Array(CHACHA_NONCE_BYTES);
+
+  constructor(key: Uint8Array) {
+    this.key = new Uint8Array(key);
+  }
+
+  seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number {
+    const len = plaintext.length;
+    // the binding aborts the process on a short tag view, so check here
+    if (out.length < len + TAG_BYTES) throw new RangeError('AEAD output buffer too small');
+    writeNonce(this.nonce, counter);
+    chachaSealDetached(out.subarray(0, len), out.subarray(len, len + TAG_BYTES), plaintext, aad, this.nonce, this.key);
+    return len + TAG_BYTES;
+  }
+
+  open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
+    const len = ciphertext.length - TAG_BYTES;
+    if (len < 0 || out.length < len) return -1;
+    writeNonce(this.nonce, counter);
+    const ok = chachaOpenDetached(out.subarray(0, len), ciphertext.subarray(0, len),
+      ciphertext.subarray(len), aad, this.nonce, this.key);
+    return ok ? len : -1;
+  }
+
+  destroy(): void {
+    wipe(this.key);
+  }
+}
+
+class AesGcmAead implements Aead {
+  readonly algorithm = 'aes256' as const;
+  readonly tagBytes = TAG_BYTES;
+  private readonly key: KeyObject;
+  private readonly nonce = new Uint8Array(12);
+
+  constructor(key: Uint8Array) {
+    this.key = createSecretKey(key);
+  }
+
+  seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number {
+    const len = plaintext.length;
+    writeNonce(this.nonce, counter);
+    const cipher = createCipheriv('aes-256-gcm', this.key, this.nonce, { authTagLength: TAG_BYTES });
+    cipher.setAAD(aad);
+    const ct = cipher.update(plaintext);
+    const rest = cipher.final(); // GCM is a stream mode: always empty, but part of the API contract
+    out.set(ct, 0);
+    if (rest.length) out.set(rest, ct.length);
+    out.set(cipher.getAuthTag(), len);
+    return len + TAG_BYTES;
+  }
+
+  open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
+    const len = ciphertext.length - TAG_BYTES;
+    if (len < 0 || out.length < len) return -1;
+    writeNonce(this.nonce, counter);
+    const decipher = createDecipheriv('aes-256-gcm', this.key, this.nonce, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aad);
+    decipher.setAuthTag(ciphertext.subarray(len));
+    const pt = decipher.update(ciphertext.subarray(0, len));
+    try {
+      decipher.final();
+    } catch {
+      return -1; // tag mismatch: pt is unauthenticated and is discarded
+    }
+    out.set(pt, 0);
+    return len;
+  }
+
+  destroy(): void {
+    // KeyObject memory is owned by OpenSSL and freed with the object; nothing to wipe from JS.
+  }
+}
+
+class PlainAead implements Aead {
+  readonly algorithm = 'plain' as const;
+  readonly tagBytes = 0;
+
+  seal(_counter: number, _aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number {
+    if (plaintext.buffer !== out.buffer || plaintext.byteOffset !== out.byteOffset) out.set(plaintext, 0);
+    return plaintext.length;
+  }
+
+  open(_counter: number, _aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
+    if (out.length < ciphertext.length) return -1;
+    if (ciphertext.buffer !== out.buffer || ciphertext.byteOffset !== out.byteOffset) out.set(ciphertext, 0);
+    return ciphertext.length;
+  }
+
+  destroy(): void {}
+}
+
+export const AEAD_KEY_BYTES = 32;
+
+/** An AEAD for one direction of one session. `key` is copied. */
+export function createAead(algorithm: AlgorithmName, key: Uint8Array): Aead {
+  if (key.length !== AEAD_KEY_BYTES) throw new RangeError('AEAD keys have 32 bytes');
+  switch (algorithm) {
+    case 'chacha20': return new ChaChaAead(key);
+    case 'aes256': return new AesGcmAead(key);
+    case 'plain': return new PlainAead();
+  }
+}

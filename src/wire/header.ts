@@ -1,0 +1,90 @@
+// Outer framing of every hacloud datagram. Pure byte layout, no I/O.
+//
+// Byte 0 is the message type, byte 1 the protocol version; the rest depends on the type.
+// Integers are little-endian. Reserved bytes are sent as zero and must be zero.
+//
+//   type 1  handshake initiation (8-byte header)
+//     0 type | 1 version | 2..4 reserved | 4..8 sender index
+//     then: ephemeral key (32) | encrypted payload (+16 tag)
+//   type 2  handshake response (12-byte header)
+//     0 type | 1 version | 2..4 reserved | 4..8 sender index | 8..12 receiver index
+//     then: ephemeral key (32) | encrypted static key (32+16) | encrypted payload (+16)
+//   type 3  handshake confirmation (8-byte header)
+//     0 type | 1 version | 2..4 reserved | 4..8 receiver index
+//     then: encrypted static key (32+16) | encrypted payload (+16)
+//   type 4  transport (16-byte header)
+//     0 type | 1 version | 2 kind (MsgKind) | 3 reserved | 4..8 receiver index | 8..16 counter
+//     then: ciphertext | 16-byte tag. The whole 16-byte header is the AEAD's associated
+//     data, so kind, index and counter cannot be changed in flight.
+//
+// Handshake headers are mixed into the handshake transcript hash, so they are
+// authenticated too (see src/crypto/handshake.ts).
+
+export const PROTOCOL_VERSION = 1;
+
+export const MSG_HANDSHAKE_INIT = 1;
+export const MSG_HANDSHAKE_RESPONSE = 2;
+export const MSG_HANDSHAKE_CONFIRM = 3;
+export const MSG_TRANSPORT = 4;
+
+export const HANDSHAKE_INIT_HEADER_BYTES = 8;
+export const HANDSHAKE_RESPONSE_HEADER_BYTES = 12;
+export const HANDSHAKE_CONFIRM_HEADER_BYTES = 8;
+
+export const TRANSPORT_HEADER_BYTES = 16;
+export const TRANSPORT_TAG_BYTES = 16;
+/**
+ * Bytes hacloud adds to every tunnelled packet (header + tag). For the TUN MTU also subtract
+ * the underlay's IP and UDP headers: 20 + 8 (IPv4) or 40 + 8 (IPv6).
+ */
+export const TRANSPORT_OVERHEAD_BYTES = TRANSPORT_HEADER_BYTES + TRANSPORT_TAG_BYTES;
+
+/** Largest counter we put on the wire or accept: 2^53 - 1, the largest exact JS number. */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+export function readU32(buf: Uint8Array, off: number): number {
+  return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
+}
+
+export function writeU32(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = v & 0xff;
+  buf[off + 1] = (v >>> 8) & 0xff;
+  buf[off + 2] = (v >>> 16) & 0xff;
+  buf[off + 3] = (v >>> 24) & 0xff;
+}
+
+/** Write a u64 counter (0 <= v <= MAX_COUNTER). */
+export function writeCounter(buf: Uint8Array, off: number, v: number): void {
+  writeU32(buf, off, v >>> 0);
+  writeU32(buf, off + 4, Math.floor(v / 0x1_0000_0000));
+}
+
+/** Read a u64 counter; -1 if it is above MAX_COUNTER (never valid for hacloud). */
+export function readCounter(buf: Uint8Array, off: number): number {
+  const hi = readU32(buf, off + 4);
+  if (hi > 0x1f_ffff) return -1;
+  return hi * 0x1_0000_0000 + readU32(buf, off);
+}
+
+/** Fill the 16-byte transport header at the start of `buf`. */
+export function writeTransportHeader(buf: Uint8Array, kind: number, receiverIndex: number, counter: number): void {
+  buf[0] = MSG_TRANSPORT;
+  buf[1] = PROTOCOL_VERSION;
+  buf[2] = kind;
+  buf[3] = 0;
+  writeU32(buf, 4, receiverIndex);
+  writeCounter(buf, 8, counter);
+}
+
+export const transportKind = (buf: Uint8Array): number => buf[2]!;
+export const transportReceiverIndex = (buf: Uint8Array): number => readU32(buf, 4);
+export const transportCounter = (buf: Uint8Array): number => readCounter(buf, 8);
+
+/** Type byte of a datagram, or -1 when it is too short to have one. */
+export function messageType(buf: Uint8Array): number {
+  return buf.length >= 2 ? buf[0]! : -1;
+}
+
+export function messageVersion(buf: Uint8Array): number {
+  return buf[1]!;
+}
