@@ -11,9 +11,13 @@ export function requireBuilt(): void {
 }
 
 /** Start `hacloud ARGS` in `host` and wait until it listens. Control socket is per lab+host. */
-export async function startHacloud(lab: Lab, host: string, args: readonly string[]): Promise<LabProcess> {
-  const socket = `/run/hacloud-test/${lab.id}-${host}.sock`;
-  const proc = lab.spawn(host, process.execPath, [HACLOUD_BIN, '--control-socket', socket, ...args]);
+export async function startHacloud(
+  lab: Lab,
+  host: string,
+  args: readonly string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<LabProcess> {
+  const proc = lab.spawn(host, process.execPath, [HACLOUD_BIN, '--control-socket', controlSocket(lab, host), ...args], options);
   try {
     await proc.waitForLine(/listening on port/, 15_000);
   } catch (err) {
