@@ -8,7 +8,7 @@ set -euo pipefail
 want=(iproute2)
 case "${1:-run}" in
   run) ;;
-  test) want+=(iptables iputils-ping tcpdump procps docker.io docker-compose) ;;
+  test) want+=(iptables iputils-ping tcpdump procps curl docker.io docker-compose) ;;
   bench) want+=(iptables iputils-ping procps iperf3 wireguard-go wireguard-tools tinc nebula) ;;
   *) echo "usage: scripts/deps.sh run|test|bench" >&2; exit 2 ;;
 esac

@@ -85,6 +85,11 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   });
   closers.push(() => tun.close());
 
+  // Kernel routes for subnets other nodes claim outside our own network.
+  const ownNetworks: Prefix[] = [...(config.ip ? [config.ip.prefix] : []), ...config.claims];
+  const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, log }) : null;
+  if (routes) closers.push(() => routes.close());
+
   const rng = systemRng();
   let engine: Engine | null = null;
   const routesChanged = debounce(() => syncRoutes());
@@ -133,10 +138,6 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
     closers.push(() => clearInterval(resolver));
   }
 
-  // Kernel routes for subnets other nodes claim outside our own network.
-  const ownNetworks: Prefix[] = [...(config.ip ? [config.ip.prefix] : []), ...config.claims];
-  const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, log }) : null;
-  if (routes) closers.push(() => routes.close());
   function syncRoutes(): void {
     if (!routes || !engine) return;
     const status = engine.status(monotonicMs());

@@ -1,0 +1,52 @@
+// Markdown tables for the terminal and bench/RESULTS.md.
+import { summarize, type FailoverResult } from './failover.js';
+import type { RowResult } from './throughput.js';
+
+const NA = '–';
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || !Number.isFinite(value) ? NA : value.toFixed(digits);
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+export function throughputTable(rows: readonly RowResult[]): string {
+  const header = ['VPN', 'TCP 1 stream Gbit/s', 'TCP 4 streams Gbit/s', 'RTT added ms', 'CPU s/GB', 'CPU % core', 'MTU', 'RSS MB peak / idle / end'];
+  const body = rows.map((r) => {
+    if (r.error !== undefined) return [r.name, `n/a (error: ${r.error})`, NA, NA, NA, NA, NA, NA];
+    const rss = r.memory ? `${fixed(r.memory.peakMb, 0)} / ${fixed(r.memory.idleMb, 0)} / ${fixed(r.memory.endMb, 0)} (${r.memory.afterSeconds} s)` : NA;
+    return [r.name, fixed(r.tcp1Gbps, 2), fixed(r.tcp4Gbps, 2), fixed(r.rttAddedMs, 3), fixed(r.cpuSecondsPerGB, 2),
+      fixed(r.cpuPercentOfCore, 0), r.mtu === undefined ? NA : String(r.mtu), rss];
+  });
+  return table(header, body);
+}
+
+/** hacloud ÷ each competitor, TCP 1 stream and TCP 4 streams. */
+export function ratioTable(rows: readonly RowResult[], isHacloud: (r: RowResult) => boolean, competitors: readonly string[]): string {
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || !(b > 0) ? 'n/a' : `${(a / b).toFixed(2)}×`;
+  const others = rows.filter((r) => competitors.includes(r.name));
+  const header = ['hacloud ÷ (TCP 1 / TCP 4)', ...others.map((o) => o.name)];
+  const body = rows.filter(isHacloud).map((h) => [
+    h.name,
+    ...others.map((o) => `${ratio(h.tcp1Gbps, o.tcp1Gbps)} / ${ratio(h.tcp4Gbps, o.tcp4Gbps)}`),
+  ]);
+  return table(header, body);
+}
+
+export function failoverTable(results: readonly FailoverResult[]): string {
+  const header = ['Failover to survivor (client probes 10.0.0.1:8000 every 20 ms)', 'settings', 'runs', 'median ms', 'min ms', 'max ms', 'switch-backs'];
+  const body = results.map((r) => {
+    const s = summarize(r);
+    const cells = [`${r.kind} active server's hacloud`, r.settings, String(r.gapsMs.length),
+      fixed(s?.median, 0), fixed(s?.min, 0), fixed(s?.max, 0), String(r.switchBacks)];
+    if (r.error !== undefined && s === null) cells[3] = `n/a (error: ${r.error})`;
+    else if (r.error !== undefined) cells[2] += ` (then error: ${r.error})`;
+    return cells;
+  });
+  return table(header, body);
+}

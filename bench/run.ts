@@ -1,0 +1,151 @@
+// `npm run bench [-- --quick] [-- --only NAME,...]`: throughput of hacloud against the
+// underlay and wireguard-go, tinc and nebula, then the failover benchmark; prints the tables
+// and records them in bench/RESULTS.md. Root only (network namespaces). Every row runs in
+// its own namespaces, torn down afterwards, also on failure and Ctrl-C; the whole run is
+// bounded by a time budget.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../src/lab/netns.js';
+import { FAST_SETTINGS, GUIDE_SETTINGS, measureFailover, type FailoverPlan, type FailoverResult } from './failover.js';
+import { failoverTable, ratioTable, throughputTable } from './report.js';
+import { machineLine, recordResults } from './results.js';
+import { cleanupAll } from './scratch.js';
+import { measureRow, type RowResult, type ThroughputSettings } from './throughput.js';
+import { underlay, type Vpn } from './vpn.js';
+import { hacloudVpn } from './vpn-hacloud.js';
+import { nebula } from './vpn-nebula.js';
+import { tinc } from './vpn-tinc.js';
+import { wireguardGo } from './vpn-wireguard.js';
+
+interface Mode {
+  name: 'quick' | 'full';
+  throughput: ThroughputSettings;
+  failover: FailoverPlan[];
+  /** Measurements stop starting after this long; then a hard stop a minute later. */
+  budgetMs: number;
+}
+
+const QUICK: Mode = {
+  name: 'quick',
+  throughput: { iperfSeconds: 3, repetitions: 1, rssRunSeconds: 0, pingCount: 10, tunnelUpTimeoutMs: 10_000 },
+  failover: [
+    { settings: FAST_SETTINGS, runs: [{ kind: 'kill -9', count: 3 }] },
+    { settings: GUIDE_SETTINGS, runs: [{ kind: 'kill -9', count: 1 }, { kind: 'SIGTERM', count: 1 }] },
+  ],
+  budgetMs: 100_000,
+};
+
+const FULL: Mode = {
+  name: 'full',
+  throughput: { iperfSeconds: 10, repetitions: 3, rssRunSeconds: 60, pingCount: 20, tunnelUpTimeoutMs: 20_000 },
+  failover: [
+    { settings: FAST_SETTINGS, runs: [{ kind: 'kill -9', count: 5 }] },
+    { settings: GUIDE_SETTINGS, runs: [{ kind: 'kill -9', count: 5 }, { kind: 'SIGTERM', count: 5 }] },
+  ],
+  budgetMs: 40 * 60_000,
+};
+
+const HACLOUD_ROWS = [hacloudVpn('plain'), hacloudVpn('aes256-gcm'), hacloudVpn('chacha20-poly1305')];
+const COMPETITORS = [wireguardGo, tinc, nebula];
+const ALL_ROWS: Vpn[] = [underlay, ...HACLOUD_ROWS, ...COMPETITORS];
+
+function log(text: string): void {
+  process.stderr.write(`[bench] ${text}\n`);
+}
+
+function describeMode(m: Mode): string {
+  const t = m.throughput;
+  const rss = t.rssRunSeconds > 0 ? `; hacloud RSS after an extra ${t.rssRunSeconds} s run` : '; RSS after the short runs';
+  return `${t.iperfSeconds} s per iperf3 run, ${t.repetitions === 1 ? '1 run' : `median of ${t.repetitions}`}${rss}`;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+  const mode = values.quick ? QUICK : FULL;
+  const only = values.only?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  const selected = (name: string) => !only || only.some((o) => name.toLowerCase().includes(o));
+  if (process.getuid?.() !== 0) {
+    log('needs root: it builds network namespaces (run `sudo npm run bench`)');
+    return 1;
+  }
+  const started = Date.now();
+  const deadline = started + mode.budgetMs;
+  // Hard stop: nothing may keep the run going past its budget for long.
+  setTimeout(() => {
+    log('time budget exceeded by a minute: stopping');
+    void cleanupAll().finally(() => process.exit(1));
+  }, mode.budgetMs + 60_000).unref();
+
+  log(`${mode.name} mode: ${describeMode(mode)}`);
+  const rows: RowResult[] = [];
+  for (const vpn of ALL_ROWS.filter((v) => selected(v.name))) {
+    if (Date.now() > deadline) {
+      rows.push({ name: vpn.name, error: 'skipped: time budget used up' });
+      continue;
+    }
+    const t0 = Date.now();
+    const row = await measureRow(vpn, mode.throughput);
+    rows.push(row);
+    log(`${vpn.name}: ${row.error ? `error: ${row.error}` : `${row.tcp1Gbps?.toFixed(2)} / ${row.tcp4Gbps?.toFixed(2)} Gbit/s`} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+
+  const failovers: FailoverResult[] = [];
+  if (selected('failover')) {
+    for (const plan of mode.failover) {
+      const t0 = Date.now();
+      const results = await measureFailover(plan, deadline);
+      failovers.push(...results);
+      for (const r of results) log(`failover ${r.kind}, ${r.settings}: ${r.error ? `error: ${r.error}` : `${r.gapsMs.map((g) => g.toFixed(0)).join(', ')} ms`}`);
+      log(`failover plan took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+
+  const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
+  const parts = [`## ${when} UTC · ${mode.name}`, '', `Machine: ${machineLine()}. ${describeMode(mode)}.`, ''];
+  if (rows.length > 0) {
+    parts.push(throughputTable(rows), '');
+    if (rows.some((r) => r.name.startsWith('hacloud')) && rows.some((r) => COMPETITORS.some((c) => c.name === r.name))) {
+      parts.push(ratioTable(rows, (r) => r.name.startsWith('hacloud'), COMPETITORS.map((c) => c.name)), '');
+    }
+    parts.push(
+      'RTT added: median of idle pings through the tunnel minus over the underlay. CPU: user+sys of the VPN',
+      'processes on both ends over all iperf3 runs of the row (kernel softirq work is not attributed), per GB',
+      'received and in % of one core (cores per Gbit/s = s/GB ÷ 8). RSS: the larger hacloud node: peak (VmHWM,',
+      'includes the start-up password KDF, Argon2id 128 MiB), idle once the tunnel is up, and at the end of the load.',
+      '',
+    );
+  }
+  if (failovers.length > 0) parts.push(failoverTable(failovers), '');
+  const section = parts.join('\n');
+  process.stdout.write(`\n${section}\n`);
+  if (!only) {
+    const file = join(REPO_ROOT, 'bench', 'RESULTS.md');
+    recordResults(file, section);
+    log(`recorded in ${file}; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } else {
+    log(`--only: not recorded in bench/RESULTS.md; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return 0;
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: cleaning up namespaces and processes`);
+    void cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  async (code) => {
+    await cleanupAll();
+    process.exit(code);
+  },
+  async (e: unknown) => {
+    log(`failed: ${e instanceof Error ? e.message : String(e)}`);
+    await cleanupAll();
+    process.exit(1);
+  },
+);
