@@ -45,10 +45,11 @@ export type DropReason =
   | 'self' // we connected to ourselves
   | 'no-route' // TUN packet with no claimant for its destination
   | 'no-session' // TUN packet whose claimant has no established session yet
-  | 'bad-packet' // TUN packet that is not a valid IPv4/IPv6 packet
+  | 'bad-packet' // TUN or Data packet that is not a valid IPv4/IPv6 packet
+  | 'not-claimed' // Data packet from a peer whose destination this node does not claim
   | 'control'; // authenticated control message that failed to decode
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
-  'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'control',
+  'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'not-claimed', 'control',
 ];

@@ -1,0 +1,133 @@
+// Timing of membership and failure detection. Everything is derived from the two knobs users
+// set (--keepalive, --peer-timeout), so the documented settings below are all one needs.
+//
+// How a peer is declared dead
+//   - Every authenticated packet from a peer counts as "heard". We send a keepalive to a
+//     peer only when nothing else went to it for keepaliveMs.
+//   - After suspectAfterMs of silence the peer is "suspect": we send it a Probe every
+//     probeIntervalMs; it answers each with a ProbeAck (any answer clears the suspicion).
+//   - After peerTimeoutMs of silence it is dead: its claims are withdrawn at once.
+//
+// False failover probability (independent loss p in each direction)
+//   A healthy peer is declared dead only if, within one peerTimeoutMs window, all of its
+//   keepalives are lost (at least floor(T/K) - 1 of them, since the window starts right after
+//   one that arrived) AND all N = (T - S) / P probe round trips fail (each fails with
+//   1 - (1-p)^2). Windows start at most once per keepalive, so per directed peer link:
+//       rate ≈ (1/K) · p^(floor(T/K) - 1) · (1 - (1-p)^2)^N
+//   FAST (K=100 ms, T=800 ms, S=300 ms, P=25 ms, N=20), p = 0.2:
+//       10/s · 0.2^7 · 0.36^20 = 10 · 1.28e-5 · 1.34e-9 ≈ 1.7e-13 /s  ≈ one per 190 000 years
+//   DEFAULT (K=1 s, T=5 s, S=2.5 s, P=125 ms, N=20), p = 0.2:
+//       1/s · 0.2^4 · 0.36^20 ≈ 2.1e-12 /s  ≈ one per 15 000 years
+//   VpnCloud guide (K=2 s, T=5 s, S=2.5 s, P=125 ms, N=20), p = 0.2:
+//       0.5/s · 0.2^1 · 0.36^20 ≈ 1.3e-10 /s ≈ one per 240 years
+//   Without the probe phase the FAST setting would be 10/s · 0.2^7 ≈ 1.3e-4 /s: a false
+//   failover about every two hours per link, which is why the probe phase exists.
+//   Loss is rarely independent: a burst longer than peerTimeoutMs is indistinguishable from a
+//   crash and does fail over (that is the point of the timeout).
+//
+// Failover time after kill -9: the survivor's claim takes over when the dead node's silence
+// reaches peerTimeoutMs, i.e. between T - K and T after the crash: T - K/2 on average for an
+// idle server, close to T for one that was sending traffic (replies count as liveness). In the
+// simulator with a client pinging every 100 ms: switch after 754 ms median FAST (first reply
+// from the survivor 854 ms), 4.95 s DEFAULT and guide settings; graceful stop: < 1 ms plus
+// one trip of the Leave message.
+
+/** Settings suited to HA that still cost almost nothing: 1 keepalive per second per peer. */
+export const DEFAULT_KEEPALIVE_MS = 1_000;
+export const DEFAULT_PEER_TIMEOUT_MS = 5_000;
+
+/** Documented fast settings: sub-second failover (--keepalive 100ms --peer-timeout 800ms). */
+export const FAST_KEEPALIVE_MS = 100;
+export const FAST_PEER_TIMEOUT_MS = 800;
+
+/** Silence before probing starts, in keepalives (capped at half the peer timeout). */
+export const SUSPECT_AFTER_KEEPALIVES = 3;
+/** Probe round trips that must all fail between suspicion and death. */
+export const PROBES_BEFORE_DEATH = 20;
+/** No timer runs more often than this. */
+export const MIN_TIMER_MS = 10;
+
+/**
+ * Reconnect backoff for seeds and lost or learned peers (jittered ±25 %). The cap defaults to
+ * twice the peer timeout within [1 s, 5 s]: a healed partition merges within about that long.
+ */
+export const DEFAULT_RECONNECT_MIN_MS = 250;
+export const DEFAULT_RECONNECT_MAX_MS = 5_000;
+export const MIN_RECONNECT_MAX_MS = 1_000;
+/** Keep reconnecting to a peer that timed out, or one only heard of in gossip, this long. */
+export const DEFAULT_LOST_PEER_RETRY_MS = 10 * 60_000;
+
+/** Leave is sent this many times at once (and then retransmitted until acknowledged). */
+export const LEAVE_COPIES = 2;
+/** A peer that left stays in a short grave (to re-acknowledge Leave retransmits) this long. */
+export const LEAVE_GRAVE_MS = 2_000;
+/** Gossip: soft byte budget for a NodeInfo's peer list (the rest rotates in later). */
+export const NODE_INFO_PEER_BUDGET_BYTES = 1_000;
+/** Recent failovers kept for status. */
+export const FAILOVER_HISTORY = 32;
+/** At most one 'drop' event per reason per this interval (counters count everything). */
+export const DROP_EVENT_INTERVAL_MS = 1_000;
+
+export interface TimingInput {
+  keepaliveMs: number;
+  peerTimeoutMs: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  lostPeerRetryMs?: number;
+}
+
+/** Every interval the engine uses, derived once at start. */
+export interface Timing {
+  keepaliveMs: number;
+  peerTimeoutMs: number;
+  suspectAfterMs: number;
+  probeIntervalMs: number;
+  /** RTT measurement probes while healthy. */
+  rttProbeIntervalMs: number;
+  /** Retransmit an unacknowledged NodeInfo or Leave. */
+  infoRetransmitMs: number;
+  /** Re-send NodeInfo even when acknowledged: refreshes gossip and heals any divergence. */
+  gossipRefreshMs: number;
+  /** Coalesce peer-list changes into one NodeInfo broadcast at most this often. */
+  gossipCoalesceMs: number;
+  /**
+   * Wake-from-sleep guard. While it has peers the engine asks to run at least every
+   * keepaliveMs, so any longer gap between two calls is time the process was stalled
+   * (suspend, SIGSTOP, a long GC pause). That time is not counted as peer silence, so a
+   * stall never declares everyone dead at once; a stall longer than keepaliveMs +
+   * stallReportMs is also reported as an event.
+   */
+  stallReportMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  lostPeerRetryMs: number;
+}
+
+export class TimingError extends Error {}
+
+export function deriveTiming(input: TimingInput): Timing {
+  const { keepaliveMs: k, peerTimeoutMs: t } = input;
+  if (!(k > 0) || !(t > 0) || !Number.isFinite(k) || !Number.isFinite(t)) {
+    throw new TimingError(`keepalive (${k} ms) and peer timeout (${t} ms) must be positive`);
+  }
+  if (k >= t) throw new TimingError(`keepalive (${k} ms) must be shorter than the peer timeout (${t} ms)`);
+  const suspectAfterMs = Math.min(SUSPECT_AFTER_KEEPALIVES * k, t / 2);
+  const probeIntervalMs = Math.max(MIN_TIMER_MS, (t - suspectAfterMs) / PROBES_BEFORE_DEATH);
+  const reconnectMinMs = input.reconnectMinMs ?? DEFAULT_RECONNECT_MIN_MS;
+  const derivedMaxMs = Math.min(DEFAULT_RECONNECT_MAX_MS, Math.max(MIN_RECONNECT_MAX_MS, 2 * t));
+  const reconnectMaxMs = Math.max(reconnectMinMs, input.reconnectMaxMs ?? derivedMaxMs);
+  return {
+    keepaliveMs: k,
+    peerTimeoutMs: t,
+    suspectAfterMs,
+    probeIntervalMs,
+    rttProbeIntervalMs: Math.max(k, 1_000),
+    infoRetransmitMs: Math.min(Math.max(MIN_TIMER_MS * 2, probeIntervalMs * 2), 1_000),
+    gossipRefreshMs: Math.max(10 * k, 10_000),
+    gossipCoalesceMs: Math.min(k, 200),
+    stallReportMs: Math.max(k / 2, 50),
+    reconnectMinMs,
+    reconnectMaxMs,
+    lostPeerRetryMs: input.lostPeerRetryMs ?? DEFAULT_LOST_PEER_RETRY_MS,
+  };
+}

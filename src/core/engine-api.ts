@@ -1,0 +1,67 @@
+// The engine's interface. Sans-IO: the daemon (or the simulator) feeds it datagrams, TUN
+// packets and timeouts with the current monotonic time in ms (performance.now()), and it
+// answers through the callbacks it was given. After any call, re-arm one timer at
+// nextDeadline() and call handleTimeout() then (early or extra calls are harmless).
+//
+//   const engine = createEngine({ config, makeChannel: (sink) => new SecureChannel({ ..., sink }),
+//     send: (to, dgram) => udp.send(to, dgram), deliver: (pkt) => tun.write(pkt), onEvent, rng });
+//   engine.start(now);  engine.setSeeds(now, resolvedPeers);
+//   udp  -> engine.handleDatagram(now, from, data)     tun -> engine.handleTunPacket(now, pkt)
+//   timer -> engine.handleTimeout(now)                  SIGTERM -> engine.leave(now), wait for
+//   leaveSettled (bounded), exit.
+import type { Prefix } from '../wire/addr.js';
+import type { Channel, ChannelSink } from './channel.js';
+import type { Timing } from './constants.js';
+import type { EngineEvent } from './events.js';
+import type { EngineStatus } from './status.js';
+import type { Endpoint, PeerId, Rng } from './types.js';
+
+export interface EngineConfig {
+  /** Our claims: --ip as /32 or /128 unless --no-auto-claim, plus every --claim. */
+  claims: readonly Prefix[];
+  /** Our own wall-clock start time (epoch ms), announced to everyone. */
+  bootTimeMs: number;
+  /** Resolved -c/--peer endpoints. */
+  seeds: readonly Endpoint[];
+  keepaliveMs: number;
+  peerTimeoutMs: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  lostPeerRetryMs?: number;
+}
+
+export interface EngineOptions {
+  config: EngineConfig;
+  /** Build the secure channel (or the simulator's) around the engine's sink. */
+  makeChannel(sink: ChannelSink): Channel;
+  /** Put a datagram on the UDP socket. */
+  send(to: Endpoint, datagram: Uint8Array): void;
+  /** Write an IP packet to the TUN device. Only valid during the call. */
+  deliver(packet: Uint8Array): void;
+  onEvent?(event: EngineEvent): void;
+  rng: Rng;
+}
+
+export interface Engine {
+  readonly localId: PeerId;
+  readonly timing: Timing;
+  /** Announce our claims and start connecting to the seeds. */
+  start(now: number): void;
+  /** A UDP datagram arrived from `from`. */
+  handleDatagram(now: number, from: Endpoint, data: Uint8Array): void;
+  /** An IP packet was read from the TUN device. */
+  handleTunPacket(now: number, packet: Uint8Array): void;
+  /** Run due timers. Calling it early is harmless. */
+  handleTimeout(now: number): void;
+  /** Monotonic time of the next handleTimeout() with work (Infinity: none). */
+  nextDeadline(): number;
+  /** Replace the seed endpoints (the daemon re-resolved -c host names). */
+  setSeeds(now: number, endpoints: readonly Endpoint[]): void;
+  /** Graceful stop: tell every peer we leave (retransmitted until acknowledged). */
+  leave(now: number): void;
+  /** Every peer acknowledged our Leave (or none was connected); the daemon may exit. */
+  readonly leaveSettled: boolean;
+  /** Active claimant for an address (4 or 16 bytes); localId means ourselves; null: no route. */
+  routeFor(addr: Uint8Array): PeerId | null;
+  status(now: number): EngineStatus;
+}

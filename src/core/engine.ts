@@ -1,0 +1,573 @@
+// The mesh engine: composes the channel, peer table, membership, claims and the data path.
+// Its interface, and how to drive it, is in engine-api.ts.
+//
+// Decisions worth knowing
+// - Routing: longest claimed prefix; among its claimants the earliest announced boot time,
+//   then the lowest id (routing.ts). Our own claims take part: if we win, packets are
+//   delivered to our own TUN.
+// - Incoming Data is delivered only if its destination is inside one of OUR claims (active or
+//   not: during a failover the sender's view may be a moment ahead of ours). hacloud does not
+//   forward between peers, so anything else would be a peer using us as a router into our
+//   kernel; it is dropped as 'not-claimed'. Source addresses are not checked (like VpnCloud).
+// - Replaced peers: if a different identity completes a handshake from the endpoint a live
+//   peer is using, that peer is declared down at once ('replaced'). A UDP endpoint belongs to
+//   one socket at a time and a completed handshake proves the new identity receives there now,
+//   so the old identity cannot be there any more: it restarted (password mode gives a fresh
+//   identity per start) or moved. If it only moved (NAT rebinding handed its old port to
+//   another node), it comes back through its next handshake; meanwhile its claims fail over to
+//   another live claimant, the safe direction — traffic never goes into a black hole.
+// - Restart with the same identity: a NodeInfo with a newer boot time replaces its claims at
+//   once, so it ranks as the youngest claimant and does not take a shared IP back.
+// - Wake-from-sleep: time the process did not run is not counted as peer silence (constants.ts).
+// - Established TCP connections do not survive a failover: the survivor has no state for them
+//   and answers their next segment with a reset, so clients reconnect (to the survivor).
+//   Connectionless traffic and new connections simply go to the new active claimant.
+// - Re-entrancy: the engine sends from inside channel callbacks (answers, NodeInfo on
+//   establish) but defers forget/connect/cancelConnect until the channel call has returned.
+import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
+import { decodeControl, encodeControl, type ControlMessage, type NodeInfo } from '../wire/control.js';
+import { IpHeader } from '../wire/ip.js';
+import type { Channel, ChannelSink } from './channel.js';
+import { ClaimTable, type RouteEntry } from './claims.js';
+import { deriveTiming, FAILOVER_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS, type Timing } from './constants.js';
+import { DropCounters } from './drops.js';
+import type { EngineEvent, PeerDownReason, RouteChangeCause } from './events.js';
+import { OwnInfo } from './gossip.js';
+import type { Engine, EngineOptions } from './engine-api.js';
+import { Departure, Grave } from './leave.js';
+import { forgiveStall, isTimedOut, peerDeadline, runPeerTimers, type PeerTimerActions } from './liveness.js';
+import { Membership } from './membership.js';
+import { newPeerRecord, PeerTable, type PeerRecord } from './peers.js';
+import { buildStatus, type EngineStatus, type FailoverRecord } from './status.js';
+import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
+
+export type { Engine, EngineConfig, EngineOptions } from './engine-api.js';
+
+export function createEngine(options: EngineOptions): Engine {
+  return new MeshEngine(options);
+}
+
+const EMPTY = new Uint8Array(0);
+
+interface Cause {
+  cause: RouteChangeCause;
+  peer: PeerId;
+  silentSinceMs: number;
+}
+
+class MeshEngine implements Engine {
+  readonly localId: PeerId;
+  readonly timing: Timing;
+  private readonly channel: Channel;
+  private readonly peers = new PeerTable();
+  private readonly claims: ClaimTable;
+  private readonly membership: Membership;
+  private readonly drops: DropCounters;
+  private readonly ip = new IpHeader();
+  private readonly ownClaims: Prefix[];
+  private readonly bootTimeMs: number;
+  private readonly emit: (e: EngineEvent) => void;
+
+  private started = false;
+  private startedAtMs = 0;
+  /** Seeds given before start() (config, or setSeeds called early). */
+  private initialSeeds: readonly Endpoint[];
+  private lastNow = -Infinity;
+  /** Inside channel.receive()/timeout(): channel-mutating calls wait until it returns. */
+  private channelDepth = 0;
+  private readonly deferred: (() => void)[] = [];
+  private deadlineCache = -Infinity;
+  private deadlineDirty = true;
+
+  private readonly info: OwnInfo;
+  private readonly departure: Departure;
+  private readonly grave = new Grave();
+  private leftReported = false;
+  private probeSeq = 0;
+  private cause: Cause | null = null;
+  private readonly failovers: FailoverRecord[] = [];
+  private failoversTotal = 0;
+
+  private readonly timerActions: PeerTimerActions = {
+    timedOut: (rec, now) => this.peerDown(rec, 'timeout', now),
+    suspected: (rec, now) => this.emit({ type: 'peer-suspect', peer: rec.id, silentMs: now - rec.lastHeardMs }),
+    probe: (rec, now) => this.sendProbe(rec, now),
+    requestInfo: (rec, now) => this.sendControl(rec, now, { type: 'info-request' }),
+    sendInfo: (rec, now, refresh) => {
+      if (refresh) this.info.rotateIfTruncated();
+      this.sendInfo(rec, now);
+    },
+    keepalive: (rec, now) => {
+      this.channel.send(now, rec.id, MsgKind.Keepalive, EMPTY);
+      rec.lastSentMs = now;
+    },
+    reconnect: (rec, now) => this.defer(() => this.channel.connect(now, rec.endpoint)),
+    isEstablished: (rec) => this.channel.isEstablished(rec.id),
+  };
+
+  constructor(private readonly opts: EngineOptions) {
+    const { config } = opts;
+    this.timing = deriveTiming(config);
+    this.bootTimeMs = config.bootTimeMs;
+    this.ownClaims = [...config.claims];
+    this.initialSeeds = [...config.seeds];
+    this.info = new OwnInfo(this.bootTimeMs, this.ownClaims, this.timing.gossipCoalesceMs);
+    this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
+    this.emit = opts.onEvent ?? (() => {});
+    this.drops = new DropCounters(this.emit);
+    this.claims = new ClaimTable((entry, from, to) => this.onRouteChange(entry, from, to));
+    const sink: ChannelSink = {
+      send: (to, datagram) => opts.send(to, datagram),
+      onEstablished: (now, peer, endpoint) => this.onEstablished(now, peer, endpoint),
+      onMessage: (now, peer, endpoint, kind, payload) => this.onMessage(now, peer, endpoint, kind, payload),
+      onSelf: (endpoint) => this.onSelf(endpoint),
+      onDrop: (reason, from) => this.drop(reason, this.lastNow, from),
+    };
+    this.channel = opts.makeChannel(sink);
+    this.localId = this.channel.localId;
+    this.membership = new Membership(
+      this.timing,
+      opts.rng,
+      {
+        connect: (now, ep) => this.defer(() => this.channel.connect(now, ep)),
+        cancelConnect: (ep) => this.defer(() => this.channel.cancelConnect(ep)),
+      },
+      this.peers,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Entry points
+
+  start(now: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.startedAtMs = now;
+    this.lastNow = now;
+    this.emit({ type: 'started', id: this.localId, bootTimeMs: this.bootTimeMs });
+    this.withCause({ cause: 'claims', peer: this.localId, silentSinceMs: now }, () =>
+      this.claims.setClaims(this.localId, this.bootTimeMs, this.ownClaims),
+    );
+    this.membership.setSeeds(now, this.initialSeeds);
+    this.runTimers(now);
+  }
+
+  handleDatagram(now: number, from: Endpoint, data: Uint8Array): void {
+    this.enter(now);
+    this.channelDepth++;
+    try {
+      this.channel.receive(now, from, data);
+    } finally {
+      this.channelDepth--;
+    }
+    this.flushDeferred();
+  }
+
+  handleTunPacket(now: number, packet: Uint8Array): void {
+    this.enter(now);
+    if (this.ip.parseDst(packet) !== 0) return this.drop('bad-packet', now);
+    const entry = this.claims.lookup(this.ip.dst);
+    const active = entry?.active ?? null;
+    if (active === null) return this.drop('no-route', now);
+    if (active === this.localId) return this.opts.deliver(packet);
+    const rec = this.peers.get(active);
+    if (!rec || !this.channel.send(now, active, MsgKind.Data, packet)) return this.drop('no-session', now);
+    rec.txPackets++;
+    rec.txBytes += packet.length;
+    rec.lastSentMs = now;
+  }
+
+  handleTimeout(now: number): void {
+    this.enter(now);
+    this.channelDepth++;
+    try {
+      this.channel.timeout(now);
+    } finally {
+      this.channelDepth--;
+    }
+    this.flushDeferred();
+    this.runTimers(now);
+  }
+
+  nextDeadline(): number {
+    if (this.deadlineDirty) {
+      this.deadlineCache = this.engineDeadline();
+      this.deadlineDirty = false;
+    }
+    return Math.max(this.lastNow, Math.min(this.deadlineCache, this.channel.nextDeadline()));
+  }
+
+  setSeeds(now: number, endpoints: readonly Endpoint[]): void {
+    if (!this.started) {
+      this.initialSeeds = [...endpoints];
+      return;
+    }
+    this.enter(now);
+    this.membership.setSeeds(now, endpoints);
+    this.runTimers(now);
+  }
+
+  leave(now: number): void {
+    this.enter(now);
+    if (this.departure.leaving) return;
+    this.departure.begin(now, [...this.peers.values()].map((rec) => rec.id));
+    for (const rec of this.peers.values()) {
+      for (let i = 0; i < LEAVE_COPIES; i++) this.sendControl(rec, now, { type: 'leave', bootTimeMs: this.bootTimeMs });
+    }
+    this.checkLeft();
+  }
+
+  get leaveSettled(): boolean {
+    return this.departure.settled;
+  }
+
+  routeFor(addr: Uint8Array): PeerId | null {
+    return this.claims.lookup(addr)?.active ?? null;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Channel callbacks
+
+  private onEstablished(now: number, id: PeerId, endpoint: Endpoint): void {
+    if (this.departure.leaving) {
+      this.defer(() => this.channel.forget(id));
+      return;
+    }
+    if (id === this.localId) return this.onSelf(endpoint);
+    this.grave.revive(id);
+    const previous = this.peers.atEndpoint(endpoint);
+    if (previous && previous.id !== id) this.peerDown(previous, 'replaced', now, id);
+
+    let rec = this.peers.get(id);
+    if (rec) {
+      rec.heardBeforeHandshakeMs = rec.lastHeardMs;
+      rec.handshakeSinceInfo = true;
+      this.heard(rec, now);
+      this.moveTo(rec, endpoint);
+      rec.ackedSeq = -1; // it may have restarted and lost our NodeInfo
+    } else {
+      rec = newPeerRecord(id, endpoint, now);
+      rec.nextRttProbeAtMs = now + this.timing.rttProbeIntervalMs;
+      rec.nextProbeAtMs = now + this.timing.probeIntervalMs;
+      rec.nextInfoRequestAtMs = now + this.timing.infoRetransmitMs; // its NodeInfo is normally on the way
+      this.peers.add(rec);
+      this.emit({ type: 'peer-up', peer: id, endpoint });
+      this.info.markDirty();
+    }
+    this.sendInfo(rec, now);
+    this.deadlineDirty = true;
+  }
+
+  private onMessage(now: number, id: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array): void {
+    let rec = this.peers.get(id);
+    if (!rec) {
+      if (this.grave.has(id) || this.departure.leaving) return this.fromGone(now, id, kind, payload);
+      // The channel has a session we do not know (we declared the peer dead a moment ago):
+      // an authenticated message proves it is alive.
+      this.onEstablished(now, id, endpoint);
+      rec = this.peers.get(id);
+      if (!rec) return;
+    }
+    this.heard(rec, now);
+    if (endpoint !== rec.endpoint) this.moveTo(rec, endpoint);
+    if (kind === MsgKind.Data) return this.receiveData(now, rec, payload);
+    if (kind === MsgKind.Control) return this.receiveControl(now, rec, payload);
+    if (kind !== MsgKind.Keepalive) this.drop('control', now, `unknown message kind ${kind as number}`);
+  }
+
+  private onSelf(endpoint: Endpoint): void {
+    if (this.membership.isSelf(endpoint)) return;
+    this.membership.markSelf(endpoint);
+    this.emit({ type: 'self-detected', endpoint });
+    this.deadlineDirty = true;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Receiving
+
+  private receiveData(now: number, rec: PeerRecord, packet: Uint8Array): void {
+    rec.rxPackets++;
+    rec.rxBytes += packet.length;
+    if (this.ip.parseDst(packet) !== 0) return this.drop('bad-packet', now);
+    const dst = this.ip.dst;
+    for (let i = 0; i < this.ownClaims.length; i++) {
+      if (prefixContains(this.ownClaims[i]!, dst)) return this.opts.deliver(packet);
+    }
+    this.drop('not-claimed', now);
+  }
+
+  private receiveControl(now: number, rec: PeerRecord, payload: Uint8Array): void {
+    const res = decodeControl(payload);
+    if (!res.ok) return this.drop('control', now, res.error);
+    const msg = res.msg;
+    this.deadlineDirty = true;
+    switch (msg.type) {
+      case 'node-info':
+        return this.applyNodeInfo(now, rec, msg);
+      case 'info-ack':
+        if (msg.bootTimeMs === this.bootTimeMs && msg.seq > rec.ackedSeq) rec.ackedSeq = Math.min(msg.seq, this.info.seq);
+        return;
+      case 'leave':
+        // A Leave from an earlier incarnation (reordered past its restart) is stale.
+        if (rec.bootTimeMs !== null && msg.bootTimeMs !== rec.bootTimeMs) return;
+        this.sendControl(rec, now, { type: 'leave-ack', bootTimeMs: msg.bootTimeMs });
+        return this.peerDown(rec, 'leave', now);
+      case 'leave-ack':
+        if (msg.bootTimeMs === this.bootTimeMs) this.departure.done(rec.id);
+        this.checkLeft();
+        return;
+      case 'info-request':
+        rec.ackedSeq = -1; // retransmitted until acknowledged
+        return this.sendInfo(rec, now);
+      case 'probe':
+        return this.sendControl(rec, now, { type: 'probe-ack', id: msg.id, sentAtMs: msg.sentAtMs });
+      case 'probe-ack': {
+        const rtt = now - msg.sentAtMs;
+        if (rtt < 0 || rtt > this.timing.peerTimeoutMs * 4) return; // not one of our clock's times
+        rec.lastRttMs = rtt;
+        rec.rttMs = rec.rttMs === null ? rtt : rec.rttMs * 0.875 + rtt * 0.125;
+        return;
+      }
+    }
+  }
+
+  /** Messages from a peer that left (or while we leave): only the Leave handshake matters. */
+  private fromGone(now: number, id: PeerId, kind: MsgKind, payload: Uint8Array): void {
+    if (kind !== MsgKind.Control) return;
+    const res = decodeControl(payload);
+    if (!res.ok) return this.drop('control', now, res.error);
+    if (res.msg.type === 'leave' && this.grave.has(id)) {
+      this.channel.send(now, id, MsgKind.Control, encodeControl({ type: 'leave-ack', bootTimeMs: res.msg.bootTimeMs }));
+    } else if (res.msg.type === 'leave-ack' && res.msg.bootTimeMs === this.bootTimeMs) {
+      this.departure.done(id);
+      this.checkLeft();
+    }
+  }
+
+  private applyNodeInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
+    // A different boot time means a new process. An older one is normally a message of an
+    // earlier process that arrived late, except right after a handshake: the channel delivers
+    // nothing from an old process once a new one shook hands, so then the peer restarted with
+    // its wall clock stepped back.
+    const known = rec.bootTimeMs;
+    if (known !== null && msg.bootTimeMs < known && !rec.handshakeSinceInfo) return;
+    const restarted = known !== null && msg.bootTimeMs !== known;
+    if (!restarted && msg.seq < rec.infoSeq) return this.ackInfo(rec, now, msg);
+    if (restarted) {
+      this.emit({ type: 'peer-restart', peer: rec.id, bootTimeMs: msg.bootTimeMs, previousBootTimeMs: known });
+      rec.ackedSeq = -1;
+    }
+    rec.bootTimeMs = msg.bootTimeMs;
+    rec.infoSeq = msg.seq;
+    rec.handshakeSinceInfo = false;
+    const claims = msg.claims.map((c) => c.prefix);
+    if (restarted || known === null || !samePrefixes(claims, rec.claims)) {
+      rec.claims = claims;
+      const cause: Cause = restarted
+        ? { cause: 'restart', peer: rec.id, silentSinceMs: rec.heardBeforeHandshakeMs }
+        : { cause: 'claims', peer: rec.id, silentSinceMs: now };
+      this.withCause(cause, () => this.claims.setClaims(rec.id, msg.bootTimeMs, claims));
+      this.emit({ type: 'peer-claims', peer: rec.id, claims: claims.map(formatPrefix) });
+    }
+    this.ackInfo(rec, now, msg);
+    for (const p of msg.peers) {
+      if (p.id === this.localId || this.peers.has(p.id)) continue;
+      this.membership.learn(now, p.id, p.endpoints, true);
+    }
+  }
+
+  private ackInfo(rec: PeerRecord, now: number, msg: NodeInfo): void {
+    this.sendControl(rec, now, { type: 'info-ack', bootTimeMs: msg.bootTimeMs, seq: msg.seq });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Timers
+
+  private runTimers(now: number): void {
+    if (!this.started) return;
+    this.deadlineDirty = true;
+    for (const id of this.grave.expired(now)) if (!this.peers.has(id)) this.defer(() => this.channel.forget(id));
+    if (this.departure.leaving) return this.leaveTimers(now);
+    if (this.info.bumpIfDue(now)) for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    for (const rec of this.peers.list()) runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
+    this.membership.tick(now);
+    this.flushDeferred();
+  }
+
+  private leaveTimers(now: number): void {
+    // Still notice deaths: until the process exits it may route packets (its own replies).
+    for (const rec of this.peers.list()) if (isTimedOut(rec, now, this.timing)) this.peerDown(rec, 'timeout', now);
+    for (const id of this.departure.due(now)) {
+      const rec = this.peers.get(id);
+      if (rec) this.sendControl(rec, now, { type: 'leave', bootTimeMs: this.bootTimeMs });
+      else this.departure.done(id); // it died meanwhile
+    }
+    this.checkLeft();
+    this.flushDeferred();
+  }
+
+  /** Report once that every peer knows we leave. */
+  private checkLeft(): void {
+    if (this.departure.settled && !this.leftReported) {
+      this.leftReported = true;
+      this.emit({ type: 'left' });
+    }
+    this.deadlineDirty = true;
+  }
+
+  private engineDeadline(): number {
+    if (!this.started) return Infinity;
+    const t = this.timing;
+    let next = this.grave.deadline();
+    if (this.departure.leaving) {
+      for (const rec of this.peers.values()) next = Math.min(next, rec.lastHeardMs + t.peerTimeoutMs);
+      return Math.min(next, this.departure.deadline());
+    }
+    next = Math.min(next, this.info.bumpDueAt());
+    for (const rec of this.peers.values()) {
+      next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)));
+    }
+    return Math.min(next, this.membership.nextDeadline());
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Peers coming and going
+
+  private heard(rec: PeerRecord, now: number): void {
+    if (rec.state === 'suspect') {
+      rec.state = 'up';
+      this.emit({ type: 'peer-recovered', peer: rec.id, silentMs: now - rec.lastHeardMs });
+      this.deadlineDirty = true;
+    }
+    rec.lastHeardMs = now;
+  }
+
+  private moveTo(rec: PeerRecord, endpoint: Endpoint): void {
+    const from = this.peers.moveTo(rec, endpoint);
+    if (from !== null) {
+      this.emit({ type: 'peer-roam', peer: rec.id, from, to: endpoint });
+      this.info.markDirty();
+      this.deadlineDirty = true;
+    }
+  }
+
+  private peerDown(rec: PeerRecord, reason: PeerDownReason, now: number, replacedBy?: PeerId): void {
+    this.peers.remove(rec.id);
+    const silentMs = now - rec.lastHeardMs;
+    this.emit({ type: 'peer-down', peer: rec.id, reason, silentMs, ...(replacedBy ? { replacedBy } : {}) });
+    this.withCause({ cause: reason, peer: rec.id, silentSinceMs: rec.lastHeardMs }, () => this.claims.removePeer(rec.id));
+    if (reason === 'leave') {
+      this.grave.bury(rec.id, now + LEAVE_GRAVE_MS);
+      // It is shutting down: reconnecting now would only reach its closing socket.
+      this.membership.holdOff([...rec.endpoints], now + LEAVE_GRAVE_MS);
+    } else {
+      this.defer(() => this.channel.forget(rec.id));
+      // Keep trying it for a while: a healed partition must reconnect even if nobody gossips it.
+      this.membership.learn(now, rec.id, [...rec.endpoints], false);
+    }
+    this.info.markDirty();
+    this.deadlineDirty = true;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Routes
+
+  private withCause(cause: Cause, fn: () => void): void {
+    const outer = this.cause;
+    this.cause = cause;
+    try {
+      fn();
+    } finally {
+      this.cause = outer;
+    }
+  }
+
+  private onRouteChange(entry: RouteEntry, from: PeerId | null, to: PeerId | null): void {
+    const now = this.lastNow;
+    const c = this.cause ?? { cause: 'claims' as const, peer: this.localId, silentSinceMs: now };
+    // A joining peer with a better claim is a cause of 'claims' for everyone; a departure is
+    // only the cause if the departed peer was the active one.
+    const cause: RouteChangeCause = c.cause !== 'claims' && c.peer === from ? c.cause : 'claims';
+    this.emit({ type: 'route-change', prefix: entry.prefix, prefixText: entry.text, from, to, toSelf: to === this.localId, cause });
+    if (from === null || cause === 'claims') return;
+    this.failoversTotal++;
+    this.failovers.unshift({ atMs: now, prefix: entry.text, from, to, cause, gapMs: Math.max(0, now - c.silentSinceMs) });
+    if (this.failovers.length > FAILOVER_HISTORY) this.failovers.pop();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Sending
+
+  private sendControl(rec: PeerRecord, now: number, msg: ControlMessage): void {
+    this.channel.send(now, rec.id, MsgKind.Control, encodeControl(msg));
+    rec.lastSentMs = now;
+  }
+
+  private sendProbe(rec: PeerRecord, now: number): void {
+    this.probeSeq = (this.probeSeq + 1) >>> 0;
+    this.sendControl(rec, now, { type: 'probe', id: this.probeSeq, sentAtMs: now });
+  }
+
+  private sendInfo(rec: PeerRecord, now: number): void {
+    this.channel.send(now, rec.id, MsgKind.Control, this.info.encoded(() => [...this.peers.values()]));
+    rec.lastSentMs = now;
+    rec.nextInfoAtMs = now + this.timing.infoRetransmitMs;
+    rec.nextRefreshAtMs = now + this.timing.gossipRefreshMs;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Plumbing
+
+  /** Every entry point: notice a stall before acting on `now`. */
+  private enter(now: number): void {
+    const gap = now - this.lastNow;
+    if (gap <= 0) return;
+    if (gap > this.timing.keepaliveMs && this.started && !this.departure.leaving && this.peers.size > 0) {
+      const stalledMs = forgiveStall(this.peers.values(), gap, now, this.timing);
+      if (stalledMs >= this.timing.stallReportMs) this.emit({ type: 'stall', gapMs: gap });
+      this.deadlineDirty = true;
+    }
+    this.lastNow = now;
+  }
+
+  private drop(reason: DropReason, now: number, detail?: string): void {
+    this.drops.count(reason, now, detail);
+  }
+
+  private defer(action: () => void): void {
+    if (this.channelDepth > 0) this.deferred.push(action);
+    else action();
+  }
+
+  private flushDeferred(): void {
+    while (this.deferred.length > 0) this.deferred.shift()!();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Status
+
+  status(now: number): EngineStatus {
+    return buildStatus(now, {
+      id: this.localId,
+      bootTimeMs: this.bootTimeMs,
+      startedAtMs: this.started ? this.startedAtMs : now,
+      claims: this.ownClaims,
+      leaving: this.departure.leaving,
+      timing: this.timing,
+      peers: this.peers.values(),
+      hasSession: (id) => this.channel.isEstablished(id),
+      connecting: this.membership.status(now),
+      selfEndpoints: this.membership.selfList,
+      routes: this.claims.entries(),
+      failovers: this.failovers,
+      failoversTotal: this.failoversTotal,
+      drops: this.drops.snapshot(),
+    });
+  }
+}
+
+function samePrefixes(a: readonly Prefix[], b: readonly Prefix[]): boolean {
+  if (a.length !== b.length) return false;
+  const keys = new Set(a.map(formatPrefix));
+  return b.every((p) => keys.has(formatPrefix(p)));
+}

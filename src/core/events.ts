@@ -1,0 +1,51 @@
+// What the engine reports to the daemon (logs, status, metrics, kernel routes). Events are
+// plain data; times are the caller's monotonic milliseconds unless the name says wall clock.
+import type { Prefix } from '../wire/addr.js';
+import type { DropReason, Endpoint, PeerId } from './types.js';
+
+export type PeerDownReason =
+  /** Silent for peerTimeoutMs. */
+  | 'timeout'
+  /** It said goodbye (graceful stop). */
+  | 'leave'
+  /** A different identity completed a handshake from its endpoint: it restarted with a fresh identity. */
+  | 'replaced';
+
+/** Why the active claimant of a prefix changed. */
+export type RouteChangeCause =
+  | PeerDownReason
+  /** The claimant restarted (newer boot time) and lost its seniority. */
+  | 'restart'
+  /** Claims appeared or were withdrawn while everyone stayed up (joins, config). */
+  | 'claims';
+
+export type EngineEvent =
+  | { type: 'started'; id: PeerId; bootTimeMs: number }
+  | { type: 'peer-up'; peer: PeerId; endpoint: Endpoint }
+  | { type: 'peer-down'; peer: PeerId; reason: PeerDownReason; silentMs: number; replacedBy?: PeerId }
+  | { type: 'peer-restart'; peer: PeerId; bootTimeMs: number; previousBootTimeMs: number }
+  | { type: 'peer-roam'; peer: PeerId; from: Endpoint; to: Endpoint }
+  | { type: 'peer-suspect'; peer: PeerId; silentMs: number }
+  | { type: 'peer-recovered'; peer: PeerId; silentMs: number }
+  | { type: 'peer-claims'; peer: PeerId; claims: string[] }
+  | {
+      type: 'route-change';
+      prefix: Prefix;
+      prefixText: string;
+      /** Previous active claimant (null: the prefix was unknown). */
+      from: PeerId | null;
+      /** New active claimant (null: nobody claims the prefix any more). */
+      to: PeerId | null;
+      /** `to` is this node: packets for the prefix are delivered locally. */
+      toSelf: boolean;
+      cause: RouteChangeCause;
+    }
+  | { type: 'self-detected'; endpoint: Endpoint }
+  /** The process did not run for `gapMs` (sleep, SIGSTOP); that time was not counted as peer silence. */
+  | { type: 'stall'; gapMs: number }
+  /** Rate-limited: `count` drops for `reason` since the previous event for it; `total` ever. */
+  | { type: 'drop'; reason: DropReason; count: number; total: number; detail?: string }
+  /** Every peer acknowledged our Leave (the daemon may exit now). */
+  | { type: 'left' };
+
+export type EventSink = (event: EngineEvent) => void;

@@ -1,0 +1,102 @@
+// Our NodeInfo: own boot time and claims plus a peer list for gossip. Claims always go
+// in full; the peer list is capped to a soft byte budget so the message fits one datagram,
+// rotating through the peers so a large mesh still learns everyone over a few rounds.
+import type { Prefix } from '../wire/addr.js';
+import { encodeControl, type NodeInfo, type PeerInfo } from '../wire/control.js';
+import { NODE_INFO_PEER_BUDGET_BYTES } from './constants.js';
+import type { PeerRecord } from './peers.js';
+
+/** Endpoints per peer in gossip: its current one first, then up to two others it used. */
+const ENDPOINTS_PER_PEER = 3;
+
+/** Rough wire size of one peer entry (tag, length, id, endpoints, END). */
+function peerEntryBytes(p: PeerInfo): number {
+  let n = 3 + 1 + p.id.length + 1;
+  for (const ep of p.endpoints) n += 3 + 1 + (ep.startsWith('[') ? 16 : 4) + 2;
+  return n;
+}
+
+export interface GossipBuild {
+  info: NodeInfo;
+  /** Some peers were left out for size: the next build should rotate. */
+  truncated: boolean;
+}
+
+export function buildNodeInfo(
+  bootTimeMs: number,
+  seq: number,
+  claims: readonly Prefix[],
+  peers: readonly PeerRecord[],
+  rotation: number,
+  budgetBytes = NODE_INFO_PEER_BUDGET_BYTES,
+): GossipBuild {
+  const sorted = [...peers].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const list: PeerInfo[] = [];
+  let used = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const rec = sorted[(i + rotation) % sorted.length]!;
+    const endpoints = [rec.endpoint, ...[...rec.endpoints].filter((e) => e !== rec.endpoint)].slice(0, ENDPOINTS_PER_PEER);
+    const entry = { id: rec.id, endpoints };
+    const size = peerEntryBytes(entry);
+    if (used + size > budgetBytes && list.length > 0) {
+      return { info: { type: 'node-info', bootTimeMs, seq, claims: claims.map((prefix) => ({ prefix })), peers: list }, truncated: true };
+    }
+    used += size;
+    list.push(entry);
+  }
+  return { info: { type: 'node-info', bootTimeMs, seq, claims: claims.map((prefix) => ({ prefix })), peers: list }, truncated: false };
+}
+
+/**
+ * Our own NodeInfo: its seq, the encoded message (built once per change and shared by every
+ * recipient), and coalescing of peer-list changes into at most one new seq per coalesceMs.
+ */
+export class OwnInfo {
+  seq = 1;
+  private bytes: Uint8Array | null = null;
+  private truncated = false;
+  private rotation = 0;
+  private dirty = false;
+  private lastBumpMs = -Infinity;
+
+  constructor(
+    private readonly bootTimeMs: number,
+    private readonly claims: readonly Prefix[],
+    private readonly coalesceMs: number,
+  ) {}
+
+  /** Our peer list changed: a new seq goes out soon. */
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  bumpDueAt(): number {
+    return this.dirty ? this.lastBumpMs + this.coalesceMs : Infinity;
+  }
+
+  /** Take a new seq if a change is pending and due; true if it did (every peer must get it). */
+  bumpIfDue(now: number): boolean {
+    if (!this.dirty || now < this.lastBumpMs + this.coalesceMs) return false;
+    this.seq++;
+    this.bytes = null;
+    this.dirty = false;
+    this.lastBumpMs = now;
+    return true;
+  }
+
+  /** A refresh is going out: if the peer list did not fit last time, show other peers. */
+  rotateIfTruncated(): void {
+    if (!this.truncated) return;
+    this.rotation++;
+    this.bytes = null;
+  }
+
+  encoded(peers: () => readonly PeerRecord[]): Uint8Array {
+    if (!this.bytes) {
+      const built = buildNodeInfo(this.bootTimeMs, this.seq, this.claims, peers(), this.rotation);
+      this.bytes = encodeControl(built.info);
+      this.truncated = built.truncated;
+    }
+    return this.bytes;
+  }
+}

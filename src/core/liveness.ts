@@ -1,0 +1,87 @@
+// Per-peer timers: failure detection (suspect, probe, timeout), keepalives, NodeInfo
+// retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a session.
+// What is due and when it is due are computed side by side, with the same expressions
+// (x + interval), so float rounding can never leave a deadline due that no timer acts on.
+import type { Timing } from './constants.js';
+import type { PeerRecord } from './peers.js';
+
+/** What the timers make the engine do. */
+export interface PeerTimerActions {
+  /** Silent for peerTimeoutMs: declare it dead. */
+  timedOut(rec: PeerRecord, now: number): void;
+  /** It just became suspect (for the event). */
+  suspected(rec: PeerRecord, now: number): void;
+  probe(rec: PeerRecord, now: number): void;
+  /** Send our NodeInfo (a retransmit until acknowledged, or a periodic refresh). */
+  sendInfo(rec: PeerRecord, now: number, refresh: boolean): void;
+  /** We have no NodeInfo of it yet: ask (it may think we already have one). */
+  requestInfo(rec: PeerRecord, now: number): void;
+  keepalive(rec: PeerRecord, now: number): void;
+  /** The channel has no usable session: start a handshake (not a failover). */
+  reconnect(rec: PeerRecord, now: number): void;
+  isEstablished(rec: PeerRecord): boolean;
+}
+
+/** Run what is due for one peer. `infoSeq` is the seq of our current NodeInfo. */
+export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: number, act: PeerTimerActions): void {
+  if (now >= rec.lastHeardMs + t.peerTimeoutMs) return act.timedOut(rec, now);
+  if (now >= rec.lastHeardMs + t.suspectAfterMs) {
+    if (rec.state === 'up') {
+      rec.state = 'suspect';
+      rec.nextProbeAtMs = now;
+      act.suspected(rec, now);
+    }
+    if (now >= rec.nextProbeAtMs) {
+      act.probe(rec, now);
+      rec.nextProbeAtMs = now + t.probeIntervalMs;
+    }
+  }
+  if (rec.ackedSeq < infoSeq) {
+    if (now >= rec.nextInfoAtMs) act.sendInfo(rec, now, false);
+  } else if (now >= rec.nextRefreshAtMs) {
+    act.sendInfo(rec, now, true);
+  }
+  if (rec.bootTimeMs === null && now >= rec.nextInfoRequestAtMs) {
+    act.requestInfo(rec, now);
+    rec.nextInfoRequestAtMs = now + t.infoRetransmitMs;
+  }
+  if (now >= rec.nextRttProbeAtMs) {
+    act.probe(rec, now);
+    rec.nextRttProbeAtMs = now + t.rttProbeIntervalMs;
+  }
+  if (now >= rec.lastSentMs + t.keepaliveMs) act.keepalive(rec, now);
+  if (now >= rec.nextReconnectAtMs && !act.isEstablished(rec)) {
+    act.reconnect(rec, now);
+    rec.nextReconnectAtMs = now + t.reconnectMinMs;
+  }
+}
+
+/** When runPeerTimers() next has something to do for this peer. */
+export function peerDeadline(rec: PeerRecord, t: Timing, infoSeq: number, established: boolean): number {
+  return Math.min(
+    rec.lastHeardMs + t.peerTimeoutMs,
+    rec.state === 'suspect' ? rec.nextProbeAtMs : rec.lastHeardMs + t.suspectAfterMs,
+    rec.ackedSeq < infoSeq ? rec.nextInfoAtMs : rec.nextRefreshAtMs,
+    rec.nextRttProbeAtMs,
+    rec.bootTimeMs === null ? rec.nextInfoRequestAtMs : Infinity,
+    rec.lastSentMs + t.keepaliveMs,
+    established ? Infinity : rec.nextReconnectAtMs,
+  );
+}
+
+/** Leaving: only deaths still matter (the process may route its last replies until it exits). */
+export function isTimedOut(rec: PeerRecord, now: number, t: Timing): boolean {
+  return now >= rec.lastHeardMs + t.peerTimeoutMs;
+}
+
+/**
+ * Wake-from-sleep guard. With peers, the engine always asks to run within keepaliveMs, so a
+ * longer gap between two calls is time the process did not run; that part is taken off every
+ * peer's silence. Returns the stalled time (0 if none).
+ */
+export function forgiveStall(peers: Iterable<PeerRecord>, gapMs: number, now: number, t: Timing): number {
+  const stalledMs = gapMs - t.keepaliveMs;
+  if (stalledMs <= 0) return 0;
+  for (const rec of peers) rec.lastHeardMs = Math.min(now, rec.lastHeardMs + stalledMs);
+  return stalledMs;
+}

@@ -1,0 +1,143 @@
+// The engine's status snapshot: plain JSON-able data for `hacloud status`, metrics and the
+// stats file, and the function that builds it from the engine's tables. Times are durations relative to the snapshot ("...Ago", "...ForMs") or wall
+// clock where the name says so.
+import { formatPrefix, type Prefix } from '../wire/addr.js';
+import type { RouteEntry } from './claims.js';
+import type { Timing } from './constants.js';
+import type { RouteChangeCause } from './events.js';
+import type { TargetStatus } from './membership.js';
+import type { PeerRecord, PeerState } from './peers.js';
+import { activeReason } from './routing.js';
+import type { DropReason, Endpoint, PeerId } from './types.js';
+
+export interface TrafficStatus {
+  packets: number;
+  bytes: number;
+}
+
+export interface PeerStatus {
+  id: PeerId;
+  endpoint: Endpoint;
+  endpoints: Endpoint[];
+  state: PeerState;
+  /** The channel has a session that can carry data right now. */
+  session: boolean;
+  connectedForMs: number;
+  lastSeenAgoMs: number;
+  /** Smoothed probe round-trip time. */
+  rttMs: number | null;
+  /** Its own wall-clock start time (epoch ms); null until its first NodeInfo. */
+  bootTimeMs: number | null;
+  claims: string[];
+  /** Data packets (IP packets through the tunnel). */
+  rx: TrafficStatus;
+  tx: TrafficStatus;
+}
+
+export interface ClaimantStatus {
+  id: PeerId;
+  self: boolean;
+  bootTimeMs: number;
+  active: boolean;
+}
+
+export interface RouteStatus {
+  prefix: string;
+  family: 4 | 6;
+  active: PeerId | null;
+  activeIsSelf: boolean;
+  /** Why the active claimant beats the others of this prefix (a more specific prefix beats all of them). */
+  reason: string;
+  /** Preferred first. */
+  claimants: ClaimantStatus[];
+}
+
+export interface FailoverRecord {
+  /** Monotonic time of the switch. */
+  atMs: number;
+  prefix: string;
+  from: PeerId | null;
+  to: PeerId | null;
+  cause: RouteChangeCause;
+  /** How long the old claimant had been silent when we switched: the outage this node saw. */
+  gapMs: number;
+}
+
+export interface FailoverStatus extends Omit<FailoverRecord, 'atMs'> {
+  agoMs: number;
+}
+
+export interface EngineStatus {
+  id: PeerId;
+  bootTimeMs: number;
+  uptimeMs: number;
+  claims: string[];
+  leaving: boolean;
+  timing: Timing;
+  peers: PeerStatus[];
+  /** Endpoints we want to reach but have not (seeds, gossip, lost peers). */
+  connecting: TargetStatus[];
+  selfEndpoints: Endpoint[];
+  routes: RouteStatus[];
+  /** Newest first. */
+  failovers: FailoverStatus[];
+  failoversTotal: number;
+  drops: Record<DropReason, number>;
+}
+
+/** What the engine hands to buildStatus(). */
+export interface StatusInput {
+  id: PeerId;
+  bootTimeMs: number;
+  startedAtMs: number;
+  claims: readonly Prefix[];
+  leaving: boolean;
+  timing: Timing;
+  peers: Iterable<PeerRecord>;
+  hasSession(id: PeerId): boolean;
+  connecting: TargetStatus[];
+  selfEndpoints: Endpoint[];
+  routes: readonly RouteEntry[];
+  failovers: readonly FailoverRecord[];
+  failoversTotal: number;
+  drops: Record<DropReason, number>;
+}
+
+export function buildStatus(now: number, s: StatusInput): EngineStatus {
+  const peers = [...s.peers].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return {
+    id: s.id,
+    bootTimeMs: s.bootTimeMs,
+    uptimeMs: now - s.startedAtMs,
+    claims: s.claims.map(formatPrefix),
+    leaving: s.leaving,
+    timing: { ...s.timing },
+    peers: peers.map((p) => ({
+      id: p.id,
+      endpoint: p.endpoint,
+      endpoints: [...p.endpoints],
+      state: p.state,
+      session: s.hasSession(p.id),
+      connectedForMs: now - p.upSinceMs,
+      lastSeenAgoMs: now - p.lastHeardMs,
+      rttMs: p.rttMs,
+      bootTimeMs: p.bootTimeMs,
+      claims: p.claims.map(formatPrefix),
+      rx: { packets: p.rxPackets, bytes: p.rxBytes },
+      tx: { packets: p.txPackets, bytes: p.txBytes },
+    })),
+    connecting: s.connecting,
+    selfEndpoints: s.selfEndpoints,
+    routes: s.routes.map((e) => ({
+      prefix: e.text,
+      family: e.prefix.family,
+      active: e.active,
+      activeIsSelf: e.active === s.id,
+      reason: activeReason(e.claimants),
+      claimants: e.claimants.map((c) => ({ id: c.peer, self: c.peer === s.id, bootTimeMs: c.bootTimeMs, active: c.peer === e.active })),
+    })),
+    failovers: s.failovers.map(({ atMs, ...f }) => ({ ...f, agoMs: now - atMs })),
+    failoversTotal: s.failoversTotal,
+    drops: s.drops,
+  };
+}

@@ -1,0 +1,515 @@
+// The simulator: N engines on a SimNetwork under one virtual clock that jumps to the next
+// thing that happens (a datagram arriving, an engine deadline, a scheduled action). Nodes
+// crash, restart (same identity in key mode, a fresh one in password mode), stop gracefully
+// or freeze (a stalled process). A tiny "ping" application on every node answers requests to
+// its claimed addresses, so tests observe the data path end to end: which server replied.
+//
+// Everything random comes from the seed; a failing scenario reports it (see runSeeded) and
+// SIM_SEED=<seed> replays exactly that run.
+import type { Channel, ChannelSink } from '../../src/core/channel.js';
+import { FAST_KEEPALIVE_MS, FAST_PEER_TIMEOUT_MS } from '../../src/core/constants.js';
+import { createEngine, type Engine } from '../../src/core/engine.js';
+import type { EngineEvent } from '../../src/core/events.js';
+import type { Endpoint, PeerId } from '../../src/core/types.js';
+import { formatAddress, parseIPv4, parsePrefix, prefixContains, type Prefix } from '../../src/wire/addr.js';
+import { LAN, SimNetwork, type LinkProfile } from './network.js';
+import { SimRng } from './rng.js';
+import { SimChannel } from './sim-channel.js';
+
+/** Wall clock of simulated time 0. */
+export const EPOCH_MS = 1_700_000_000_000;
+
+export interface ChannelContext {
+  name: string;
+  incarnation: number;
+  /** Stable across restarts in key mode, fresh per start in password mode. */
+  identity: string;
+  rng: SimRng;
+  sink: ChannelSink;
+}
+export type ChannelFactory = (ctx: ChannelContext) => Channel;
+
+export const simChannel: ChannelFactory = (ctx) => new SimChannel({ id: ctx.identity, rng: ctx.rng, sink: ctx.sink });
+
+export interface NodeSpec {
+  name: string;
+  /** Tunnel address; claimed as /32 unless noAutoClaim. */
+  ip: string;
+  claims?: string[];
+  noAutoClaim?: boolean;
+  /** Names of the nodes this one is configured to connect to (-c). */
+  seeds?: string[];
+  /** 'key': restarts keep the identity; 'password': every start gets a fresh one. */
+  identity?: 'key' | 'password';
+  /** Offset of this node's wall clock (affects only its announced boot time). */
+  wallSkewMs?: number;
+}
+
+export interface SimOptions {
+  seed: number;
+  keepaliveMs?: number;
+  peerTimeoutMs?: number;
+  reconnectMaxMs?: number;
+  link?: Partial<LinkProfile>;
+  channel?: ChannelFactory;
+}
+
+export interface LoggedEvent {
+  t: number;
+  node: string;
+  incarnation: number;
+  event: EngineEvent;
+}
+
+export interface Reply {
+  seq: number;
+  sentAt: number;
+  at: number;
+  server: string;
+}
+
+const PING_PROTOCOL = 253; // RFC 3692 experimental
+const REQUEST = 1;
+const REPLY = 2;
+
+export class SimNode {
+  engine: Engine | null = null;
+  incarnation = 0;
+  alive = false;
+  id: PeerId = '';
+  readonly ids: PeerId[] = [];
+  bootTimeMs = 0;
+  /** Monotonic clock of the current process = simulated time + offset. */
+  clockOffsetMs = 0;
+  frozenUntil = -Infinity;
+  readonly inbox: [Endpoint, Uint8Array][] = [];
+  stopAt: number | null = null;
+  readonly claims: Prefix[];
+  readonly address: Uint8Array;
+
+  constructor(readonly spec: NodeSpec, readonly index: number, readonly endpoint: Endpoint) {
+    const ip = parseIPv4(spec.ip);
+    if (!ip) throw new Error(`node ${spec.name}: bad ip ${spec.ip}`);
+    this.address = ip;
+    this.claims = [...(spec.noAutoClaim ? [] : [parsePrefix(spec.ip)]), ...(spec.claims ?? []).map((c) => parsePrefix(c))];
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get running(): boolean {
+    return this.alive && this.engine !== null;
+  }
+
+  mustEngine(): Engine {
+    if (!this.engine) throw new Error(`node ${this.name} is not running`);
+    return this.engine;
+  }
+}
+
+interface Scheduled {
+  at: number;
+  seq: number;
+  fn: () => void;
+}
+
+export class Pinger {
+  readonly replies: Reply[] = [];
+  readonly sent = new Map<number, number>();
+  seq = 0;
+  stopped = false;
+
+  constructor(readonly client: string, readonly dst: string, readonly intervalMs: number) {}
+
+  /** Replies received in (from, to]. */
+  between(from: number, to = Infinity): Reply[] {
+    return this.replies.filter((r) => r.at > from && r.at <= to);
+  }
+
+  firstReplyAfter(t: number, server?: string): Reply | undefined {
+    return this.replies.find((r) => r.at > t && (server === undefined || r.server === server));
+  }
+}
+
+let current: Sim | null = null;
+
+export class Sim {
+  readonly rng: SimRng;
+  readonly net: SimNetwork;
+  readonly keepaliveMs: number;
+  readonly peerTimeoutMs: number;
+  now = 0;
+  readonly log: LoggedEvent[] = [];
+  /** When the process with each identity last exited (crash, or exit after a graceful stop). */
+  readonly diedAt = new Map<PeerId, number>();
+  private readonly nodes = new Map<string, SimNode>();
+  private readonly list: SimNode[] = [];
+  private readonly byId = new Map<PeerId, SimNode>();
+  private readonly scheduled: Scheduled[] = [];
+  private seq = 0;
+  private readonly channel: ChannelFactory;
+  private readonly pingers: Pinger[] = [];
+
+  constructor(readonly options: SimOptions) {
+    this.rng = new SimRng(options.seed);
+    this.net = new SimNetwork(this.rng.fork(), { ...LAN, ...options.link });
+    this.keepaliveMs = options.keepaliveMs ?? FAST_KEEPALIVE_MS;
+    this.peerTimeoutMs = options.peerTimeoutMs ?? FAST_PEER_TIMEOUT_MS;
+    this.channel = options.channel ?? simChannel;
+    current = this;
+  }
+
+  static get current(): Sim | null {
+    return current;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Nodes
+
+  add(...specs: NodeSpec[]): SimNode[] {
+    return specs.map((spec) => {
+      if (this.nodes.has(spec.name)) throw new Error(`duplicate node ${spec.name}`);
+      const i = this.list.length;
+      const node = new SimNode(spec, i, `192.0.2.${i + 1}:3210`);
+      this.nodes.set(spec.name, node);
+      this.list.push(node);
+      return node;
+    });
+  }
+
+  node(name: string): SimNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  get all(): readonly SimNode[] {
+    return this.list;
+  }
+
+  live(): SimNode[] {
+    return this.list.filter((n) => n.running);
+  }
+
+  /** Start (or restart after a crash) a node's process. */
+  start(...names: string[]): void {
+    for (const name of names) this.boot(this.node(name));
+  }
+
+  private boot(node: SimNode): void {
+    if (node.alive) throw new Error(`node ${node.name} is already running`);
+    node.incarnation++;
+    node.alive = true;
+    node.stopAt = null;
+    node.frozenUntil = -Infinity;
+    node.inbox.length = 0;
+    const rng = this.rng.fork();
+    const mode = node.spec.identity ?? 'key';
+    const identity = mode === 'key' ? `${node.name}.key` : `${node.name}.${node.incarnation}.${rng.u32().toString(16)}`;
+    node.clockOffsetMs = 1_000 * (1 + rng.int(1_000_000));
+    node.bootTimeMs = Math.round(EPOCH_MS + this.now + (node.spec.wallSkewMs ?? 0));
+    const inc = node.incarnation;
+    const engine = createEngine({
+      config: {
+        claims: node.claims,
+        bootTimeMs: node.bootTimeMs,
+        seeds: (node.spec.seeds ?? []).map((s) => this.node(s).endpoint),
+        keepaliveMs: this.keepaliveMs,
+        peerTimeoutMs: this.peerTimeoutMs,
+        ...(this.options.reconnectMaxMs ? { reconnectMaxMs: this.options.reconnectMaxMs } : {}),
+      },
+      makeChannel: (sink) => this.channel({ name: node.name, incarnation: inc, identity, rng: rng.fork(), sink }),
+      send: (to, datagram) => this.net.send(this.now, node.endpoint, to, datagram),
+      deliver: (packet) => this.onDeliver(node, packet),
+      onEvent: (event) => this.log.push({ t: this.now, node: node.name, incarnation: inc, event }),
+      rng,
+    });
+    node.engine = engine;
+    node.id = engine.localId;
+    node.ids.push(node.id);
+    this.byId.set(node.id, node);
+    this.net.attach(node.endpoint, (from, data) => this.onDatagram(node, from, data));
+    engine.start(this.clock(node));
+  }
+
+  /** kill -9: the process is gone, in-flight datagrams to it are lost. */
+  crash(name: string): void {
+    const node = this.node(name);
+    if (node.running) this.diedAt.set(node.id, this.now);
+    node.alive = false;
+    node.engine = null;
+    node.inbox.length = 0;
+    this.net.detach(node.endpoint);
+  }
+
+  restart(name: string): void {
+    const node = this.node(name);
+    if (node.alive) this.crash(name);
+    this.boot(node);
+  }
+
+  /** SIGTERM: Leave to every peer, exit once acknowledged or after maxWaitMs. */
+  stop(name: string, maxWaitMs = 500): void {
+    const node = this.node(name);
+    node.mustEngine().leave(this.clock(node));
+    node.stopAt = this.now + maxWaitMs;
+  }
+
+  /** The process does not run for `ms` (suspend, SIGSTOP); datagrams queue in its socket. */
+  freeze(name: string, ms: number): void {
+    this.node(name).frozenUntil = this.now + ms;
+  }
+
+  clock(node: SimNode): number {
+    return this.now + node.clockOffsetMs;
+  }
+
+  nameOf(id: PeerId | null): string | null {
+    if (id === null) return null;
+    return this.byId.get(id)?.name ?? `?${id}`;
+  }
+
+  /** The node `name` sends packets for `ip` to (its own name when it delivers locally). */
+  routeOf(name: string, ip: string): string | null {
+    const node = this.node(name);
+    return this.nameOf(node.mustEngine().routeFor(parseIPv4(ip)!));
+  }
+
+  /** Is `id` the identity of a process that is running now? */
+  isLiveId(id: PeerId): boolean {
+    const n = this.byId.get(id);
+    return !!n && n.running && n.id === id;
+  }
+
+  events(filter?: (e: LoggedEvent) => boolean): LoggedEvent[] {
+    return filter ? this.log.filter(filter) : this.log;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The ping application
+
+  /** `client` sends a request to `dst` every intervalMs; claimants answer. */
+  ping(client: string, dst: string, intervalMs: number): Pinger {
+    const p = new Pinger(client, dst, intervalMs);
+    this.pingers.push(p);
+    const tick = (): void => {
+      if (p.stopped) return;
+      const node = this.node(client);
+      if (node.running && node.frozenUntil <= this.now) {
+        p.seq++;
+        p.sent.set(p.seq, this.now);
+        node.engine!.handleTunPacket(this.clock(node), pingPacket(node.address, parseIPv4(dst)!, REQUEST, 0, p.seq));
+      }
+      this.after(intervalMs, tick);
+    };
+    this.after(0, tick);
+    return p;
+  }
+
+  private onDeliver(node: SimNode, packet: Uint8Array): void {
+    if (packet.length < 28 || packet[9] !== PING_PROTOCOL) return;
+    const kind = packet[20];
+    const seq = readU32(packet, 24);
+    if (kind === REQUEST) {
+      const reply = pingPacket(packet.subarray(16, 20), packet.subarray(12, 16), REPLY, node.index, seq);
+      const inc = node.incarnation;
+      this.after(0, () => {
+        if (node.running && node.incarnation === inc) node.engine!.handleTunPacket(this.clock(node), reply);
+      });
+    } else if (kind === REPLY) {
+      const src = formatAddress(packet.subarray(12, 16));
+      const p = this.pingers.find((x) => x.client === node.name && x.dst === src);
+      const sentAt = p?.sent.get(seq);
+      if (p && sentAt !== undefined) p.replies.push({ seq, sentAt, at: this.now, server: this.list[packet[21]!]!.name });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The clock
+
+  at(t: number, fn: () => void): void {
+    this.scheduled.push({ at: t, seq: this.seq++, fn });
+    this.scheduled.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  }
+
+  after(ms: number, fn: () => void): void {
+    this.at(this.now + ms, fn);
+  }
+
+  run(ms: number): void {
+    this.runUntil(this.now + ms);
+  }
+
+  /** Run until `pred()` holds (checked after every step) or `maxMs` passed; returns whether it held. */
+  runUntilTrue(pred: () => boolean, maxMs: number): boolean {
+    const end = this.now + maxMs;
+    if (pred()) return true;
+    return this.runUntil(end, pred);
+  }
+
+  runUntil(end: number, stop?: () => boolean): boolean {
+    let stuck = 0;
+    let last = -Infinity;
+    for (;;) {
+      const t = this.nextEventTime();
+      if (t > end) break;
+      if (t > this.now) this.now = t;
+      if (this.now === last) {
+        if (++stuck > 100_000) {
+          const due = this.list
+            .filter((n) => n.running && n.engine!.nextDeadline() - n.clockOffsetMs <= this.now)
+            .map((n) => `${n.name} (deadline ${n.engine!.nextDeadline() - n.clockOffsetMs}, frozen until ${n.frozenUntil})`);
+          throw new Error(`simulator livelock at t=${this.now}; due: ${due.join(', ') || 'none'}; next datagram ${this.net.nextTime()}`);
+        }
+      } else {
+        stuck = 0;
+        last = this.now;
+      }
+      this.step();
+      if (stop?.()) return true;
+    }
+    this.now = Math.max(this.now, end);
+    return stop ? stop() : true;
+  }
+
+  private nextEventTime(): number {
+    let t = Math.min(this.net.nextTime(), this.scheduled[0]?.at ?? Infinity);
+    for (const n of this.list) {
+      if (!n.running) continue;
+      if (n.frozenUntil > this.now) {
+        t = Math.min(t, n.frozenUntil);
+        continue;
+      }
+      if (n.stopAt !== null) t = Math.min(t, n.engine!.leaveSettled ? this.now : n.stopAt);
+      t = Math.min(t, n.engine!.nextDeadline() - n.clockOffsetMs);
+    }
+    return t;
+  }
+
+  private step(): void {
+    const now = this.now;
+    while (this.net.deliverOne(now)) {
+      /* receivers run inside deliverOne */
+    }
+    while (this.scheduled.length > 0 && this.scheduled[0]!.at <= now) this.scheduled.shift()!.fn();
+    for (const n of this.list) {
+      if (!n.running) continue;
+      if (n.frozenUntil > now) continue;
+      if (n.inbox.length > 0) {
+        // Waking up: the overdue timer runs before the queued datagrams (the harsh order).
+        if (n.engine!.nextDeadline() - n.clockOffsetMs <= now) n.engine!.handleTimeout(this.clock(n));
+        for (const [from, data] of n.inbox.splice(0)) n.engine!.handleDatagram(this.clock(n), from, data);
+      }
+      if (!n.running) continue;
+      if (n.stopAt !== null && (n.engine!.leaveSettled || now >= n.stopAt)) {
+        this.crash(n.name);
+        continue;
+      }
+      if (n.engine!.nextDeadline() - n.clockOffsetMs <= now) n.engine!.handleTimeout(this.clock(n));
+    }
+  }
+
+  private onDatagram(node: SimNode, from: Endpoint, data: Uint8Array): void {
+    if (!node.running) return;
+    if (node.frozenUntil > this.now) {
+      node.inbox.push([from, data]);
+      return;
+    }
+    node.engine!.handleDatagram(this.clock(node), from, data);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reporting
+
+  /** The last `n` events, one line each, for failure messages. */
+  traceTail(n = 80): string {
+    return this.log
+      .slice(-n)
+      .map((e) => `  ${e.t.toFixed(1).padStart(9)} ${e.node}#${e.incarnation} ${describe(this, e.event)}`)
+      .join('\n');
+  }
+}
+
+function describe(sim: Sim, e: EngineEvent): string {
+  const n = (id: PeerId | null | undefined): string => (id === undefined ? '-' : String(sim.nameOf(id)));
+  switch (e.type) {
+    case 'peer-up':
+    case 'peer-suspect':
+    case 'peer-recovered':
+    case 'peer-roam':
+    case 'peer-claims':
+    case 'peer-restart':
+      return `${e.type} ${n(e.peer)}`;
+    case 'peer-down':
+      return `peer-down ${n(e.peer)} ${e.reason} silent=${e.silentMs.toFixed(0)}`;
+    case 'route-change':
+      return `route ${e.prefixText} ${n(e.from)} -> ${n(e.to)} (${e.cause})`;
+    case 'drop':
+      return `drop ${e.reason} x${e.count}${e.detail ? ` ${e.detail}` : ''}`;
+    default:
+      return JSON.stringify(e);
+  }
+}
+
+function pingPacket(src: Uint8Array, dst: Uint8Array, kind: number, server: number, seq: number): Uint8Array {
+  const p = new Uint8Array(28);
+  p[0] = 0x45;
+  p[2] = 0;
+  p[3] = 28;
+  p[8] = 64;
+  p[9] = PING_PROTOCOL;
+  p.set(src, 12);
+  p.set(dst, 16);
+  p[20] = kind;
+  p[21] = server;
+  p[24] = seq >>> 24;
+  p[25] = (seq >>> 16) & 0xff;
+  p[26] = (seq >>> 8) & 0xff;
+  p[27] = seq & 0xff;
+  return p;
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/**
+ * The claimant every live node should pick for `ip`, by the rules, from the processes that
+ * are running (and not stopping): most specific claim, earliest boot time, lowest id.
+ */
+export function expectedClaimant(sim: Sim, ip: string): string | null {
+  const addr = parseIPv4(ip)!;
+  let best: { node: SimNode; len: number } | null = null;
+  for (const n of sim.live()) {
+    if (n.stopAt !== null) continue;
+    for (const c of n.claims) {
+      if (!prefixContains(c, addr)) continue;
+      if (
+        !best ||
+        c.len > best.len ||
+        (c.len === best.len && (n.bootTimeMs < best.node.bootTimeMs || (n.bootTimeMs === best.node.bootTimeMs && n.id < best.node.id)))
+      ) {
+        best = { node: n, len: c.len };
+      }
+    }
+  }
+  return best?.node.name ?? null;
+}
+
+/**
+ * Run `fn` with `seed`; on failure the error names the seed, the replay command and the
+ * simulator's last events. SIM_SEED in the environment overrides the seed.
+ */
+export function runSeeded<T>(label: string, seed: number, fn: (seed: number) => T): T {
+  const env = process.env['SIM_SEED'];
+  const s = env !== undefined && env !== '' ? Number(env) : seed;
+  try {
+    return fn(s);
+  } catch (err) {
+    const e = err as Error;
+    const trace = Sim.current ? `\nlast events (t in simulated ms):\n${Sim.current.traceTail()}` : '';
+    e.message = `${label}: failed with seed ${s} — replay with SIM_SEED=${s}\n${e.message}${trace}`;
+    throw e;
+  }
+}

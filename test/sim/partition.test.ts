@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { runSeeded, Sim } from './harness.js';
+
+const SHARED = '10.0.0.1';
+
+function fiveNodes(seed: number): Sim {
+  const sim = new Sim({ seed });
+  sim.add(
+    { name: 'a', ip: SHARED, seeds: ['b'] },
+    { name: 'b', ip: SHARED, seeds: ['a'] },
+    { name: 'c', ip: '10.0.0.100', seeds: ['a'] },
+    { name: 'd', ip: '10.0.0.101', seeds: ['b'] },
+    { name: 'e', ip: '10.0.0.102', seeds: ['d'] },
+  );
+  sim.start('a');
+  sim.run(50);
+  sim.start('b', 'c', 'd', 'e');
+  sim.run(2_000);
+  return sim;
+}
+
+const routes = (sim: Sim): string[] => sim.live().map((n) => `${n.name}->${sim.routeOf(n.name, SHARED)}`);
+const endpoints = (sim: Sim, names: string[]): string[] => names.map((n) => sim.node(n).endpoint);
+
+describe('partitions', () => {
+  it('each side of a partition uses its own claimant; after healing all converge on one', () =>
+    runSeeded('partition and heal', 21, (seed) => {
+      const sim = fiveNodes(seed);
+      expect(routes(sim)).toEqual(['a->a', 'b->a', 'c->a', 'd->a', 'e->a']);
+      sim.net.partition(endpoints(sim, ['a', 'c']), endpoints(sim, ['b', 'd', 'e']));
+      sim.run(sim.peerTimeoutMs + sim.keepaliveMs);
+      expect(routes(sim)).toEqual(['a->a', 'b->b', 'c->a', 'd->b', 'e->b']);
+      sim.net.heal();
+      const t = sim.now;
+      const merged = sim.runUntilTrue(() => routes(sim).every((r) => r.endsWith('->a')), 10_000);
+      expect(merged, routes(sim).join(' ')).toBe(true);
+      expect(sim.now - t).toBeLessThan(3_000);
+      sim.run(5_000);
+      expect(routes(sim)).toEqual(['a->a', 'b->a', 'c->a', 'd->a', 'e->a']);
+      for (const n of sim.live()) expect(n.mustEngine().status(sim.clock(n)).peers).toHaveLength(4);
+    }));
+
+  it('a one-way partition (nobody hears a) fails over to b, then converges back when healed', () =>
+    runSeeded('one-way partition', 22, (seed) => {
+      const sim = fiveNodes(seed);
+      sim.net.partition(endpoints(sim, ['a']), endpoints(sim, ['b', 'c', 'd', 'e']), true);
+      sim.run(sim.peerTimeoutMs + sim.keepaliveMs);
+      expect(routes(sim).slice(1)).toEqual(['b->b', 'c->b', 'd->b', 'e->b']);
+      sim.run(5_000);
+      // a hears the others' handshakes but its answers are lost: it stays alone
+      expect(routes(sim)).toEqual(['a->a', 'b->b', 'c->b', 'd->b', 'e->b']);
+      sim.net.heal();
+      expect(sim.runUntilTrue(() => routes(sim).every((r) => r.endsWith('->a')), 10_000)).toBe(true);
+      sim.run(3_000);
+      expect(routes(sim)).toEqual(['a->a', 'b->a', 'c->a', 'd->a', 'e->a']);
+    }));
+});

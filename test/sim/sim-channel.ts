@@ -1,0 +1,249 @@
+// A Channel for the simulator: the same contract as the secure channel (sessions keyed by
+// identity, handshakes that can be lost and are retransmitted with backoff, self detection,
+// unknown-session drops after a restart) but no cryptography, so thousands of simulated
+// minutes run in seconds. Identities are taken on trust.
+//
+//   INIT    = 1 senderIndex:u32 instance:u32 idLength:u8 id
+//   RESP    = 2 senderIndex:u32 receiverIndex:u32 instance:u32 idLength:u8 id
+//   DATA    = 3 receiverIndex:u32 kind:u8 payload
+//   CONFIRM = 4 receiverIndex:u32
+//
+// As in WireGuard, the responder may not send on a session until the initiator has used it
+// (CONFIRM, or any DATA): otherwise simultaneous initiations leave each side sending on a
+// session the other abandoned. Like the real channel, a handshake from a new instance of a
+// peer (it restarted) discards every session of the old one, so nothing sent by the old
+// process is delivered after the new one is known.
+import type { Channel, ChannelSink } from '../../src/core/channel.js';
+import type { Endpoint, MsgKind, PeerId } from '../../src/core/types.js';
+import type { SimRng } from './rng.js';
+
+const INIT = 1;
+const RESP = 2;
+const DATA = 3;
+const CONFIRM = 4;
+/** Receive indexes kept per peer: the newest for sending, one older for packets in flight. */
+const SESSIONS_PER_PEER = 2;
+
+export interface SimChannelOptions {
+  id: PeerId;
+  rng: SimRng;
+  sink: ChannelSink;
+  handshakeRetryMinMs?: number;
+  handshakeRetryMaxMs?: number;
+}
+
+interface Session {
+  readonly peer: PeerId;
+  readonly localIndex: number;
+  readonly remoteIndex: number;
+  endpoint: Endpoint;
+  /** Responder sessions wait for the initiator's first packet. */
+  confirmed: boolean;
+}
+
+interface Attempt {
+  readonly index: number;
+  nextRetryAtMs: number;
+  backoffMs: number;
+}
+
+export class SimChannel implements Channel {
+  readonly localId: PeerId;
+  private readonly rng: SimRng;
+  private readonly sink: ChannelSink;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private readonly sessions = new Map<number, Session>();
+  private readonly byPeer = new Map<PeerId, Session[]>();
+  private readonly attempts = new Map<Endpoint, Attempt>();
+  private readonly attemptByIndex = new Map<number, Endpoint>();
+  private readonly idBytes: Uint8Array;
+  private readonly instance: number;
+  private readonly peerInstance = new Map<PeerId, number>();
+
+  constructor(opts: SimChannelOptions) {
+    this.localId = opts.id;
+    this.rng = opts.rng;
+    this.sink = opts.sink;
+    this.retryMinMs = opts.handshakeRetryMinMs ?? 100;
+    this.retryMaxMs = opts.handshakeRetryMaxMs ?? 1_000;
+    this.idBytes = new TextEncoder().encode(opts.id);
+    this.instance = this.rng.u32();
+  }
+
+  connect(now: number, endpoint: Endpoint): void {
+    if (this.attempts.has(endpoint)) return;
+    const index = this.newIndex();
+    this.attempts.set(endpoint, { index, nextRetryAtMs: now + this.retryMinMs, backoffMs: this.retryMinMs });
+    this.attemptByIndex.set(index, endpoint);
+    this.sendInit(endpoint, index);
+  }
+
+  cancelConnect(endpoint: Endpoint): void {
+    const a = this.attempts.get(endpoint);
+    if (!a) return;
+    this.attempts.delete(endpoint);
+    this.attemptByIndex.delete(a.index);
+  }
+
+  send(_now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
+    const s = this.byPeer.get(peer)?.[0];
+    if (!s) return false;
+    const out = new Uint8Array(6 + payload.length);
+    out[0] = DATA;
+    writeU32(out, 1, s.remoteIndex);
+    out[5] = kind;
+    out.set(payload, 6);
+    this.sink.send(s.endpoint, out);
+    return true;
+  }
+
+  receive(now: number, from: Endpoint, d: Uint8Array): void {
+    if (d.length < 5) return this.sink.onDrop('malformed', from);
+    const type = d[0];
+    if (type === DATA || type === CONFIRM) {
+      if (type === DATA && d.length < 6) return this.sink.onDrop('malformed', from);
+      const s = this.sessions.get(readU32(d, 1));
+      if (!s) return this.sink.onDrop('unknown-session', from);
+      s.endpoint = from;
+      if (!s.confirmed) {
+        s.confirmed = true;
+        if (this.promote(s)) this.sink.onEstablished(now, s.peer, from);
+      }
+      if (type === DATA && this.sessions.get(s.localIndex) === s) this.sink.onMessage(now, s.peer, from, d[5] as MsgKind, d.subarray(6));
+      return;
+    }
+    if (type === INIT) {
+      if (d.length < 10) return this.sink.onDrop('malformed', from);
+      const id = readId(d, 9);
+      if (id === null) return this.sink.onDrop('malformed', from);
+      const remoteIndex = readU32(d, 1);
+      if (id === this.localId) return this.sendResp(from, 0, remoteIndex); // let the initiator see itself
+      this.checkInstance(id, readU32(d, 5));
+      for (const s of this.sessions.values()) {
+        if (s.peer === id && s.remoteIndex === remoteIndex) {
+          s.endpoint = from;
+          return this.sendResp(from, s.localIndex, remoteIndex); // a retransmitted INIT
+        }
+      }
+      for (const s of [...this.sessions.values()]) {
+        if (s.peer === id && !s.confirmed) this.sessions.delete(s.localIndex); // superseded
+      }
+      const s: Session = { peer: id, localIndex: this.newIndex(), remoteIndex, endpoint: from, confirmed: false };
+      this.sessions.set(s.localIndex, s);
+      this.sendResp(from, s.localIndex, remoteIndex);
+      return;
+    }
+    if (type === RESP) {
+      if (d.length < 14) return this.sink.onDrop('malformed', from);
+      const id = readId(d, 13);
+      if (id === null) return this.sink.onDrop('malformed', from);
+      const index = readU32(d, 5);
+      const ep = this.attemptByIndex.get(index);
+      if (ep === undefined) return this.sink.onDrop('handshake-state', from);
+      this.cancelConnect(ep);
+      if (id === this.localId) return this.sink.onSelf(ep);
+      this.checkInstance(id, readU32(d, 9));
+      const s: Session = { peer: id, localIndex: index, remoteIndex: readU32(d, 1), endpoint: from, confirmed: true };
+      this.sessions.set(index, s);
+      const news = this.promote(s);
+      const confirm = new Uint8Array(5);
+      confirm[0] = CONFIRM;
+      writeU32(confirm, 1, s.remoteIndex);
+      this.sink.send(from, confirm);
+      if (news) this.sink.onEstablished(now, id, from);
+      return;
+    }
+    this.sink.onDrop('malformed', from);
+  }
+
+  timeout(now: number): void {
+    for (const [ep, a] of this.attempts) {
+      if (now < a.nextRetryAtMs) continue;
+      a.backoffMs = Math.min(this.retryMaxMs, a.backoffMs * 2);
+      a.nextRetryAtMs = now + a.backoffMs * (0.75 + 0.5 * this.rng.next());
+      this.sendInit(ep, a.index);
+    }
+  }
+
+  nextDeadline(): number {
+    let next = Infinity;
+    for (const a of this.attempts.values()) next = Math.min(next, a.nextRetryAtMs);
+    return next;
+  }
+
+  forget(peer: PeerId): void {
+    for (const s of [...this.sessions.values()]) if (s.peer === peer) this.sessions.delete(s.localIndex);
+    this.byPeer.delete(peer);
+  }
+
+  isEstablished(peer: PeerId): boolean {
+    return this.byPeer.has(peer);
+  }
+
+  /** A peer that restarted: nothing of its previous process may be delivered any more. */
+  private checkInstance(peer: PeerId, instance: number): void {
+    const known = this.peerInstance.get(peer);
+    this.peerInstance.set(peer, instance);
+    if (known !== undefined && known !== instance) this.forget(peer);
+  }
+
+  /**
+   * A confirmed session becomes the one to send on; the oldest beyond the limit is dropped.
+   * Returns whether the mesh must hear of it: like the real channel, only if there was no
+   * session with that peer or the peer moved (a restart already cleared its sessions) — a
+   * peer that re-handshakes while we still have a session gives no onEstablished.
+   */
+  private promote(s: Session): boolean {
+    const before = this.byPeer.get(s.peer)?.[0];
+    const list = [s, ...(this.byPeer.get(s.peer) ?? [])];
+    for (const old of list.splice(SESSIONS_PER_PEER)) this.sessions.delete(old.localIndex);
+    this.byPeer.set(s.peer, list);
+    return !before || before.endpoint !== s.endpoint;
+  }
+
+  private newIndex(): number {
+    for (;;) {
+      const i = this.rng.u32();
+      if (i !== 0 && !this.sessions.has(i) && !this.attemptByIndex.has(i)) return i;
+    }
+  }
+
+  private sendInit(to: Endpoint, index: number): void {
+    const out = new Uint8Array(10 + this.idBytes.length);
+    out[0] = INIT;
+    writeU32(out, 1, index);
+    writeU32(out, 5, this.instance);
+    out[9] = this.idBytes.length;
+    out.set(this.idBytes, 10);
+    this.sink.send(to, out);
+  }
+
+  private sendResp(to: Endpoint, index: number, receiverIndex: number): void {
+    const out = new Uint8Array(14 + this.idBytes.length);
+    out[0] = RESP;
+    writeU32(out, 1, index);
+    writeU32(out, 5, receiverIndex);
+    writeU32(out, 9, this.instance);
+    out[13] = this.idBytes.length;
+    out.set(this.idBytes, 14);
+    this.sink.send(to, out);
+  }
+}
+
+function writeU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function readId(b: Uint8Array, at: number): string | null {
+  const len = b[at];
+  if (len === undefined || len === 0 || at + 1 + len !== b.length) return null;
+  return new TextDecoder().decode(b.subarray(at + 1));
+}
