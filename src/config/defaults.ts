@@ -7,13 +7,8 @@ export const DEFAULT_DEVICE_PATH = '/dev/net/tun';
 /** Interface prefix length when --ip has none (VpnCloud uses /24 too). */
 export const DEFAULT_IPV4_PREFIX_LEN = 24;
 export const DEFAULT_IPV6_PREFIX_LEN = 64;
-/**
- * Fast defaults suited to HA: a dead peer is noticed within 3 s. With a keepalive every 0.5 s
- * a peer must miss six in a row before it is declared dead, so random loss does not cause
- * false failovers. (VpnCloud's 300 s default is far too slow for failover.)
- */
-export const DEFAULT_PEER_TIMEOUT_MS = 3000;
-export const DEFAULT_KEEPALIVE_MS = 500;
+// Failure-detection defaults live with the detector that their arithmetic is about.
+export { DEFAULT_KEEPALIVE_MS, DEFAULT_PEER_TIMEOUT_MS } from '../core/constants.js';
 /** Below this keepalives would flood the network without making detection faster. */
 export const MIN_KEEPALIVE_MS = 10;
 export const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['aes256-gcm', 'chacha20-poly1305'];

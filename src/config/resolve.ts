@@ -55,10 +55,6 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
       ? `${keepalive.where}: ${ka} must be shorter than ${pt} (${peerTimeout?.where ?? 'default'})`
       : `${peerTimeout!.where}: ${pt} must be longer than ${ka} (default)`);
   }
-  if (peerTimeoutMs < 3 * keepaliveMs) {
-    warnings.push(`peer-timeout ${formatDurationMs(peerTimeoutMs)} is less than three keepalives ` +
-      `(${formatDurationMs(keepaliveMs)}): a few lost packets can make a live peer look dead`);
-  }
 
   const claims = dedupe(all('claims').map((c) => c.value), prefixEquals);
   const autoClaim = one('autoClaim')?.value ?? true;
