@@ -43,4 +43,8 @@ export interface Channel {
   forget(peer: PeerId): void;
   /** Is there a session that can carry data to `peer` right now? */
   isEstablished(peer: PeerId): boolean;
+  /** For status output: the current session's start time and cipher (optional). */
+  sessionInfo?(peer: PeerId): { establishedAt: number; algorithm: string } | undefined;
+  /** For status output: handshakes completed so far (optional). */
+  readonly handshakesCompleted?: number;
 }

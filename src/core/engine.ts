@@ -556,6 +556,8 @@ class MeshEngine implements Engine {
       timing: this.timing,
       peers: this.peers.values(),
       hasSession: (id) => this.channel.isEstablished(id),
+      sessionInfo: (id) => this.channel.sessionInfo?.(id),
+      handshakes: this.channel.handshakesCompleted ?? null,
       connecting: this.membership.status(now),
       selfEndpoints: this.membership.selfList,
       routes: this.claims.entries(),

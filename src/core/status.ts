@@ -22,6 +22,10 @@ export interface PeerStatus {
   state: PeerState;
   /** The channel has a session that can carry data right now. */
   session: boolean;
+  /** Age of the current session keys (time since its handshake); null if unknown. */
+  handshakeAgoMs: number | null;
+  /** The session's cipher (e.g. 'aes256'); null if unknown. */
+  algorithm: string | null;
   connectedForMs: number;
   lastSeenAgoMs: number;
   /** Smoothed probe round-trip time. */
@@ -82,6 +86,8 @@ export interface EngineStatus {
   /** Newest first. */
   failovers: FailoverStatus[];
   failoversTotal: number;
+  /** Handshakes completed by the channel (null: the channel does not count them). */
+  handshakesTotal: number | null;
   drops: Record<DropReason, number>;
 }
 
@@ -95,12 +101,18 @@ export interface StatusInput {
   timing: Timing;
   peers: Iterable<PeerRecord>;
   hasSession(id: PeerId): boolean;
+  sessionInfo(id: PeerId): { establishedAt: number; algorithm: string } | undefined;
+  handshakes: number | null;
   connecting: TargetStatus[];
   selfEndpoints: Endpoint[];
   routes: readonly RouteEntry[];
   failovers: readonly FailoverRecord[];
   failoversTotal: number;
   drops: Record<DropReason, number>;
+}
+
+function sessionFields(now: number, info: { establishedAt: number; algorithm: string } | undefined) {
+  return { handshakeAgoMs: info ? now - info.establishedAt : null, algorithm: info?.algorithm ?? null };
 }
 
 export function buildStatus(now: number, s: StatusInput): EngineStatus {
@@ -118,6 +130,7 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
       endpoints: [...p.endpoints],
       state: p.state,
       session: s.hasSession(p.id),
+      ...sessionFields(now, s.sessionInfo(p.id)),
       connectedForMs: now - p.upSinceMs,
       lastSeenAgoMs: now - p.lastHeardMs,
       rttMs: p.rttMs,
@@ -138,6 +151,7 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
     })),
     failovers: s.failovers.map(({ atMs, ...f }) => ({ ...f, agoMs: now - atMs })),
     failoversTotal: s.failoversTotal,
+    handshakesTotal: s.handshakes,
     drops: s.drops,
   };
 }

@@ -39,6 +39,8 @@ const MAX_PENDING_RESPONDERS = 4096;
 const EMPTY = new Uint8Array(0);
 
 export class SecureChannel implements Channel {
+  /** Handshakes that produced a session (first contacts, rekeys, re-handshakes). */
+  handshakesCompleted = 0;
   readonly localId: PeerId;
   readonly algorithms: readonly AlgorithmName[];
   private readonly hsId: HandshakeIdentity;
@@ -418,6 +420,7 @@ export class SecureChannel implements Channel {
   }
 
   private newSession(now: number, n: Omit<NewSession, 'initiatedByUs'>): Session {
+    this.handshakesCompleted++;
     const s = createSession(now, { ...n, initiatedByUs: n.initiatorId === this.localId });
     this.byIndex.set(s.localIndex, s);
     return s;

@@ -1,9 +1,8 @@
 // Prometheus metrics (prom-client, in a registry of our own so nothing global leaks in).
 // Every value is taken from one status snapshot per scrape: the metrics' collect() hooks read
 // the snapshot the scrape just took, so one scrape never mixes two moments.
-//
-// Not exported: handshakes. The engine snapshot does not count handshakes yet; the drop
-// reasons 'auth', 'untrusted', 'handshake-state' and 'rate-limited' cover failed ones.
+// Failed handshakes are counted among the drops ('auth', 'untrusted', 'handshake-state',
+// 'rate-limited'); hacloud_handshakes_total counts the completed ones.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StatusJson } from './status-json.js';
@@ -98,6 +97,13 @@ export function createMetricsRegistry(getStatus: () => StatusJson, opts: Metrics
     collect() {
       this.reset();
       for (const [reason, count] of Object.entries(snapshot().drops.byReason)) this.inc({ reason }, count);
+    },
+  });
+  new Counter({
+    name: 'hacloud_handshakes_total', help: 'Handshakes completed (first contacts, rekeys, re-handshakes).', registers,
+    collect() {
+      this.reset();
+      this.inc(snapshot().handshakes.total ?? 0);
     },
   });
   new Counter({

@@ -58,8 +58,10 @@ export interface PeerJson {
   connectedForMs: number;
   lastSeenAgoMs: number;
   rttMs: number | null;
-  /** Age of the current session keys; null when the engine does not report it. */
+  /** Age of the current session keys (time since the last handshake or rekey). */
   handshakeAgoMs: number | null;
+  /** Cipher of the current session: "aes256", "chacha20" or "plain"; null without a session. */
+  algorithm: string | null;
   /** Its announced start time (ISO 8601); null until it told us. */
   bootTime: string | null;
   uptimeMs: number | null;
@@ -133,6 +135,8 @@ export interface StatusJson {
     total: number;
     byReason: Record<string, number>;
   };
+  /** Handshakes this node completed (first contacts, rekeys, re-handshakes after restarts). */
+  handshakes: { total: number | null };
   /** Sums over the peers listed. */
   traffic: {
     rx: TrafficJson;
@@ -171,6 +175,7 @@ export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJ
       nextAttemptInMs: ms(t.nextAttemptInMs),
     })),
     routes: engine.routes.map((r) => routeJson(r, now)),
+    handshakes: { total: engine.handshakesTotal },
     failovers: {
       total: engine.failoversTotal,
       recent: engine.failovers.map((f) => ({
@@ -204,9 +209,8 @@ function peerJson(p: PeerStatus, now: number): PeerJson {
     connectedForMs: ms(p.connectedForMs),
     lastSeenAgoMs: ms(p.lastSeenAgoMs),
     rttMs: p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000,
-    // The engine snapshot has no session-key age yet; the field is reserved so clients need
-    // not change when it arrives.
-    handshakeAgoMs: null,
+    handshakeAgoMs: p.handshakeAgoMs === null ? null : ms(p.handshakeAgoMs),
+    algorithm: p.algorithm,
     bootTime: p.bootTimeMs === null ? null : iso(p.bootTimeMs),
     uptimeMs: p.bootTimeMs === null ? null : Math.max(0, ms(now - p.bootTimeMs)),
     claims: [...p.claims],

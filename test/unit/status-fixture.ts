@@ -42,6 +42,8 @@ export function engineStatus(): EngineStatus {
         endpoints: ['172.31.5.11:3210'],
         state: 'up',
         session: true,
+        handshakeAgoMs: 5120,
+        algorithm: 'aes256',
         connectedForMs: 120_000,
         lastSeenAgoMs: 42.4,
         rttMs: 0.4567,
@@ -85,6 +87,7 @@ export function engineStatus(): EngineStatus {
       { agoMs: 90_000, prefix: '10.0.0.1/32', from: SERVER_B, to: SERVER_A, cause: 'leave', gapMs: 0 },
     ],
     failoversTotal: 3,
+    handshakesTotal: 4,
     drops: drops({ auth: 2, replay: 5 }),
   };
 }

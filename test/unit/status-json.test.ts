@@ -25,7 +25,7 @@ describe('buildStatusJson', () => {
     });
   });
 
-  it('lists peers with ages, rtt, uptime and traffic; handshake age reserved as null', () => {
+  it('lists peers with ages, rtt, session age and cipher, uptime and traffic', () => {
     const [peer] = buildStatusJson(INFO, engineStatus()).peers;
     expect(peer).toEqual({
       id: SERVER_B,
@@ -36,7 +36,8 @@ describe('buildStatusJson', () => {
       connectedForMs: 120_000,
       lastSeenAgoMs: 42,
       rttMs: 0.457,
-      handshakeAgoMs: null,
+      handshakeAgoMs: 5120,
+      algorithm: 'aes256',
       bootTime: '2026-01-02T02:04:05.000Z',
       uptimeMs: 3_600_000,
       claims: ['10.0.0.1/32', '192.168.77.0/24'],

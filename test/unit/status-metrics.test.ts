@@ -44,6 +44,7 @@ describe('metrics', () => {
     expect(sample(text, 'hacloud_dropped_packets_total{reason="auth"}')).toBe(2);
     expect(sample(text, 'hacloud_dropped_packets_total{reason="no-route"}')).toBe(0);
     expect(sample(text, 'hacloud_failovers_total')).toBe(3);
+    expect(sample(text, 'hacloud_handshakes_total')).toBe(4);
     // The newest failover per prefix, not the older one of 10.0.0.1/32 (gap 0).
     expect(sample(text, 'hacloud_last_failover_gap_seconds{prefix="10.0.0.1/32"}')).toBe(0.79);
     expect(sample(text, 'hacloud_last_failover_timestamp_seconds{prefix="10.0.0.1/32"}')).toBe(Date.UTC(2026, 0, 2, 3, 3, 35) / 1000);
@@ -51,7 +52,6 @@ describe('metrics', () => {
     expect(text).toContain('# TYPE hacloud_traffic_bytes_total counter');
     expect(text).toContain('# TYPE hacloud_peers gauge');
     expect(text).not.toContain('process_cpu');
-    expect(text).not.toContain('handshakes');
   });
 
   it('follows the status from scrape to scrape, dropping series of vanished peers', async () => {

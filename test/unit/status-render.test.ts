@@ -27,7 +27,7 @@ describe('renderStatus', () => {
     const header = l.indexOf('PEERS (1)');
     expect(header).toBeGreaterThan(0);
     expect(l[header + 1]).toMatch(/^ {2}ID {8}ENDPOINT {10}STATE +LAST SEEN +RTT +HANDSHAKE +UPTIME +RX +TX +CLAIMS$/);
-    expect(l[header + 2]).toMatch(/^ {2}BBBBBBBB {2}172\.31\.5\.11:3210 {2}up +42ms ago +0\.46ms +- +1h00m +1\.5 MiB\/1200p +94 KiB\/1100p +10\.0\.0\.1\/32, 192\.168\.77\.0\/24$/);
+    expect(l[header + 2]).toMatch(/^ {2}BBBBBBBB {2}172\.31\.5\.11:3210 {2}up +42ms ago +0\.46ms +5\.1s ago +1h00m +1\.5 MiB\/1200p +94 KiB\/1100p +10\.0\.0\.1\/32, 192\.168\.77\.0\/24$/);
     // Columns line up: every cell of the row starts where its header starts.
     expect(l[header + 2]!.indexOf('172.31')).toBe(l[header + 1]!.indexOf('ENDPOINT'));
     expect(l[header + 2]!.indexOf('1h00m')).toBe(l[header + 1]!.indexOf('UPTIME'));
