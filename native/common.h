@@ -44,5 +44,8 @@ int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t c
 
 /* Register the Poller class on `exports` (poller.c). */
 napi_status poller_register(napi_env env, napi_value exports);
+/* Register the NativeAead class (aead.c) and the UdpSocket class (udp.c). */
+napi_status aead_register(napi_env env, napi_value exports);
+napi_status udp_register(napi_env env, napi_value exports);
 
 #endif

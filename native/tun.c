@@ -7,13 +7,22 @@
  * and poller.c reads it with a uv_poll_t on the main loop.
  *
  * Exports:
- *   openTun(path, name) -> { fd, name }    name may be a template such as "hacloud%d"
- *   write(fd, bytes, offset, length) -> bytes written, or -errno (never throws for I/O errors)
- *   writeBatch(fd, bytes, meta, count) -> packets written; meta holds [offset, length] pairs
+ *   openTun(path, name, vnetHdr, tso) -> { fd, name, tso }    name may be a template such as
+ *                                           "hacloud%d"; tso: offer TSO for IPv4 (poller.c cuts it);
+ *                                           vnetHdr: IFF_VNET_HDR (every read and write starts
+ *                                           with a 10-byte virtio_net_hdr, see tun-gro.c)
+ *   write(fd, bytes, offset, length, vnet) -> bytes written, or -errno (never throws for I/O errors)
+ *   writeBatch(fd, bytes, meta, count, mode) -> packets written; meta holds [offset, length]
+ *                                           pairs; mode 0 plain, 1 vnet header, 2 vnet header
+ *                                           and TCP segments coalesced (tun-gro.c)
  *   close(fd) -> 0 or -errno
+ *   groStats() -> [merged writes, segments in them] (process-wide, tun-gro.c)
  *   Poller                                  see poller.c
+ *   NativeAead                              see aead.c
+ *   UdpSocket                               see udp.c
  */
 #include "common.h"
+#include "tun-gro.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,10 +33,12 @@
 #include <linux/if_tun.h>
 
 static napi_value open_tun(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 4;
+  napi_value argv[4];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) return throw_type(env, "openTun(path, name) needs 2 arguments");
+  if (argc < 2) return throw_type(env, "openTun(path, name[, vnetHdr, tso]) needs 2 arguments");
+  bool vnet = false;
+  if (argc >= 3) napi_get_value_bool(env, argv[2], &vnet);
 
   char path[4096];
   char name[IFNAMSIZ];
@@ -41,6 +52,11 @@ static napi_value open_tun(napi_env env, napi_callback_info info) {
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI; /* raw IP packets, no 4-byte packet-info prefix */
+  /* No TUNSETOFFLOAD: the kernel keeps checksumming and segmenting what we read; the header
+     only lets our writes carry large TCP segments. */
+  if (vnet) ifr.ifr_flags |= IFF_VNET_HDR;
+  bool tso = false;
+  if (argc >= 4) napi_get_value_bool(env, argv[3], &tso);
   memcpy(ifr.ifr_name, name, strlen(name));
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
@@ -48,13 +64,19 @@ static napi_value open_tun(napi_env env, napi_callback_info info) {
     return throw_errno(env, err, "ioctl(TUNSETIFF)", name[0] ? name : "(kernel-chosen name)");
   }
 
-  napi_value result, fd_value, name_value;
+  /* TSO: the kernel may hand us IPv4 TCP runs as one large segment, cut up in poller.c (and
+     so leaves checksums to us: TUN_F_CSUM). Without it everything arrives MTU-sized. */
+  bool tso_on = vnet && tso && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0;
+
+  napi_value result, fd_value, name_value, tso_value;
   NAPI_CALL(env, napi_create_object(env, &result));
   NAPI_CALL(env, napi_create_int32(env, fd, &fd_value));
   NAPI_CALL(env, napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ),
                                          &name_value));
   NAPI_CALL(env, napi_set_named_property(env, result, "fd", fd_value));
   NAPI_CALL(env, napi_set_named_property(env, result, "name", name_value));
+  NAPI_CALL(env, napi_get_boolean(env, tso_on, &tso_value));
+  NAPI_CALL(env, napi_set_named_property(env, result, "tso", tso_value));
   return result;
 }
 
@@ -66,10 +88,12 @@ static ssize_t write_packet(int fd, const uint8_t *data, size_t len) {
 }
 
 static napi_value write_one(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) return throw_type(env, "write(fd, bytes, offset, length) needs 4 arguments");
+  bool vnet = false;
+  if (argc >= 5) napi_get_value_bool(env, argv[4], &vnet);
   int32_t fd;
   uint8_t *data;
   size_t size;
@@ -79,15 +103,21 @@ static napi_value write_one(napi_env env, napi_callback_info info) {
     return NULL;
   if ((size_t)offset + length > size) return throw_range(env, "offset + length is past the end");
   napi_value result;
-  NAPI_CALL(env, napi_create_int32(env, (int32_t)write_packet(fd, data + offset, length), &result));
+  ssize_t n = vnet ? tun_write_vnet(fd, data + offset, length) : write_packet(fd, data + offset, length);
+  NAPI_CALL(env, napi_create_int32(env, (int32_t)n, &result));
   return result;
 }
 
+/* Cleared for good when the kernel refuses a coalesced write (one TUN device per process). */
+static bool gso_ok = true;
+
 static napi_value write_batch(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4) return throw_type(env, "writeBatch(fd, bytes, meta, count) needs 4 arguments");
+  uint32_t mode = 0;
+  if (argc >= 5 && arg_uint32(env, argv[4], "mode", &mode)) return NULL;
   int32_t fd;
   uint8_t *data;
   uint32_t *meta;
@@ -105,10 +135,28 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
   /* TUN write errors are per packet (EINVAL: not IPv4/IPv6, EIO: link down), so keep going;
      the caller counts count - written as drops. */
   int32_t written = 0;
-  for (uint32_t i = 0; i < count; i++)
-    if (write_packet(fd, data + meta[2 * i], meta[2 * i + 1]) >= 0) written++;
+  if (mode == 2) {
+    written = tun_write_coalesced(fd, data, meta, count, &gso_ok);
+  } else {
+    for (uint32_t i = 0; i < count; i++) {
+      const uint8_t *p = data + meta[2 * i];
+      if ((mode == 1 ? tun_write_vnet(fd, p, meta[2 * i + 1]) : write_packet(fd, p, meta[2 * i + 1])) >= 0) written++;
+    }
+  }
   napi_value result;
   NAPI_CALL(env, napi_create_int32(env, written, &result));
+  return result;
+}
+
+static napi_value gro_stats(napi_env env, napi_callback_info info) {
+  double writes, segments;
+  tun_gro_stats(&writes, &segments);
+  napi_value result, w, sgs;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &result));
+  NAPI_CALL(env, napi_create_double(env, writes, &w));
+  NAPI_CALL(env, napi_create_double(env, segments, &sgs));
+  NAPI_CALL(env, napi_set_element(env, result, 0, w));
+  NAPI_CALL(env, napi_set_element(env, result, 1, sgs));
   return result;
 }
 
@@ -131,9 +179,12 @@ static napi_value init(napi_env env, napi_value exports) {
       {"write", NULL, write_one, NULL, NULL, NULL, napi_enumerable, NULL},
       {"writeBatch", NULL, write_batch, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, close_fd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"groStats", NULL, gro_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   NAPI_CALL(env, poller_register(env, exports));
+  NAPI_CALL(env, aead_register(env, exports));
+  NAPI_CALL(env, udp_register(env, exports));
   return exports;
 }
 

@@ -5,14 +5,19 @@
 // little-endian. A key is used with each counter at most once (the channel never reuses a
 // counter and rekeys long before MAX_COUNTER).
 //
-// Algorithms:
-//   chacha20  ChaCha20-Poly1305-IETF from libsodium, sealed/opened in place, no allocation.
-//   aes256    AES-256-GCM from Node's OpenSSL (sodium-native has no AES-GCM). node:crypto
-//             has no "into this buffer" API, so each packet allocates a Cipher object and the
-//             output Buffer; the per-call overhead makes it 2-3x slower than chacha20 at 1400
-//             bytes here (bench/aead.ts) although AES-NI is faster per byte. Issue 6 may move
-//             batched AES-GCM into the native addon. The key is a KeyObject (measured ~20 %
-//             faster than passing raw key bytes per packet).
+// Implementations (createAead's `impl`):
+//   native    both algorithms through the OpenSSL inside the node binary, via the hacloud
+//             addon (native/aead.c, native-aead.ts): key set once, no allocation per packet;
+//             ~0.8 us per 1400-byte AES-GCM seal, ~1.4 us ChaCha20 (bench/dataplane-aead.ts).
+//             The default whenever the addon is built.
+//   js        the fallback without the addon:
+//     chacha20  ChaCha20-Poly1305-IETF from libsodium, sealed/opened in place, no allocation.
+//     aes256    AES-256-GCM from node:crypto (sodium-native has no AES-GCM). node:crypto has
+//               no "into this buffer" API, so each packet allocates a Cipher object and the
+//               output Buffer (~5 us per seal). The key is a KeyObject (measured ~20 %
+//               faster than passing raw key bytes per packet).
+// All produce the same bytes (test/unit/crypto-aead-native.test.ts checks each against the
+// others), so two nodes never need to agree on the implementation.
 //   plain     no encryption and no integrity at all; still framed. Only negotiated when both
 //             sides list it (see handshake.ts); the CLI must warn loudly.
 //
@@ -20,6 +25,8 @@
 // it may import node:crypto.
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { CHACHA_NONCE_BYTES, TAG_BYTES, chachaOpenDetached, chachaSealDetached, wipe } from './sodium.js';
+import { createNativeAead, nativeAeadAvailable } from './native-aead.js';
+import type { NativeAeadHandle } from '../io/native.js';
 
 export type AlgorithmName = 'chacha20' | 'aes256' | 'plain';
 
@@ -151,6 +158,28 @@ class AesGcmAead implements Aead {
   }
 }
 
+/** Either algorithm on the addon's OpenSSL contexts; checks sizes so misuse is a RangeError. */
+class NativeAead implements Aead {
+  readonly tagBytes = TAG_BYTES;
+  private readonly handle: NativeAeadHandle;
+
+  constructor(readonly algorithm: 'chacha20' | 'aes256', key: Uint8Array) {
+    this.handle = createNativeAead(ALGORITHM_IDS[algorithm] as 1 | 2, key);
+  }
+
+  seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number {
+    return this.handle.seal(counter, aad, plaintext, out);
+  }
+
+  open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
+    return this.handle.open(counter, aad, ciphertext, out);
+  }
+
+  destroy(): void {
+    this.handle.destroy();
+  }
+}
+
 class PlainAead implements Aead {
   readonly algorithm = 'plain' as const;
   readonly tagBytes = 0;
@@ -171,12 +200,13 @@ class PlainAead implements Aead {
 
 export const AEAD_KEY_BYTES = 32;
 
+/** Which code does the cryptography: `auto` is `native` when the addon is built, else `js`. */
+export type AeadImpl = 'auto' | 'native' | 'js';
+
 /** An AEAD for one direction of one session. `key` is copied. */
-export function createAead(algorithm: AlgorithmName, key: Uint8Array): Aead {
+export function createAead(algorithm: AlgorithmName, key: Uint8Array, impl: AeadImpl = 'auto'): Aead {
   if (key.length !== AEAD_KEY_BYTES) throw new RangeError('AEAD keys have 32 bytes');
-  switch (algorithm) {
-    case 'chacha20': return new ChaChaAead(key);
-    case 'aes256': return new AesGcmAead(key);
-    case 'plain': return new PlainAead();
-  }
+  if (algorithm === 'plain') return new PlainAead();
+  if (impl === 'native' || (impl === 'auto' && nativeAeadAvailable())) return new NativeAead(algorithm, key);
+  return algorithm === 'chacha20' ? new ChaChaAead(key) : new AesGcmAead(key);
 }

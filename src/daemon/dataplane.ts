@@ -1,6 +1,7 @@
 // Binds the sans-IO engine to the real world: TUN batches and UDP datagrams go in with the
 // monotonic time, and one timer is kept armed for the engine's next deadline. Re-arming is
 // batched (once per event-loop turn), so the per-packet path never touches the timer.
+// The transport may queue sends (sendmmsg): it is flushed after every TUN batch and timer run.
 import { performance } from 'node:perf_hooks';
 import type { Engine } from '../core/engine.js';
 import type { TunDevice } from '../io/tun.js';
@@ -34,6 +35,7 @@ export class DataPlane {
         const offset = meta[2 * i]!;
         engine.handleTunPacket(now, buffer.subarray(offset, offset + meta[2 * i + 1]!));
       }
+      this.transport.flush();
       this.queueRearm();
     });
     this.transport.onDatagram((from, data) => {
@@ -83,6 +85,7 @@ export class DataPlane {
     this.armedFor = Infinity;
     if (this.stopped) return;
     this.engine.handleTimeout(monotonicMs());
+    this.transport.flush();
     this.rearm();
   }
 }

@@ -10,7 +10,8 @@ import { createEngine, type Engine } from '../core/engine.js';
 import { SecureChannel } from '../crypto/channel.js';
 import { KeyFormatError } from '../crypto/keys.js';
 import { openTun, type TunDevice } from '../io/tun.js';
-import { openUdpTransport, type Transport } from '../io/udp.js';
+import type { Transport } from '../io/udp.js';
+import { openPreferredUdpTransport } from '../io/udp-native.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { readVersion } from '../cli/args.js';
 import { startControlServer } from '../status/control-server.js';
@@ -70,10 +71,10 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   const trust = loadTrust(config);
   log.setNodeId(trust.identity.id.slice(0, 8));
 
-  const transport: Transport = await openUdpTransport({
+  const transport: Transport = await openPreferredUdpTransport({
     listen: config.listen.host ? formatEndpoint(config.listen.host, config.listen.port) : config.listen.port,
     onError: (err) => log.debug(`udp: ${err.message}`),
-  });
+  }, (why) => log.warn(`udp: ${why}`));
   closers.push(() => transport.close());
 
   const mtu = config.mtu === 'auto' ? autoMtu() : config.mtu;

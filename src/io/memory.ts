@@ -19,7 +19,7 @@ export class MemoryTun implements TunDevice {
   readonly mtu: number;
   readonly headroomBytes: number;
   readonly tailroomBytes: number;
-  readonly stats: TunStats = { readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0 };
+  readonly stats: TunStats = { readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, mergedPackets: 0, segmentedPackets: 0 };
   /** While true, writes fail as if the kernel queue were full (EAGAIN). */
   failWrites = false;
   closed = false;
@@ -82,6 +82,9 @@ export class MemoryTun implements TunDevice {
     this.stats.writePackets++;
     return true;
   }
+
+  /** Writes are recorded at once: nothing to flush. */
+  flush(): void {}
 
   writeBatch(batch: PacketBatch): number {
     let ok = 0;
@@ -200,6 +203,9 @@ export class MemoryTransport implements Transport {
   send(to: Endpoint, data: Uint8Array): void {
     if (!this.closed) this.network.enqueue({ from: this.endpoint, to, data: data.slice() });
   }
+
+  /** Datagrams are queued on the network at send(): nothing to flush. */
+  flush(): void {}
 
   onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void {
     this.handler = handler;

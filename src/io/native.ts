@@ -18,8 +18,10 @@ export interface NativePollerOptions {
   headroomBytes: number;
   tailroomBytes: number;
   maxBatch: number;
-  /** One call per wake-up; buffer/meta are valid only during the call. */
-  onPackets(count: number): void;
+  /** 10 when the device was opened with IFF_VNET_HDR (the header is stripped), else 0. */
+  vnetHeaderBytes?: number;
+  /** One call per wake-up; buffer/meta are valid only during the call. `segmented` of them were cut from TSO reads. */
+  onPackets(count: number, segmented: number): void;
   /** `fatal`: the poller stopped (device gone); otherwise a soft per-datagram socket error. */
   onError(code: string, errno: number, message: string, fatal: boolean): void;
 }
@@ -31,16 +33,75 @@ export interface NativePoller {
   close(): void;
 }
 
+/** native/aead.c: one session direction's key, set once; seal/open in place or into `out`. */
+export interface NativeAeadHandle {
+  /** Bytes written (input.length + 16). Throws RangeError if `out` is too small. */
+  seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number;
+  /** Plaintext length, or -1 for a short or forged input. */
+  open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number;
+  destroy(): void;
+}
+
+export interface NativeUdpOptions {
+  /** 0 dual-stack, 4 IPv4 only, 6 IPv6 only. */
+  family: 0 | 4 | 6;
+  /** IP literal to bind, or '' for any. */
+  host: string;
+  port: number;
+  /** SO_RCVBUF/SO_SNDBUF (FORCE variants as root); 0 leaves the defaults. */
+  bufferBytes: number;
+  /** Receive storage: maxBatch slots of slotBytes (>= 65536) each. */
+  buffer: Uint8Array;
+  /** Per received datagram: offset, length, endpoint id. */
+  meta: Uint32Array;
+  /** 4096 endpoints x 18 bytes: IPv6/v4-mapped address + big-endian port. */
+  addrs: Uint8Array;
+  slotBytes: number;
+  maxBatch: number;
+  /** 1: UDP GSO/GRO where available (meta then needs 3 * 64 entries per slot). */
+  offload: 0 | 1;
+  /** One call per wake-up; `reset`: the endpoint table was cleared, forget cached ids. */
+  onDatagrams(count: number, reset: boolean): void;
+  onError(code: string, errno: number, message: string, fatal: boolean): void;
+}
+
+export interface NativeUdpSocket {
+  start(): void;
+  /** Flushes queued sends, stops polling and closes the fd. Idempotent. */
+  close(): void;
+  localPort(): number;
+  /** [sent, sendDrops, received, recvDrops, softErrors, gso 0/1, gro 0/1] */
+  stats(): number[];
+  /** Endpoint id (+ 0x10000 if the table was cleared first), or -1 if unreachable/malformed. */
+  endpoint(ip: string, port: number): number;
+  /** 1 queued (sent at the next flush or when 64 are queued), 0 dropped. */
+  send(id: number, bytes: Uint8Array): number;
+  flush(): number;
+}
+
 export interface NativeAddon {
-  /** Throws an Error with .code/.errno/.syscall on failure. `name` may be a template ("x%d"). */
-  openTun(path: string, name: string): { fd: number; name: string };
-  /** Bytes written, or -errno (EAGAIN, EIO...). Never throws for I/O errors. */
-  write(fd: number, bytes: Uint8Array, offset: number, length: number): number;
-  /** Packets written out of `count`; meta holds [offset, length] pairs. */
-  writeBatch(fd: number, bytes: Uint8Array, meta: Uint32Array, count: number): number;
+  /**
+   * Throws an Error with .code/.errno/.syscall on failure. `name` may be a template ("x%d").
+   * vnetHdr: IFF_VNET_HDR (reads and writes carry a 10-byte virtio_net_hdr; see tun-gro.c);
+   * tso: also offer TSO for IPv4 (the poller cuts large segments); `tso` in the result says
+   * whether the kernel took it.
+   */
+  openTun(path: string, name: string, vnetHdr?: boolean, tso?: boolean): { fd: number; name: string; tso?: boolean };
+  /** Bytes written, or -errno (EAGAIN, EIO...). Never throws for I/O errors. vnet: prepend a zero header. */
+  write(fd: number, bytes: Uint8Array, offset: number, length: number, vnet?: boolean): number;
+  /**
+   * Packets written out of `count`; meta holds [offset, length] pairs. mode 0 plain, 1 with a
+   * zero vnet header each, 2 vnet with TCP runs merged into GSO writes.
+   */
+  writeBatch(fd: number, bytes: Uint8Array, meta: Uint32Array, count: number, mode?: 0 | 1 | 2): number;
   /** 0 or -errno. */
   close(fd: number): number;
+  /** [merged writes, segments they carried] since start (process-wide); older builds lack it. */
+  groStats?(): number[];
   Poller: new (options: NativePollerOptions) => NativePoller;
+  /** Missing from addons built before the data-plane work: check before use. */
+  NativeAead?: new (algorithm: number, key: Uint8Array) => NativeAeadHandle;
+  UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
 }
 
 let cached: NativeAddon | undefined;

@@ -4,6 +4,14 @@
 // Receiving is batch-oriented: every poll wake-up hands over all queued packets at once, in one
 // shared buffer, with free room before and after each packet so the encryption layer can add
 // its header and tag in place without copying. Simple callers use onPacket instead.
+//
+// Writing: by default the device is opened with IFF_VNET_HDR and write() queues packets; the
+// queue is written at flush() (at the latest in a microtask at the end of the current
+// event-loop callback) by native/tun-gro.c, which merges runs of TCP segments of one flow into
+// one large segment, so the kernel's TCP receive path runs once per run instead of per packet.
+// Reading, the device offers TSO to the kernel: the addon's poller cuts each large TCP segment
+// back into MTU-sized packets (headers and checksums of their own), so handlers never notice,
+// but a batch may then hold more packets than maxBatch.
 import { loadNative, type NativeAddon, type NativePoller } from './native.js';
 import { configureInterface, type InterfaceAddress } from './ifconfig.js';
 
@@ -25,6 +33,10 @@ export interface TunStats {
   writePackets: number;
   /** Packets write() or writeBatch() could not hand to the kernel (EAGAIN, link down, not IP). */
   writeDrops: number;
+  /** Written packets that went out merged with others into one large TCP segment. */
+  mergedPackets: number;
+  /** Read packets that the kernel handed over as part of one large TCP segment (TSO). */
+  segmentedPackets: number;
 }
 
 export interface TunDevice {
@@ -40,8 +52,13 @@ export interface TunDevice {
   onPacket(handler: (packet: Uint8Array) => void): void;
   /** Device failures (e.g. the interface was deleted). Unhandled ones become process warnings. */
   onError(handler: (err: Error) => void): void;
-  /** Write one IP packet; false means it was dropped and should be counted by the caller. */
+  /**
+   * Write one IP packet; false means it was dropped and should be counted by the caller. The
+   * device may queue it (a copy) until flush(); drops found then are counted in stats.writeDrops.
+   */
   write(packet: Uint8Array): boolean;
+  /** Write queued packets now. */
+  flush(): void;
   /** Write every packet of a batch; returns how many were written (the rest were dropped). */
   writeBatch(batch: PacketBatch): number;
   /** Stop reading and close the device. Idempotent. */
@@ -79,21 +96,49 @@ export interface TunOptions {
   maxBatch?: number;
   headroomBytes?: number;
   tailroomBytes?: number;
+  /** Queue writes and merge TCP segments (IFF_VNET_HDR); default true. */
+  coalesceWrites?: boolean;
+  /**
+   * With coalesceWrites: let the kernel hand over IPv4 TCP runs as one large segment (TSO),
+   * cut up by the addon, so a read costs the kernel one packet per run; default true.
+   */
+  segmentOffload?: boolean;
 }
 
 export const DEFAULT_TUN_PATH = '/dev/net/tun';
 const DEFAULT_MAX_BATCH = 128;
+/**
+ * Slots per wake-up with vnet headers: a TSO read fills 3 slots (~200 KB touched), so fewer
+ * slots keep the resident buffer small (~4 MB) while a wake-up still yields ~900 packets.
+ */
+const DEFAULT_MAX_BATCH_VNET = 64;
 const DEFAULT_ROOM_BYTES = 64;
 /** Largest IP packet: a smaller read buffer would let the kernel truncate silently. */
 const MAX_PACKET_BYTES = 65535;
+/** sizeof(struct virtio_net_hdr) */
+const VNET_HEADER_BYTES = 10;
+/** Packets a received batch may hold per slot when TSO reads are cut up (46 at most for 64 KB). */
+const PACKETS_PER_SLOT_TSO = 32;
+/** Write queue: room for several runs of 64 full-sized segments. */
+const WRITE_QUEUE_BYTES = 512 * 1024;
+const WRITE_QUEUE_PACKETS = 512;
+/** native writeBatch modes */
+const WRITE_VNET_COALESCE = 2;
 
 /** Open a TUN device and configure it (addresses, MTU, up) with iproute2. */
 export async function openTun(options: TunOptions): Promise<TunDevice> {
   const path = options.path ?? DEFAULT_TUN_PATH;
   const native = loadNative();
   let opened: { fd: number; name: string };
+  let vnet = options.coalesceWrites ?? true;
   try {
-    opened = native.openTun(path, options.name);
+    try {
+      opened = native.openTun(path, options.name, vnet, options.segmentOffload ?? true);
+    } catch (err) {
+      if (!vnet || (err as { code?: string }).code !== 'EINVAL') throw err;
+      vnet = false; // a kernel without IFF_VNET_HDR on TUN: plain writes
+      opened = native.openTun(path, options.name, false);
+    }
   } catch (err) {
     throw openError(err, options.name, path);
   }
@@ -105,7 +150,7 @@ export async function openTun(options: TunOptions): Promise<TunDevice> {
     const why = err instanceof Error ? err.message : String(err);
     throw new TunError(`cannot configure TUN device ${opened.name}: ${why}`);
   }
-  return new NativeTun(native, opened.fd, opened.name, options);
+  return new NativeTun(native, opened.fd, opened.name, options, vnet);
 }
 
 function openError(err: unknown, name: string, path: string): TunError {
@@ -131,30 +176,35 @@ class NativeTun implements TunDevice {
   readonly mtu: number;
   readonly headroomBytes: number;
   readonly tailroomBytes: number;
-  readonly stats: TunStats = { readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0 };
+  readonly stats: TunStats = { readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, mergedPackets: 0, segmentedPackets: 0 };
   private readonly batch: { buffer: Uint8Array; meta: Uint32Array; count: number };
   private readonly poller: NativePoller;
   private handler: ((batch: PacketBatch) => void) | undefined;
   private errorHandler: ((err: Error) => void) | undefined;
   private polling = false;
   private closed = false;
+  /** Write queue (vnet mode only): packets copied back to back, [offset, length] in meta. */
+  private readonly queue: { buffer: Uint8Array; meta: Uint32Array; count: number; bytes: number } | null;
+  private flushQueued = false;
+  private readonly flushTask = (): void => this.flush();
 
   constructor(
     private readonly native: NativeAddon,
     private readonly fd: number,
     readonly name: string,
     options: TunOptions,
+    private readonly vnet = false,
   ) {
     this.mtu = options.mtu;
     this.headroomBytes = options.headroomBytes ?? DEFAULT_ROOM_BYTES;
     this.tailroomBytes = options.tailroomBytes ?? DEFAULT_ROOM_BYTES;
-    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    const maxBatch = options.maxBatch ?? (vnet ? DEFAULT_MAX_BATCH_VNET : DEFAULT_MAX_BATCH);
     // Slots rounded to 64 bytes keep every slot cache-line aligned.
     const slotBytes = Math.ceil((this.headroomBytes + MAX_PACKET_BYTES + this.tailroomBytes) / 64) * 64;
     // Untouched pages of this buffer are never made resident, so the large virtual size is cheap.
     this.batch = {
       buffer: new Uint8Array(new ArrayBuffer(slotBytes * maxBatch)),
-      meta: new Uint32Array(2 * maxBatch),
+      meta: new Uint32Array(2 * maxBatch * (vnet ? PACKETS_PER_SLOT_TSO : 1)),
       count: 0,
     };
     this.poller = new native.Poller({
@@ -165,9 +215,13 @@ class NativeTun implements TunDevice {
       headroomBytes: this.headroomBytes,
       tailroomBytes: this.tailroomBytes,
       maxBatch,
-      onPackets: (count) => this.deliver(count),
+      vnetHeaderBytes: vnet ? VNET_HEADER_BYTES : 0,
+      onPackets: (count, segmented) => this.deliver(count, segmented),
       onError: (code, _errno, message, fatal) => this.fail(code, message, fatal),
     });
+    this.queue = vnet
+      ? { buffer: new Uint8Array(WRITE_QUEUE_BYTES), meta: new Uint32Array(2 * WRITE_QUEUE_PACKETS), count: 0, bytes: 0 }
+      : null;
   }
 
   onPackets(handler: (batch: PacketBatch) => void): void {
@@ -188,7 +242,21 @@ class NativeTun implements TunDevice {
   }
 
   write(packet: Uint8Array): boolean {
-    if (!this.closed && this.native.write(this.fd, packet, 0, packet.length) >= 0) {
+    const q = this.queue;
+    if (q && !this.closed && packet.length <= WRITE_QUEUE_BYTES) {
+      if (q.count === WRITE_QUEUE_PACKETS || q.bytes + packet.length > WRITE_QUEUE_BYTES) this.flush();
+      q.buffer.set(packet, q.bytes);
+      q.meta[2 * q.count] = q.bytes;
+      q.meta[2 * q.count + 1] = packet.length;
+      q.count++;
+      q.bytes += packet.length;
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushTask);
+      }
+      return true;
+    }
+    if (!this.closed && this.native.write(this.fd, packet, 0, packet.length, this.vnet) >= 0) {
       this.stats.writePackets++;
       return true;
     }
@@ -196,22 +264,45 @@ class NativeTun implements TunDevice {
     return false;
   }
 
+  flush(): void {
+    this.flushQueued = false;
+    const q = this.queue;
+    if (!q || q.count === 0) return;
+    const count = q.count;
+    q.count = 0;
+    q.bytes = 0;
+    const before = this.mergedSoFar();
+    const written = this.closed ? 0 : this.native.writeBatch(this.fd, q.buffer, q.meta, count, WRITE_VNET_COALESCE);
+    this.stats.mergedPackets += this.mergedSoFar() - before;
+    this.stats.writePackets += written;
+    this.stats.writeDrops += count - written;
+  }
+
   writeBatch(batch: PacketBatch): number {
-    const written = this.closed ? 0 : this.native.writeBatch(this.fd, batch.buffer, batch.meta, batch.count);
+    this.flush(); // keep the order of earlier write()s
+    const written = this.closed ? 0
+      : this.native.writeBatch(this.fd, batch.buffer, batch.meta, batch.count, this.vnet ? WRITE_VNET_COALESCE : 0);
     this.stats.writePackets += written;
     this.stats.writeDrops += batch.count - written;
     return written;
   }
 
+  /** Process-wide counter of the addon: the difference over one call is this device's. */
+  private mergedSoFar(): number {
+    return this.native.groStats?.()[1] ?? 0;
+  }
+
   close(): void {
     if (this.closed) return;
+    this.flush();
     this.closed = true;
     this.poller.close();
     this.native.close(this.fd);
   }
 
-  private deliver(count: number): void {
+  private deliver(count: number, segmented: number): void {
     this.batch.count = count;
+    this.stats.segmentedPackets += segmented;
     this.stats.readBatches++;
     this.stats.readPackets += count;
     this.handler?.(this.batch);

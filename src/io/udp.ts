@@ -2,6 +2,9 @@
 // tests). One dual-stack socket serves IPv4 and IPv6 peers; endpoints are canonical strings
 // ("1.2.3.4:3210", "[2001:db8::1]:3210") with IPv4-mapped senders shown as plain IPv4, so one
 // peer never appears under two names.
+//
+// This file holds the node:dgram transport, the fallback when the native addon lacks its UDP
+// socket; udp-native.ts (recvmmsg/sendmmsg, the daemon's default) shares its option handling.
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import type { Endpoint } from '../core/types.js';
@@ -9,23 +12,34 @@ import { AddressError, formatEndpoint, parseHostPort } from '../wire/addr.js';
 
 export interface Transport {
   readonly localPort: number;
-  /** Fire and forget. `data` may be reused by the caller as soon as this returns. */
+  /**
+   * Fire and forget. `data` may be reused by the caller as soon as this returns. A transport
+   * may queue the datagram until flush() (at the latest at the end of the current event-loop
+   * callback).
+   */
   send(endpoint: Endpoint, data: Uint8Array): void;
+  /** Hand queued datagrams to the kernel now (the data plane calls it after every batch). */
+  flush(): void;
   /** Replaces any earlier handler. `data` belongs to the handler (it may decrypt in place). */
   onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void;
   close(): Promise<void>;
 }
 
 export const DEFAULT_PORT = 3210;
-const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Parsed send destinations kept; endpoints come from a bounded peer table, so this rarely fills. */
 const ENDPOINT_CACHE_MAX = 4096;
 
 export interface UdpOptions {
   /** "[IP:]PORT" or a port; default 3210 on all addresses, IPv4 and IPv6. */
   listen?: string | number;
-  /** SO_RCVBUF and SO_SNDBUF (the kernel caps them at net.core.rmem_max/wmem_max). */
+  /**
+   * SO_RCVBUF and SO_SNDBUF (the kernel caps them at net.core.rmem_max/wmem_max; the native
+   * transport uses the FORCE variants first, which root may set beyond those).
+   */
   socketBufferBytes?: number;
+  /** Native transport only: UDP GSO/GRO where the kernel has them (default true). */
+  offload?: boolean;
   /** Socket errors (ICMP unreachable, unsendable endpoints, a throwing handler): never fatal. */
   onError?: (err: Error) => void;
 }
@@ -59,7 +73,7 @@ export async function openUdpTransport(options: UdpOptions = {}): Promise<UdpTra
   }
 }
 
-function parseListen(listen: string | number): { host: string; port: number } {
+export function parseListen(listen: string | number): { host: string; port: number } {
   try {
     const hp = parseHostPort(String(listen), DEFAULT_PORT);
     if (hp.host !== '' && !isIP(hp.host)) throw new AddressError(`'${listen}': the host must be an IP address`);
@@ -69,7 +83,7 @@ function parseListen(listen: string | number): { host: string; port: number } {
   }
 }
 
-function listenError(err: unknown, host: string, port: number): TransportError {
+export function listenError(err: unknown, host: string, port: number): TransportError {
   const e = err as NodeJS.ErrnoException;
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL'
     ? 'address not available on this host' : e.message;
@@ -147,6 +161,9 @@ export class UdpTransport implements Transport {
     copy.set(data);
     this.socket.send(copy, dest.port, dest.address);
   }
+
+  /** dgram sends at once: nothing is queued. */
+  flush(): void {}
 
   onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void {
     this.handler = handler;

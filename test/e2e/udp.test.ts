@@ -1,6 +1,6 @@
 // The dual-stack UDP transport between two lab hosts: one socket serves IPv4 and IPv6 peers,
 // IPv4 senders appear as plain "a.b.c.d:port" (never ::ffff:), and ICMP port-unreachable
-// answers to earlier datagrams do not disturb it.
+// answers to earlier datagrams do not disturb it. Both implementations: node:dgram and native.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
 
@@ -13,25 +13,27 @@ describe('UDP transport between namespaces', () => {
   beforeAll(async () => {
     requireRoot();
     builtFile('dist/src/io/udp.js');
+    builtFile('dist/src/io/udp-native.js');
     lab = await createLab({ hosts: ['a', 'b'] });
   });
   afterAll(async () => {
     await lab?.destroy();
   });
 
-  it('serves IPv4 and IPv6 peers on one socket with canonical endpoints', async () => {
+  it.each([['dgram', 4000], ['native', 4200]])('serves IPv4 and IPv6 peers on one socket with canonical endpoints (%s)', async (impl, port) => {
     const l = lab!;
-    const server = l.spawn('a', process.execPath, [FIXTURE, 'server', '4000']);
-    expect(event(await server.waitForLine(/^READY /, 10_000)).localAddress).toBe('[::]:4000');
+    const env = { UDP_IMPL: impl };
+    const server = l.spawn('a', process.execPath, [FIXTURE, 'server', String(port)], { env });
+    expect(event(await server.waitForLine(/^READY /, 10_000)).localAddress).toBe(`[::]:${port}`);
 
-    const v4 = `${l.ip('a')}:4000`;
-    const v6 = `[${l.ip6('a')}]:4000`;
-    const client = l.spawn('b', process.execPath, [FIXTURE, 'client', '4100', '4999', v4, v6]);
+    const v4 = `${l.ip('a')}:${port}`;
+    const v6 = `[${l.ip6('a')}]:${port}`;
+    const client = l.spawn('b', process.execPath, [FIXTURE, 'client', String(port + 100), String(port + 999), v4, v6], { env });
     const result = event(await client.waitForLine(/^RESULT /, 10_000));
     expect(result.replies).toEqual(
       expect.arrayContaining([
-        { from: v4, seen: `${l.ip('b')}:4100` },
-        { from: v6, seen: `[${l.ip6('b')}]:4100` },
+        { from: v4, seen: `${l.ip('b')}:${port + 100}` },
+        { from: v6, seen: `[${l.ip6('b')}]:${port + 100}` },
       ]),
     );
     expect(result.replies).toHaveLength(2);

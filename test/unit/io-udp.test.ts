@@ -1,17 +1,21 @@
-// The dgram transport on loopback (127.0.0.1 only): datagrams both ways with canonical
-// endpoints, a closed destination port never crashes, bad input is reported, not thrown.
+// Both UDP transports on loopback (127.0.0.1 only), the node:dgram one and the native one
+// (recvmmsg/sendmmsg, with and without GSO/GRO): datagrams both ways with canonical endpoints,
+// a closed destination port never crashes, bad input is reported, not thrown.
 import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openUdpTransport, type UdpTransport } from '../../src/io/udp.js';
+import { openUdpTransport, type UdpOptions } from '../../src/io/udp.js';
+import { openNativeUdpTransport } from '../../src/io/udp-native.js';
 
-const opened: UdpTransport[] = [];
-async function open(errors?: Error[]): Promise<UdpTransport> {
-  const t = await openUdpTransport({ listen: '127.0.0.1:0', onError: (e) => errors?.push(e) });
-  opened.push(t);
-  return t;
-}
+type AnyTransport = Awaited<ReturnType<typeof openUdpTransport>> | Awaited<ReturnType<typeof openNativeUdpTransport>>;
+const IMPLS: [string, (o: UdpOptions) => Promise<AnyTransport>][] = [
+  ['dgram', openUdpTransport],
+  ['native', openNativeUdpTransport],
+  ['native without offloads', (o) => openNativeUdpTransport({ ...o, offload: false })],
+];
 
-function nextDatagram(t: UdpTransport): Promise<{ from: string; data: Uint8Array }> {
+const opened: AnyTransport[] = [];
+
+function nextDatagram(t: AnyTransport): Promise<{ from: string; data: Uint8Array }> {
   return new Promise((resolve) => t.onDatagram((from, data) => resolve({ from, data })));
 }
 
@@ -28,7 +32,13 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((t) => t.close()));
 });
 
-describe('UDP transport', () => {
+describe.each(IMPLS)('UDP transport (%s)', (_name, openTransport) => {
+  async function open(errors?: Error[]): Promise<AnyTransport> {
+    const t = await openTransport({ listen: '127.0.0.1:0', onError: (e) => errors?.push(e) });
+    opened.push(t);
+    return t;
+  }
+
   it('exchanges datagrams and names senders by canonical endpoint', async () => {
     const a = await open();
     const b = await open();
@@ -105,13 +115,13 @@ describe('UDP transport', () => {
 
   it('refuses a port in use and invalid listen addresses with one-line errors', async () => {
     const a = await open();
-    await expect(openUdpTransport({ listen: `127.0.0.1:${a.localPort}` })).rejects.toThrow(
+    await expect(openTransport({ listen: `127.0.0.1:${a.localPort}` })).rejects.toThrow(
       `cannot listen on UDP 127.0.0.1:${a.localPort}: address already in use`,
     );
-    await expect(openUdpTransport({ listen: '127.0.0.1:99999' })).rejects.toThrow(
+    await expect(openTransport({ listen: '127.0.0.1:99999' })).rejects.toThrow(
       "invalid listen address: '127.0.0.1:99999' has an invalid port",
     );
-    await expect(openUdpTransport({ listen: 'localhost:3210' })).rejects.toThrow(
+    await expect(openTransport({ listen: 'localhost:3210' })).rejects.toThrow(
       "invalid listen address: 'localhost:3210': the host must be an IP address",
     );
   });

@@ -1,0 +1,47 @@
+// TUN offloads (IFF_VNET_HDR) against the real kernel TCP stack, with a userspace TCP peer
+// behind the TUN. Writes: rounds of segments through the queued write path (native/tun-gro.c);
+// the kernel socket must receive every byte in order, and the segments must really have gone
+// out merged. Reads (TSO, cut up in native/poller.c): a kernel client's stream must arrive
+// complete, in order, with valid checksums on every packet, no packet above the MTU, and
+// really through cut-up large segments.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
+
+const FIXTURE = new URL('./fixtures/tun-gro-fixture.mjs', import.meta.url).pathname;
+const event = (line: string) => JSON.parse(line.slice(line.indexOf(' ') + 1)) as Record<string, unknown>;
+
+describe('TUN offloads', () => {
+  let lab: Lab | undefined;
+
+  beforeAll(async () => {
+    requireRoot();
+    builtFile('dist/src/io/tun.js');
+    builtFile('build/Release/hacloud_native.node');
+    lab = await createLab({ hosts: ['a'] });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it.each([[8, 40, 1400], [4, 100, 600], [3, 7, 1]])(
+    'deliver every byte in order to a kernel socket (%i rounds of %i segments of %i bytes)',
+    async (rounds, perRound, bytes) => {
+      const peer = lab!.spawn('a', process.execPath, [FIXTURE, 'write', String(rounds), String(perRound), String(bytes)]);
+      const result = event(await peer.waitForLine(/^RESULT /, 20_000));
+      expect(result.received).toBe(rounds * perRound * bytes);
+      expect(result.receivedHash).toBe(result.sentHash);
+      expect(result.writeDrops).toBe(0);
+      expect(result.mergedPackets).toBeGreaterThanOrEqual(rounds * (perRound - 1)); // all but the PSH one at least
+    },
+  );
+
+  it.each([[3_000_000], [100_000], [1]])('cut large segments from the kernel into intact MTU-sized packets (%i bytes)', async (bytes) => {
+    const peer = lab!.spawn('a', process.execPath, [FIXTURE, 'read', String(bytes)]);
+    const result = event(await peer.waitForLine(/^RESULT /, 20_000));
+    expect(result.received).toBe(bytes);
+    expect(result.receivedHash).toBe(result.sentHash);
+    expect(result.badChecksums).toBe(0);
+    expect(result.largestPacket).toBeLessThanOrEqual(1500);
+    if (bytes >= 100_000) expect(result.segmentedPackets).toBeGreaterThan(0); // TSO really happened
+  });
+});
