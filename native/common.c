@@ -127,3 +127,33 @@ int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t c
   napi_get_value_string_utf8(env, v, buf, cap, &len);
   return 0;
 }
+
+/* Call a JS callback from a libuv callback with `self` as receiver; an exception thrown by
+ * the callback goes to 'uncaughtException' (there is no JS frame to throw into). */
+void js_callback(napi_env env, napi_async_context async, napi_ref self, bool *in_callback,
+                 napi_ref fn_ref, size_t argc, napi_value *argv) {
+  napi_value fn, recv;
+  if (!fn_ref || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || !fn) return;
+  if (napi_get_reference_value(env, self, &recv) != napi_ok || !recv) napi_get_global(env, &recv);
+  *in_callback = true;
+  napi_status st = napi_make_callback(env, async, recv, fn, argc, argv, NULL);
+  *in_callback = false;
+  bool pending = false;
+  if (st != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+}
+
+/* Hand an errno to a JS error callback as (code, -errno, text, fatal). */
+void js_report_error(napi_env env, napi_async_context async, napi_ref self, bool *in_callback,
+                     napi_ref on_error, int err, bool fatal) {
+  napi_value argv[4];
+  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &argv[0]) != napi_ok ||
+      napi_create_int32(env, -err, &argv[1]) != napi_ok ||
+      napi_create_string_utf8(env, errno_text(err), NAPI_AUTO_LENGTH, &argv[2]) != napi_ok ||
+      napi_get_boolean(env, fatal, &argv[3]) != napi_ok)
+    return;
+  js_callback(env, async, self, in_callback, on_error, 4, argv);
+}

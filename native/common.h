@@ -18,6 +18,10 @@ napi_value throw_errno(napi_env env, int err, const char *syscall, const char *w
 /* "EPERM" and "operation not permitted" for a positive errno, as Node names its system errors. */
 const char *errno_name(int err);
 const char *errno_text(int err);
+void js_callback(napi_env env, napi_async_context async, napi_ref self, bool *in_callback,
+                 napi_ref fn_ref, size_t argc, napi_value *argv);
+void js_report_error(napi_env env, napi_async_context async, napi_ref self, bool *in_callback,
+                     napi_ref on_error, int err, bool fatal);
 
 /* Throw a TypeError/RangeError with a plain message; returns NULL. */
 napi_value throw_type(napi_env env, const char *msg);

@@ -231,30 +231,11 @@ static void finalize(napi_env env, void *data, void *hint) {
 }
 
 static void call_js(udp_t *u, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  napi_env env = u->env;
-  napi_value fn, recv;
-  if (!fn_ref || napi_get_reference_value(env, fn_ref, &fn) != napi_ok || !fn) return;
-  if (napi_get_reference_value(env, u->self, &recv) != napi_ok || !recv) napi_get_global(env, &recv);
-  u->in_callback = true;
-  napi_status st = napi_make_callback(env, u->async, recv, fn, argc, argv, NULL);
-  u->in_callback = false;
-  bool pending = false;
-  if (st != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  }
+  js_callback(u->env, u->async, u->self, &u->in_callback, fn_ref, argc, argv);
 }
 
 static void report_error(udp_t *u, int err, bool fatal) {
-  napi_env env = u->env;
-  napi_value argv[4];
-  if (napi_create_string_utf8(env, errno_name(err), NAPI_AUTO_LENGTH, &argv[0]) != napi_ok ||
-      napi_create_int32(env, -err, &argv[1]) != napi_ok ||
-      napi_create_string_utf8(env, errno_text(err), NAPI_AUTO_LENGTH, &argv[2]) != napi_ok ||
-      napi_get_boolean(env, fatal, &argv[3]) != napi_ok)
-    return;
-  call_js(u, u->on_error, 4, argv);
+  js_report_error(u->env, u->async, u->self, &u->in_callback, u->on_error, err, fatal);
 }
 
 /* Errors a socket reports for an earlier datagram (ICMP) or a single send; the fd is fine. */
