@@ -111,7 +111,7 @@ async function main(): Promise<number> {
       'RTT added: median of idle pings through the tunnel minus over the underlay. CPU: user+sys of the VPN',
       'processes on both ends over all iperf3 runs of the row (kernel softirq work is not attributed), per GB',
       'received and in % of one core (cores per Gbit/s = s/GB ÷ 8). RSS: the larger hacloud node: peak (VmHWM,',
-      'includes the start-up password KDF, Argon2id 128 MiB), idle once the tunnel is up, and at the end of the load.',
+      'includes the start-up password KDF, Argon2id 64 MiB), idle once the tunnel is up, and at the end of the load.',
       '',
     );
   }
