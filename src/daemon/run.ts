@@ -92,9 +92,8 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   if (routes) closers.push(() => routes.close());
 
   const rng = systemRng();
-  let engine: Engine | null = null;
   const routesChanged = debounce(() => syncRoutes());
-  engine = createEngine({
+  const engine: Engine = createEngine({
     config: {
       claims: claimedPrefixes(config),
       bootTimeMs: Date.now(),
@@ -140,7 +139,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   }
 
   function syncRoutes(): void {
-    if (!routes || !engine) return;
+    if (!routes) return;
     const status = engine.status(monotonicMs());
     const claimedByOthers = status.routes.filter((r) => r.active !== null && !r.activeIsSelf);
     void routes.sync(claimedByOthers.map((r) => parsePrefix(r.prefix)));
