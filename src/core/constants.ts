@@ -29,8 +29,8 @@
 // reaches peerTimeoutMs, i.e. between T - K and T after the crash: T - K/2 on average for an
 // idle server, close to T for one that was sending traffic (replies count as liveness). In the
 // simulator with a client pinging every 100 ms: switch after 754 ms median FAST (first reply
-// from the survivor 854 ms), 4.95 s DEFAULT and guide settings; graceful stop: < 1 ms plus
-// one trip of the Leave message.
+// from the survivor 854 ms), just under 3 s DEFAULT, 4.95 s guide settings; graceful stop:
+// < 1 ms plus one trip of the Leave message.
 
 /**
  * Defaults suited to HA that still cost almost nothing (2 keepalives per second per peer):

@@ -27,13 +27,17 @@ import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } fro
 import { CHACHA_NONCE_BYTES, TAG_BYTES, chachaOpenDetached, chachaSealDetached, wipe } from './sodium.js';
 import { createNativeAead, nativeAeadAvailable } from './native-aead.js';
 import type { NativeAeadHandle } from '../io/native.js';
+import { writeCounter } from '../wire/header.js';
 
 export type AlgorithmName = 'chacha20' | 'aes256' | 'plain';
 
 /** Wire ids of the algorithms (handshake payloads carry these). */
 export const ALGORITHM_IDS: Readonly<Record<AlgorithmName, number>> = { plain: 0, chacha20: 1, aes256: 2 };
 export const ALGORITHM_NAMES: readonly AlgorithmName[] = ['chacha20', 'aes256', 'plain'];
-/** Preference when nothing is configured: measured fastest first (see bench/aead.ts). */
+/**
+ * Preference of a SecureChannel created without `algorithms` (tests, simulator). The daemon
+ * always passes the configured order, whose default is in config/defaults.ts.
+ */
 export const DEFAULT_ALGORITHMS: readonly AlgorithmName[] = ['chacha20', 'aes256'];
 
 export function algorithmById(id: number): AlgorithmName | undefined {
@@ -73,11 +77,7 @@ export interface Aead {
 }
 
 function writeNonce(nonce: Uint8Array, counter: number): void {
-  // bytes 0..4 stay zero
-  const lo = counter >>> 0;
-  const hi = Math.floor(counter / 0x1_0000_0000);
-  nonce[4] = lo & 0xff; nonce[5] = (lo >>> 8) & 0xff; nonce[6] = (lo >>> 16) & 0xff; nonce[7] = lo >>> 24;
-  nonce[8] = hi & 0xff; nonce[9] = (hi >>> 8) & 0xff; nonce[10] = (hi >>> 16) & 0xff; nonce[11] = hi >>> 24;
+  writeCounter(nonce, 4, counter); // bytes 0..4 stay zero
 }
 
 class ChaChaAead implements Aead {

@@ -9,8 +9,8 @@
 //
 // Data path: send() seals into one preallocated buffer and hands a view of it to
 // sink.send(); receive() opens into one preallocated buffer and hands a view to onMessage().
-// Neither allocates buffers per packet (only small typed-array views; aes256 allocates
-// inside node:crypto, see aead.ts).
+// Neither allocates buffers per packet (only small typed-array views; without the native
+// addon, aes256 allocates inside node:crypto, see aead.ts).
 import type { ChannelSink, Channel } from '../core/channel.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
 import {

@@ -8,7 +8,7 @@
 // bits of the last character must be zero), so one key has exactly one text.
 import type { PeerId, Rng } from '../core/types.js';
 import {
-  ED25519_PUBLIC_BYTES, ED25519_SEED_BYTES, edPublicToX25519, edSecretToX25519, osRandomBytes,
+  ED25519_SEED_BYTES, edPublicToX25519, edSecretToX25519, osRandomBytes,
   signSeedKeypair,
 } from './sodium.js';
 
@@ -111,5 +111,3 @@ export function parsePeerId(text: string, what = 'public-key'): PeerId {
 export function peerIdToPublicKey(id: PeerId): Uint8Array {
   return decodeKey(id, 'peer id');
 }
-
-export const PUBLIC_KEY_BYTES = ED25519_PUBLIC_BYTES;

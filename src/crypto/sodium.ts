@@ -15,7 +15,6 @@ interface SodiumApi {
   crypto_pwhash_ALG_ARGON2ID13: number;
   crypto_pwhash_SALTBYTES: number;
   crypto_kdf_CONTEXTBYTES: number;
-  crypto_kdf_KEYBYTES: number;
   crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
   crypto_sign_ed25519_pk_to_curve25519(x: Uint8Array, ed: Uint8Array): void;
   crypto_sign_ed25519_sk_to_curve25519(x: Uint8Array, ed: Uint8Array): void;
@@ -58,12 +57,10 @@ export const ED25519_PUBLIC_BYTES = 32;
 export const ED25519_SECRET_BYTES = 64;
 export const ED25519_SEED_BYTES = 32;
 export const X25519_BYTES = 32;
-export const CHACHA_KEY_BYTES = 32;
 export const CHACHA_NONCE_BYTES = 12;
 export const TAG_BYTES = 16;
 export const PWHASH_SALT_BYTES: number = sodium.crypto_pwhash_SALTBYTES;
 export const KDF_CONTEXT_BYTES: number = sodium.crypto_kdf_CONTEXTBYTES;
-export const KDF_KEY_BYTES: number = sodium.crypto_kdf_KEYBYTES;
 
 /** Ed25519 key pair from a 32-byte seed. */
 export function signSeedKeypair(seed: Uint8Array): { publicKey: Uint8Array; secretKey: Uint8Array } {

@@ -2,6 +2,7 @@
 //   underlay MTU − IPv6 header (40, the worst case of the two families) − UDP (8)
 //   − hacloud transport header (16) − AEAD tag (16)  =  underlay − 80   (1500 → 1420)
 import { readdirSync, readFileSync } from 'node:fs';
+import { MIN_MTU } from '../config/defaults.js';
 import { TRANSPORT_HEADER_BYTES, TRANSPORT_TAG_BYTES } from '../wire/header.js';
 
 export const UNDERLAY_HEADER_BYTES = 40 + 8;
@@ -37,5 +38,5 @@ export function underlayMtu(sysClassNet = '/sys/class/net'): number {
 }
 
 export function autoMtu(underlay = underlayMtu()): number {
-  return Math.max(576, underlay - TUNNEL_OVERHEAD_BYTES);
+  return Math.max(MIN_MTU, underlay - TUNNEL_OVERHEAD_BYTES);
 }

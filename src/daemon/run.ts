@@ -151,10 +151,11 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
     closers.push(() => runHook('ifdown', script, { IFNAME: tun.name }, log));
   }
 
+  const version = readVersion(); // reads package.json: once, not per status request
   const getStatus = (): StatusJson =>
     buildStatusJson(
       {
-        version: readVersion(),
+        version,
         device: tun.name,
         addresses: config.ip ? [config.ip.text] : [],
         listen: `${config.listen.host || '*'}:${transport.localPort}`,

@@ -19,8 +19,8 @@ import type { Endpoint } from '../core/types.js';
 import { formatAddress, formatEndpoint, parseHostPort } from '../wire/addr.js';
 import { loadNative, type NativeUdpSocket } from './native.js';
 import {
-  DEFAULT_SOCKET_BUFFER_BYTES, TransportError, listenError, openUdpTransport, parseListen,
-  type Transport, type UdpOptions,
+  DEFAULT_SOCKET_BUFFER_BYTES, TransportError, bindListen, openUdpTransport,
+  type SocketFamily, type Transport, type UdpOptions,
 } from './udp.js';
 
 /** Receive slots per wake-up (fairness towards the TUN side of the loop). */
@@ -32,8 +32,6 @@ const SLOT_BYTES = 65536;
 const ENDPOINT_TABLE_SIZE = 4096;
 const ADDR_BYTES = 18;
 const RESET_FLAG = 0x10000;
-
-type Family = 'dual' | 'ipv4' | 'ipv6';
 
 export interface NativeUdpStats {
   sent: number;
@@ -55,23 +53,8 @@ export function nativeUdpAvailable(): boolean {
 }
 
 /** Bind the native socket; rejects with a one-line TransportError like openUdpTransport. */
-export async function openNativeUdpTransport(options: UdpOptions = {}): Promise<NativeUdpTransport> {
-  const listen = parseListen(options.listen ?? 3210);
-  const family: Family = listen.host === '' ? 'dual' : isIP(listen.host) === 4 ? 'ipv4' : 'ipv6';
-  try {
-    return new NativeUdpTransport(family, listen.host, listen.port, options);
-  } catch (err) {
-    // IPv6 may be missing entirely (ipv6.disable=1): serve IPv4 rather than nothing.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (family !== 'dual' || !['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT'].includes(code ?? '')) {
-      throw listenError(err, listen.host, listen.port);
-    }
-    try {
-      return new NativeUdpTransport('ipv4', '', listen.port, options);
-    } catch (err4) {
-      throw listenError(err4, '0.0.0.0', listen.port);
-    }
-  }
+export function openNativeUdpTransport(options: UdpOptions = {}): Promise<NativeUdpTransport> {
+  return bindListen(options, (family, host, port) => new NativeUdpTransport(family, host, port, options));
 }
 
 /**
@@ -105,7 +88,7 @@ export class NativeUdpTransport implements Transport {
   private readonly flushTask = (): void => this.flush();
 
   constructor(
-    private readonly family: Family,
+    private readonly family: SocketFamily,
     private readonly host: string,
     port: number,
     private readonly options: UdpOptions,

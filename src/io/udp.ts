@@ -54,11 +54,24 @@ interface Destination {
 }
 
 /** Bind the socket; rejects with a one-line TransportError (port in use, bad address...). */
-export async function openUdpTransport(options: UdpOptions = {}): Promise<UdpTransport> {
+export function openUdpTransport(options: UdpOptions = {}): Promise<UdpTransport> {
+  return bindListen(options, (family, host, port) => bindTransport(family, host, port, options));
+}
+
+export type SocketFamily = 'dual' | 'ipv4' | 'ipv6';
+
+/**
+ * Bind options.listen with `bind` (both transports): dual-stack for a bare port, falling back
+ * to IPv4 where IPv6 is missing; failures become one-line TransportErrors.
+ */
+export async function bindListen<T>(
+  options: UdpOptions,
+  bind: (family: SocketFamily, host: string, port: number) => T | Promise<T>,
+): Promise<T> {
   const listen = parseListen(options.listen ?? DEFAULT_PORT);
-  const family = listen.host === '' ? 'dual' : isIP(listen.host) === 4 ? 'ipv4' : 'ipv6';
+  const family: SocketFamily = listen.host === '' ? 'dual' : isIP(listen.host) === 4 ? 'ipv4' : 'ipv6';
   try {
-    return await bindTransport(family, listen.host, listen.port, options);
+    return await bind(family, listen.host, listen.port);
   } catch (err) {
     // IPv6 may be missing entirely (ipv6.disable=1): serve IPv4 rather than nothing.
     const code = (err as NodeJS.ErrnoException).code;
@@ -66,14 +79,14 @@ export async function openUdpTransport(options: UdpOptions = {}): Promise<UdpTra
       throw listenError(err, listen.host, listen.port);
     }
     try {
-      return await bindTransport('ipv4', '', listen.port, options);
+      return await bind('ipv4', '', listen.port);
     } catch (err4) {
       throw listenError(err4, '0.0.0.0', listen.port);
     }
   }
 }
 
-export function parseListen(listen: string | number): { host: string; port: number } {
+function parseListen(listen: string | number): { host: string; port: number } {
   try {
     const hp = parseHostPort(String(listen), DEFAULT_PORT);
     if (hp.host !== '' && !isIP(hp.host)) throw new AddressError(`'${listen}': the host must be an IP address`);
@@ -83,7 +96,7 @@ export function parseListen(listen: string | number): { host: string; port: numb
   }
 }
 
-export function listenError(err: unknown, host: string, port: number): TransportError {
+function listenError(err: unknown, host: string, port: number): TransportError {
   const e = err as NodeJS.ErrnoException;
   const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.code === 'EADDRNOTAVAIL'
     ? 'address not available on this host' : e.message;
@@ -91,7 +104,7 @@ export function listenError(err: unknown, host: string, port: number): Transport
 }
 
 function bindTransport(
-  family: 'dual' | 'ipv4' | 'ipv6',
+  family: SocketFamily,
   host: string,
   port: number,
   options: UdpOptions,

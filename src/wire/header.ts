@@ -75,16 +75,3 @@ export function writeTransportHeader(buf: Uint8Array, kind: number, receiverInde
   writeU32(buf, 4, receiverIndex);
   writeCounter(buf, 8, counter);
 }
-
-export const transportKind = (buf: Uint8Array): number => buf[2]!;
-export const transportReceiverIndex = (buf: Uint8Array): number => readU32(buf, 4);
-export const transportCounter = (buf: Uint8Array): number => readCounter(buf, 8);
-
-/** Type byte of a datagram, or -1 when it is too short to have one. */
-export function messageType(buf: Uint8Array): number {
-  return buf.length >= 2 ? buf[0]! : -1;
-}
-
-export function messageVersion(buf: Uint8Array): number {
-  return buf[1]!;
-}
