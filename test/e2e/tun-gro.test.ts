@@ -5,18 +5,18 @@
 // complete, in order, with valid checksums on every packet, no packet above the MTU, and
 // really through cut-up large segments.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
+import { createLab, requireRoot, type Lab } from './lab.js';
+import { requireBuilt } from './hacloud.js';
+import { fixtureEvent } from './fixture-event.js';
 
 const FIXTURE = new URL('./fixtures/tun-gro-fixture.mjs', import.meta.url).pathname;
-const event = (line: string) => JSON.parse(line.slice(line.indexOf(' ') + 1)) as Record<string, unknown>;
 
 describe('TUN offloads', () => {
   let lab: Lab | undefined;
 
   beforeAll(async () => {
     requireRoot();
-    builtFile('dist/src/io/tun.js');
-    builtFile('build/Release/hacloud_native.node');
+    requireBuilt();
     lab = await createLab({ hosts: ['a'] });
   });
   afterAll(async () => {
@@ -27,7 +27,7 @@ describe('TUN offloads', () => {
     'deliver every byte in order to a kernel socket (%i rounds of %i segments of %i bytes)',
     async (rounds, perRound, bytes) => {
       const peer = lab!.spawn('a', process.execPath, [FIXTURE, 'write', String(rounds), String(perRound), String(bytes)]);
-      const result = event(await peer.waitForLine(/^RESULT /, 20_000));
+      const result = fixtureEvent(await peer.waitForLine(/^RESULT /, 20_000));
       expect(result.received).toBe(rounds * perRound * bytes);
       expect(result.receivedHash).toBe(result.sentHash);
       expect(result.writeDrops).toBe(0);
@@ -37,7 +37,7 @@ describe('TUN offloads', () => {
 
   it.each([[3_000_000], [100_000], [1]])('cut large segments from the kernel into intact MTU-sized packets (%i bytes)', async (bytes) => {
     const peer = lab!.spawn('a', process.execPath, [FIXTURE, 'read', String(bytes)]);
-    const result = event(await peer.waitForLine(/^RESULT /, 20_000));
+    const result = fixtureEvent(await peer.waitForLine(/^RESULT /, 20_000));
     expect(result.received).toBe(bytes);
     expect(result.receivedHash).toBe(result.sentHash);
     expect(result.badChecksums).toBe(0);

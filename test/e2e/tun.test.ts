@@ -2,21 +2,19 @@
 // read through the poller and replies written back (ping succeeds), batched reads bounded by
 // maxBatch without truncation, clean exit after close, and loud errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
+import { createLab, requireRoot, type Lab } from './lab.js';
+import { requireBuilt } from './hacloud.js';
+import { fixtureEvent } from './fixture-event.js';
 
 const FIXTURE = new URL('./fixtures/tun-fixture.mjs', import.meta.url).pathname;
 
-function event(line: string): Record<string, unknown> {
-  return JSON.parse(line.slice(line.indexOf(' ') + 1)) as Record<string, unknown>;
-}
 
 describe('native TUN device', () => {
   let lab: Lab | undefined;
 
   beforeAll(async () => {
     requireRoot();
-    builtFile('dist/src/io/tun.js');
-    builtFile('build/Release/hacloud_native.node');
+    requireBuilt();
     lab = await createLab({ hosts: ['a'] });
   });
   afterAll(async () => {
@@ -26,7 +24,7 @@ describe('native TUN device', () => {
   it('configures the device, reads echo requests and writes replies that ping accepts', async () => {
     const l = lab!;
     const tun = l.spawn('a', process.execPath, [FIXTURE, 'echo', 'hct%d']);
-    const ready = event(await tun.waitForLine(/^READY /, 10_000));
+    const ready = fixtureEvent(await tun.waitForLine(/^READY /, 10_000));
     expect(ready.name).toBe('hct0'); // the kernel filled in the template
 
     const link = await l.exec('a', 'ip', ['addr', 'show', 'dev', 'hct0']);
@@ -40,7 +38,7 @@ describe('native TUN device', () => {
     const ping6 = await l.exec('a', 'ping', ['-6', '-c', '2', '-i', '0.2', '-W', '2', 'fd77::2']);
     expect(ping6.stdout).toContain('2 received');
 
-    const echoes = tun.lines.filter((s) => s.startsWith('ECHO ')).map(event);
+    const echoes = tun.lines.filter((s) => s.startsWith('ECHO ')).map(fixtureEvent);
     const v4 = echoes.filter((e) => e.family === 4);
     expect(v4.map((e) => e.seq)).toEqual([1, 2, 3]);
     for (const e of v4) expect(e).toMatchObject({ src: '10.77.0.1', dst: '10.77.0.2', written: true });
@@ -59,7 +57,7 @@ describe('native TUN device', () => {
 
   it('hands queued packets over in bounded batches, each intact up to the MTU', async () => {
     const tun = lab!.spawn('a', process.execPath, [FIXTURE, 'burst', 'hcb0', '300', '32']);
-    const result = event(await tun.waitForLine(/^BURST /, 10_000));
+    const result = fixtureEvent(await tun.waitForLine(/^BURST /, 10_000));
     expect(result.received).toBe(300);
     expect(result.bad).toBe(0);
     expect(result.largestBatch).toBeLessThanOrEqual(32);
@@ -73,14 +71,14 @@ describe('native TUN device', () => {
     const tun = l.spawn('a', process.execPath, [FIXTURE, 'echo', 'hcdel']);
     await tun.waitForLine(/^READY /, 10_000);
     await l.exec('a', 'ip', ['link', 'del', 'hcdel']);
-    const err = event(await tun.waitForLine(/^DEVICE-ERROR /, 5000));
+    const err = fixtureEvent(await tun.waitForLine(/^DEVICE-ERROR /, 5000));
     expect(err.message).toMatch(/^TUN device hcdel stopped reading: .*\(EBADFD\)$/);
     expect((await tun.waitForExit(2000)).code).toBe(3);
   });
 
   it('explains a missing CAP_NET_ADMIN in one line', async () => {
     const tun = lab!.spawn('a', process.execPath, [FIXTURE, 'eperm', 'hcperm0']);
-    const err = event(await tun.waitForLine(/^OPEN-ERROR /, 10_000));
+    const err = fixtureEvent(await tun.waitForLine(/^OPEN-ERROR /, 10_000));
     expect(err.message).toBe(
       'cannot create TUN device hcperm0: operation not permitted — run as root or grant CAP_NET_ADMIN',
     );
@@ -89,7 +87,7 @@ describe('native TUN device', () => {
   it('removes the device again when iproute2 configuration fails, with a one-line error', async () => {
     const l = lab!;
     const tun = l.spawn('a', process.execPath, [FIXTURE, 'dupaddr', 'hcdup0']);
-    const err = event(await tun.waitForLine(/^OPEN-ERROR /, 10_000));
+    const err = fixtureEvent(await tun.waitForLine(/^OPEN-ERROR /, 10_000));
     expect(err.message).toMatch(
       /^cannot configure TUN device hcdup0: ip addr add 10\.77\.0\.1\/24 dev hcdup0 failed: .*(File exists|already assigned).*$/,
     );

@@ -3,9 +3,9 @@
 // answers to earlier datagrams do not disturb it. Both implementations: node:dgram and native.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
+import { fixtureEvent } from './fixture-event.js';
 
 const FIXTURE = new URL('./fixtures/udp-fixture.mjs', import.meta.url).pathname;
-const event = (line: string) => JSON.parse(line.slice(line.indexOf(' ') + 1)) as Record<string, unknown>;
 
 describe('UDP transport between namespaces', () => {
   let lab: Lab | undefined;
@@ -24,12 +24,12 @@ describe('UDP transport between namespaces', () => {
     const l = lab!;
     const env = { UDP_IMPL: impl };
     const server = l.spawn('a', process.execPath, [FIXTURE, 'server', String(port)], { env });
-    expect(event(await server.waitForLine(/^READY /, 10_000)).localAddress).toBe(`[::]:${port}`);
+    expect(fixtureEvent(await server.waitForLine(/^READY /, 10_000)).localAddress).toBe(`[::]:${port}`);
 
     const v4 = `${l.ip('a')}:${port}`;
     const v6 = `[${l.ip6('a')}]:${port}`;
     const client = l.spawn('b', process.execPath, [FIXTURE, 'client', String(port + 100), String(port + 999), v4, v6], { env });
-    const result = event(await client.waitForLine(/^RESULT /, 10_000));
+    const result = fixtureEvent(await client.waitForLine(/^RESULT /, 10_000));
     expect(result.replies).toEqual(
       expect.arrayContaining([
         { from: v4, seen: `${l.ip('b')}:${port + 100}` },
