@@ -9,8 +9,12 @@
 //
 // Data path: send() seals into one preallocated buffer and hands a view of it to
 // sink.send(); receive() opens into one preallocated buffer and hands a view to onMessage().
-// Neither allocates buffers per packet (only small typed-array views; without the native
-// addon, aes256 allocates inside node:crypto, see aead.ts).
+// The views are reused while the length repeats, so a steady stream allocates no view per
+// packet either; a view handed out is only valid during the call (as the Channel contract
+// says). The received header is copied into a scratch array for the AEAD's associated data.
+// The ciphertext view of a datagram is remembered per datagram view (transports reuse
+// theirs, see src/io/views.ts). Without the native addon, aes256 allocates inside
+// node:crypto (see aead.ts).
 import type { ChannelSink, Channel } from '../core/channel.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
 import {
@@ -63,6 +67,13 @@ export class SecureChannel implements Channel {
   private readonly txHeader: Uint8Array;
   private readonly txBody: Uint8Array;
   private readonly rxBuf: Uint8Array;
+  /** Copy of the received transport header: the AEAD's associated data. */
+  private readonly rxHeader = new Uint8Array(TRANSPORT_HEADER_BYTES);
+  /** Last views handed to sink.send() / onMessage(), reused while the length repeats. */
+  private txView: Uint8Array;
+  private rxView: Uint8Array;
+  /** Datagram view -> its ciphertext view; weak, so views a transport drops are not kept. */
+  private readonly ciphertextViews = new WeakMap<Uint8Array, Uint8Array>();
   private readonly maxPayloadBytes: number;
 
   private lastNow = -Infinity;
@@ -104,6 +115,8 @@ export class SecureChannel implements Channel {
     this.txHeader = this.txBuf.subarray(0, TRANSPORT_HEADER_BYTES);
     this.txBody = this.txBuf.subarray(TRANSPORT_HEADER_BYTES);
     this.rxBuf = new Uint8Array(this.maxPayloadBytes);
+    this.txView = this.txBuf.subarray(0, 0);
+    this.rxView = this.rxBuf.subarray(0, 0);
   }
 
   // ---- Channel API -----------------------------------------------------------------------
@@ -251,12 +264,20 @@ export class SecureChannel implements Channel {
     const counter = readCounter(d, 8);
     if (counter < 0) return this.drop('malformed');
     if (!s.replay.check(counter)) return this.drop('replay');
-    const n = s.recvAead.open(counter, d.subarray(0, TRANSPORT_HEADER_BYTES), d.subarray(TRANSPORT_HEADER_BYTES), this.rxBuf);
+    const aad = this.rxHeader;
+    for (let i = 0; i < TRANSPORT_HEADER_BYTES; i++) aad[i] = d[i]!;
+    let ciphertext = this.ciphertextViews.get(d);
+    if (ciphertext === undefined) {
+      ciphertext = d.subarray(TRANSPORT_HEADER_BYTES);
+      this.ciphertextViews.set(d, ciphertext);
+    }
+    const n = s.recvAead.open(counter, aad, ciphertext, this.rxBuf);
     if (n < 0) return this.drop('auth');
     s.replay.accept(counter);
     this.accounted = true;
     this.authenticated(now, s, from);
-    this.sink.onMessage(now, s.peer.id, s.peer.endpoint, d[2]! as MsgKind, this.rxBuf.subarray(0, n));
+    if (this.rxView.length !== n) this.rxView = this.rxBuf.subarray(0, n);
+    this.sink.onMessage(now, s.peer.id, s.peer.endpoint, d[2]! as MsgKind, this.rxView);
   }
 
   /** A packet authenticated on `s`: roaming, confirmation, promotion of a pending session. */
@@ -450,13 +471,13 @@ export class SecureChannel implements Channel {
     this.deadlineDirty = true;
   }
 
-
-
   private sendOn(s: Session, kind: MsgKind, payload: Uint8Array): void {
     const counter = s.sendCounter++;
     writeTransportHeader(this.txBuf, kind, s.remoteIndex, counter);
     const n = s.sendAead.seal(counter, this.txHeader, payload, this.txBody);
-    this.sink.send(s.peer.endpoint, this.txBuf.subarray(0, TRANSPORT_HEADER_BYTES + n));
+    const len = TRANSPORT_HEADER_BYTES + n;
+    if (this.txView.length !== len) this.txView = this.txBuf.subarray(0, len);
+    this.sink.send(s.peer.endpoint, this.txView);
   }
 
   // ---- initiations -----------------------------------------------------------------------
@@ -554,7 +575,8 @@ export class SecureChannel implements Channel {
     const b = new Uint8Array(4);
     for (;;) {
       this.rng.fill(b);
-      const i = readU32(b, 0);
+      // 31 bits: a small integer for V8, so looking up a received index boxes no number
+      const i = readU32(b, 0) & 0x7fff_ffff;
       if (!this.byIndex.has(i)) return i;
     }
   }

@@ -2,10 +2,14 @@
 // monotonic time, and one timer is kept armed for the engine's next deadline. Re-arming is
 // batched (once per event-loop turn), so the per-packet path never touches the timer.
 // The transport may queue sends (sendmmsg): it is flushed after every TUN batch and timer run.
+// Per packet nothing is allocated: packet views are reused per batch slot (views.ts), and the
+// clock is read once per TUN batch and once per event-loop turn for datagrams, because
+// performance.now() returns a freshly boxed number (16 bytes) on every call.
 import { performance } from 'node:perf_hooks';
 import type { Engine } from '../core/engine.js';
 import type { TunDevice } from '../io/tun.js';
 import type { Transport } from '../io/udp.js';
+import { ViewCache } from '../io/views.js';
 
 /** Timers fire at least this late after their deadline: coalesces bursts of deadlines. */
 const TIMER_SLACK_MS = 1;
@@ -19,6 +23,20 @@ export class DataPlane {
   private armedFor = Infinity;
   private rearmQueued = false;
   private stopped = false;
+  private readonly views = new ViewCache();
+  /**
+   * Time of the datagrams of this event-loop turn; null until the first one. Holding null at
+   * times also keeps V8 storing the field as a reference to one boxed number, so handing it
+   * to the engine per datagram boxes nothing (a double-only field is re-boxed on every read).
+   */
+  private datagramNow: number | null = null;
+  private readonly clearDatagramNow = (): void => {
+    this.datagramNow = null;
+  };
+  private readonly rearmTask = (): void => {
+    this.rearmQueued = false;
+    this.rearm();
+  };
 
   constructor(
     private readonly engine: Engine,
@@ -28,18 +46,18 @@ export class DataPlane {
 
   start(): void {
     const engine = this.engine;
+    const views = this.views;
     this.tun.onPackets((batch) => {
       const now = monotonicMs();
       const { buffer, meta } = batch;
       for (let i = 0; i < batch.count; i++) {
-        const offset = meta[2 * i]!;
-        engine.handleTunPacket(now, buffer.subarray(offset, offset + meta[2 * i + 1]!));
+        engine.handleTunPacket(now, views.view(i, buffer, meta[2 * i]!, meta[2 * i + 1]!));
       }
       this.transport.flush();
       this.queueRearm();
     });
     this.transport.onDatagram((from, data) => {
-      engine.handleDatagram(monotonicMs(), from, data);
+      engine.handleDatagram(this.datagramClock(), from, data);
       this.queueRearm();
     });
     engine.start(monotonicMs());
@@ -57,13 +75,20 @@ export class DataPlane {
     this.timer = null;
   }
 
+  /** The monotonic time, read at the first datagram of an event-loop turn (a receive batch). */
+  private datagramClock(): number {
+    let now = this.datagramNow;
+    if (now === null) {
+      now = this.datagramNow = monotonicMs();
+      setImmediate(this.clearDatagramNow); // runs right after this turn's I/O callbacks
+    }
+    return now;
+  }
+
   private queueRearm(): void {
     if (this.rearmQueued || this.stopped) return;
     this.rearmQueued = true;
-    setImmediate(() => {
-      this.rearmQueued = false;
-      this.rearm();
-    });
+    setImmediate(this.rearmTask);
   }
 
   private rearm(): void {

@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '../core/types.js';
 import { formatAddress, formatEndpoint, parseHostPort } from '../wire/addr.js';
 import { loadNative, type NativeUdpSocket } from './native.js';
+import { ViewCache } from './views.js';
 import {
   DEFAULT_SOCKET_BUFFER_BYTES, TransportError, bindListen, openUdpTransport,
   type SocketFamily, type Transport, type UdpOptions,
@@ -86,6 +87,8 @@ export class NativeUdpTransport implements Transport {
   private flushQueued = false;
   private closed = false;
   private readonly flushTask = (): void => this.flush();
+  /** Datagram views, reused per receive position while offset and length repeat. */
+  private readonly views = new ViewCache();
 
   constructor(
     private readonly family: SocketFamily,
@@ -166,13 +169,13 @@ export class NativeUdpTransport implements Transport {
     if (reset) this.forgetEndpoints();
     const handler = this.handler;
     if (handler) {
-      const { buffer, meta } = this;
+      const { buffer, meta, views } = this;
       for (let i = 0; i < count; i++) {
         const offset = meta[3 * i]!;
         const id = meta[3 * i + 2]!;
         const from = this.names[id] ?? this.nameOf(id);
         try {
-          handler(from, buffer.subarray(offset, offset + meta[3 * i + 1]!));
+          handler(from, views.view(i, buffer, offset, meta[3 * i + 1]!));
         } catch (err) {
           // Datagrams come from anyone: a bug they trigger must not take the node down.
           const host = from.slice(0, from.lastIndexOf(':')).replace(/^\[|\]$/g, ''); // as udp.ts reports it

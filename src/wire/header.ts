@@ -63,7 +63,9 @@ export function writeCounter(buf: Uint8Array, off: number, v: number): void {
 export function readCounter(buf: Uint8Array, off: number): number {
   const hi = readU32(buf, off + 4);
   if (hi > 0x1f_ffff) return -1;
-  return hi * 0x1_0000_0000 + readU32(buf, off);
+  const lo = readU32(buf, off);
+  // the common case stays an integer for V8 (a product is a double, boxed when passed on)
+  return hi === 0 ? lo : hi * 0x1_0000_0000 + lo;
 }
 
 /** Fill the 16-byte transport header at the start of `buf`. */
