@@ -10,6 +10,9 @@
  *                                      (the wire ids of src/crypto/aead.ts); key 32 bytes
  *   .seal(counter, aad, plaintext, out) -> bytes written (plaintext.length + 16)
  *   .open(counter, aad, ciphertext, out) -> plaintext length, or -1 (short or forged)
+ *   .openPacket(counter, packet, aadBytes, out) -> as open, with packet[0, aadBytes) as the aad
+ *                                      and the rest as the ciphertext: a received datagram
+ *                                      is opened without a JS view of its parts
  *   .destroy()                          frees the contexts (OpenSSL wipes the key schedule)
  *
  * Nonce: 4 zero bytes + the 64-bit counter, little-endian (as documented in aead.ts).
@@ -95,13 +98,14 @@ typedef struct {
   size_t aad_len, in_len, out_len;
 } call_t;
 
-/* Unwrap `this` and read (counter, aad, input, out). Throws and returns -1 on bad arguments. */
-static int read_call(napi_env env, napi_callback_info info, call_t *c) {
+/* Unwrap `this`, read the counter into the nonce and return the 4 arguments in argv.
+ * Throws and returns -1 on bad arguments. */
+static int read_head(napi_env env, napi_callback_info info, napi_value argv[4], call_t *c) {
   size_t argc = 4;
-  napi_value argv[4], self;
+  napi_value self;
   void *data = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, &self, NULL) != napi_ok || argc < 4) {
-    throw_type(env, "(counter, aad, input, out) needed");
+    throw_type(env, "4 arguments needed");
     return -1;
   }
   if (napi_unwrap(env, self, &data) != napi_ok || !data) {
@@ -122,15 +126,46 @@ static int read_call(napi_env env, napi_callback_info info, call_t *c) {
   uint64_t n = (uint64_t)counter;
   memset(c->nonce, 0, 4);
   for (int i = 0; i < 8; i++) c->nonce[4 + i] = (uint8_t)(n >> (8 * i));
-  if (arg_bytes(env, argv[1], "aad", &c->aad, &c->aad_len) ||
-      arg_bytes(env, argv[2], "input", &c->in, &c->in_len) ||
-      arg_bytes(env, argv[3], "out", &c->out, &c->out_len))
-    return -1;
+  return 0;
+}
+
+static int check_sizes(napi_env env, const call_t *c) {
   if (c->in_len > 0x7fffffff - TAG_BYTES || c->aad_len > 0x7fffffff) {
     throw_range(env, "input too large");
     return -1;
   }
   return 0;
+}
+
+/* (counter, aad, input, out) */
+static int read_call(napi_env env, napi_callback_info info, call_t *c) {
+  napi_value argv[4];
+  if (read_head(env, info, argv, c) ||
+      arg_bytes(env, argv[1], "aad", &c->aad, &c->aad_len) ||
+      arg_bytes(env, argv[2], "input", &c->in, &c->in_len) ||
+      arg_bytes(env, argv[3], "out", &c->out, &c->out_len))
+    return -1;
+  return check_sizes(env, c);
+}
+
+/* (counter, packet, aadBytes, out): packet[0, aadBytes) is the associated data, the rest the
+ * input. Sets *short_packet instead of failing when the packet is shorter than aadBytes. */
+static int read_packet_call(napi_env env, napi_callback_info info, call_t *c, bool *short_packet) {
+  napi_value argv[4];
+  uint8_t *packet;
+  size_t packet_len;
+  uint32_t aad_bytes;
+  if (read_head(env, info, argv, c) ||
+      arg_bytes(env, argv[1], "packet", &packet, &packet_len) ||
+      arg_uint32(env, argv[2], "aadBytes", &aad_bytes) ||
+      arg_bytes(env, argv[3], "out", &c->out, &c->out_len))
+    return -1;
+  *short_packet = packet_len < aad_bytes;
+  c->aad = packet;
+  c->aad_len = *short_packet ? packet_len : aad_bytes;
+  c->in = packet + c->aad_len;
+  c->in_len = packet_len - c->aad_len;
+  return check_sizes(env, c);
 }
 
 static napi_value int_result(napi_env env, int32_t v) {
@@ -163,24 +198,37 @@ static napi_value aead_seal(napi_env env, napi_callback_info info) {
   return int_result(env, (int32_t)(c.in_len + TAG_BYTES));
 }
 
+/* Verify and decrypt c->in (ciphertext + tag) into c->out: plaintext length or -1. */
+static napi_value open_into(napi_env env, const call_t *c) {
+  if (c->in_len < TAG_BYTES) return int_result(env, -1);
+  size_t len = c->in_len - TAG_BYTES;
+  if (c->out_len < len) return int_result(env, -1);
+  if (bad_overlap(c->in, len, c->out, c->out_len)) return throw_range(env, "input and out partly overlap");
+  uint8_t tag[TAG_BYTES]; /* copied first: decrypting in place may not touch it, but be sure */
+  memcpy(tag, c->in + len, TAG_BYTES);
+  EVP_CIPHER_CTX *ctx = c->a->dec;
+  int n = 0, fin = 0;
+  if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, c->nonce) != 1 ||
+      (c->aad_len && EVP_DecryptUpdate(ctx, NULL, &n, c->aad, (int)c->aad_len) != 1) ||
+      (len && EVP_DecryptUpdate(ctx, c->out, &n, c->in, (int)len) != 1) ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, tag) != 1)
+    return int_result(env, -1);
+  if (EVP_DecryptFinal_ex(ctx, c->out + len, &fin) != 1) return int_result(env, -1);
+  return int_result(env, (int32_t)len);
+}
+
 static napi_value aead_open(napi_env env, napi_callback_info info) {
   call_t c;
   if (read_call(env, info, &c)) return NULL;
-  if (c.in_len < TAG_BYTES) return int_result(env, -1);
-  size_t len = c.in_len - TAG_BYTES;
-  if (c.out_len < len) return int_result(env, -1);
-  if (bad_overlap(c.in, len, c.out, c.out_len)) return throw_range(env, "input and out partly overlap");
-  uint8_t tag[TAG_BYTES]; /* copied first: decrypting in place may not touch it, but be sure */
-  memcpy(tag, c.in + len, TAG_BYTES);
-  EVP_CIPHER_CTX *ctx = c.a->dec;
-  int n = 0, fin = 0;
-  if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, c.nonce) != 1 ||
-      (c.aad_len && EVP_DecryptUpdate(ctx, NULL, &n, c.aad, (int)c.aad_len) != 1) ||
-      (len && EVP_DecryptUpdate(ctx, c.out, &n, c.in, (int)len) != 1) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_BYTES, tag) != 1)
-    return int_result(env, -1);
-  if (EVP_DecryptFinal_ex(ctx, c.out + len, &fin) != 1) return int_result(env, -1);
-  return int_result(env, (int32_t)len);
+  return open_into(env, &c);
+}
+
+static napi_value aead_open_packet(napi_env env, napi_callback_info info) {
+  call_t c;
+  bool short_packet;
+  if (read_packet_call(env, info, &c, &short_packet)) return NULL;
+  if (short_packet) return int_result(env, -1);
+  return open_into(env, &c);
 }
 
 static napi_value aead_destroy(napi_env env, napi_callback_info info) {
@@ -195,6 +243,7 @@ napi_status aead_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"seal", NULL, aead_seal, NULL, NULL, NULL, napi_default, NULL},
       {"open", NULL, aead_open, NULL, NULL, NULL, napi_default, NULL},
+      {"openPacket", NULL, aead_open_packet, NULL, NULL, NULL, napi_default, NULL},
       {"destroy", NULL, aead_destroy, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;

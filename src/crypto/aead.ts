@@ -72,8 +72,20 @@ export interface Aead {
    * content is unspecified). Same overlap rule as seal.
    */
   open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number;
+  /**
+   * open() of a received packet: packet[0, aadBytes) is the associated data, the rest the
+   * ciphertext and tag; -1 also when the packet is shorter than aadBytes. The native
+   * implementation needs no view of the parts, so opening a datagram allocates nothing.
+   */
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number;
   /** Wipe the key. */
   destroy(): void;
+}
+
+/** openPacket() through open(), for the implementations that take views anyway. */
+function openPacketViaViews(aead: Aead, counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
+  if (packet.length < aadBytes) return -1;
+  return aead.open(counter, packet.subarray(0, aadBytes), packet.subarray(aadBytes), out);
 }
 
 function writeNonce(nonce: Uint8Array, counter: number): void {
@@ -106,6 +118,10 @@ class ChaChaAead implements Aead {
     const ok = chachaOpenDetached(out.subarray(0, len), ciphertext.subarray(0, len),
       ciphertext.subarray(len), aad, this.nonce, this.key);
     return ok ? len : -1;
+  }
+
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
+    return openPacketViaViews(this, counter, packet, aadBytes, out);
   }
 
   destroy(): void {
@@ -153,6 +169,10 @@ class AesGcmAead implements Aead {
     return len;
   }
 
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
+    return openPacketViaViews(this, counter, packet, aadBytes, out);
+  }
+
   destroy(): void {
     // KeyObject memory is owned by OpenSSL and freed with the object; nothing to wipe from JS.
   }
@@ -175,6 +195,10 @@ class NativeAead implements Aead {
     return this.handle.open(counter, aad, ciphertext, out);
   }
 
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
+    return this.handle.openPacket(counter, packet, aadBytes, out);
+  }
+
   destroy(): void {
     this.handle.destroy();
   }
@@ -193,6 +217,10 @@ class PlainAead implements Aead {
     if (out.length < ciphertext.length) return -1;
     if (ciphertext.buffer !== out.buffer || ciphertext.byteOffset !== out.byteOffset) out.set(ciphertext, 0);
     return ciphertext.length;
+  }
+
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
+    return openPacketViaViews(this, counter, packet, aadBytes, out);
   }
 
   destroy(): void {}

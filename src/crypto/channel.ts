@@ -11,10 +11,9 @@
 // sink.send(); receive() opens into one preallocated buffer and hands a view to onMessage().
 // The views are reused while the length repeats, so a steady stream allocates no view per
 // packet either; a view handed out is only valid during the call (as the Channel contract
-// says). The received header is copied into a scratch array for the AEAD's associated data.
-// The ciphertext view of a datagram is remembered per datagram view (transports reuse
-// theirs, see src/io/views.ts). Without the native addon, aes256 allocates inside
-// node:crypto (see aead.ts).
+// says). A datagram is opened whole (Aead.openPacket: the header is the associated data), so
+// no view of its parts is made. Without the native addon, the AEAD makes such views and
+// aes256 allocates inside node:crypto (see aead.ts).
 import type { ChannelSink, Channel } from '../core/channel.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
 import {
@@ -67,13 +66,9 @@ export class SecureChannel implements Channel {
   private readonly txHeader: Uint8Array;
   private readonly txBody: Uint8Array;
   private readonly rxBuf: Uint8Array;
-  /** Copy of the received transport header: the AEAD's associated data. */
-  private readonly rxHeader = new Uint8Array(TRANSPORT_HEADER_BYTES);
   /** Last views handed to sink.send() / onMessage(), reused while the length repeats. */
   private txView: Uint8Array;
   private rxView: Uint8Array;
-  /** Datagram view -> its ciphertext view; weak, so views a transport drops are not kept. */
-  private readonly ciphertextViews = new WeakMap<Uint8Array, Uint8Array>();
   private readonly maxPayloadBytes: number;
 
   private lastNow = -Infinity;
@@ -264,14 +259,7 @@ export class SecureChannel implements Channel {
     const counter = readCounter(d, 8);
     if (counter < 0) return this.drop('malformed');
     if (!s.replay.check(counter)) return this.drop('replay');
-    const aad = this.rxHeader;
-    for (let i = 0; i < TRANSPORT_HEADER_BYTES; i++) aad[i] = d[i]!;
-    let ciphertext = this.ciphertextViews.get(d);
-    if (ciphertext === undefined) {
-      ciphertext = d.subarray(TRANSPORT_HEADER_BYTES);
-      this.ciphertextViews.set(d, ciphertext);
-    }
-    const n = s.recvAead.open(counter, aad, ciphertext, this.rxBuf);
+    const n = s.recvAead.openPacket(counter, d, TRANSPORT_HEADER_BYTES, this.rxBuf);
     if (n < 0) return this.drop('auth');
     s.replay.accept(counter);
     this.accounted = true;

@@ -39,6 +39,8 @@ export interface NativeAeadHandle {
   seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number;
   /** Plaintext length, or -1 for a short or forged input. */
   open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number;
+  /** open() with packet[0, aadBytes) as the aad and the rest as the ciphertext. */
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number;
   destroy(): void;
 }
 

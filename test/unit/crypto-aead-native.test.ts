@@ -70,6 +70,27 @@ describe('native AEAD (OpenSSL in the addon)', () => {
         expect(buf.subarray(0, 1400)).toEqual(pt);
       });
 
+      it('openPacket opens header + ciphertext as one packet, like open with the header as aad', () => {
+        const key = bytes(32);
+        for (const impl of ['native', 'js'] as const) {
+          const a = createAead(alg, key, impl);
+          for (const len of [0, 1, 1400]) {
+            const pt = bytes(len);
+            const packet = new Uint8Array(16 + len + 16);
+            packet.set(bytes(16));
+            a.seal(7, packet.subarray(0, 16), pt, packet.subarray(16));
+            const out = new Uint8Array(len);
+            expect(a.openPacket(7, packet, 16, out)).toBe(len);
+            expect(same(out, pt)).toBe(true);
+            const bad = packet.slice();
+            bad[3]! ^= 1; // the header is authenticated
+            expect(a.openPacket(7, bad, 16, out)).toBe(-1);
+          }
+          expect(a.openPacket(7, bytes(31), 16, new Uint8Array(64))).toBe(-1); // no room for a tag
+          expect(a.openPacket(7, bytes(10), 16, new Uint8Array(64))).toBe(-1); // shorter than the header
+        }
+      });
+
       it('refuses short or partly overlapping buffers and use after destroy with errors', () => {
         const a = createAead(alg, bytes(32), 'native');
         const aad = bytes(16);
