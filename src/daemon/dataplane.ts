@@ -2,7 +2,7 @@
 // monotonic time, and one timer is kept armed for the engine's next deadline. Re-arming is
 // batched (once per event-loop turn), so the per-packet path never touches the timer.
 // The transport may queue sends (sendmmsg): it is flushed after every TUN batch and timer run.
-// Per packet nothing is allocated: packet views are reused per batch slot (views.ts), and the
+// Per packet nothing is allocated: packet views are reused per buffer offset (views.ts), and the
 // clock is read once per TUN batch and once per event-loop turn for datagrams, because
 // performance.now() returns a freshly boxed number (16 bytes) on every call.
 import { performance } from 'node:perf_hooks';
@@ -51,7 +51,7 @@ export class DataPlane {
       const now = monotonicMs();
       const { buffer, meta } = batch;
       for (let i = 0; i < batch.count; i++) {
-        engine.handleTunPacket(now, views.view(i, buffer, meta[2 * i]!, meta[2 * i + 1]!));
+        engine.handleTunPacket(now, views.view(buffer, meta[2 * i]!, meta[2 * i + 1]!));
       }
       this.transport.flush();
       this.queueRearm();

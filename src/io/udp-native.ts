@@ -87,7 +87,7 @@ export class NativeUdpTransport implements Transport {
   private flushQueued = false;
   private closed = false;
   private readonly flushTask = (): void => this.flush();
-  /** Datagram views, reused per receive position while offset and length repeat. */
+  /** Datagram views, reused per buffer offset while the length repeats. */
   private readonly views = new ViewCache();
 
   constructor(
@@ -175,7 +175,7 @@ export class NativeUdpTransport implements Transport {
         const id = meta[3 * i + 2]!;
         const from = this.names[id] ?? this.nameOf(id);
         try {
-          handler(from, views.view(i, buffer, offset, meta[3 * i + 1]!));
+          handler(from, views.view(buffer, offset, meta[3 * i + 1]!));
         } catch (err) {
           // Datagrams come from anyone: a bug they trigger must not take the node down.
           const host = from.slice(0, from.lastIndexOf(':')).replace(/^\[|\]$/g, ''); // as udp.ts reports it
