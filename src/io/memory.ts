@@ -191,6 +191,7 @@ export class MemoryNetwork {
 export class MemoryTransport implements Transport {
   readonly localPort: number;
   private handler: ((from: Endpoint, data: Uint8Array) => void) | undefined;
+  private batchEnd: (() => void) | undefined;
   private closed = false;
 
   constructor(
@@ -207,8 +208,9 @@ export class MemoryTransport implements Transport {
   /** Datagrams are queued on the network at send(): nothing to flush. */
   flush(): void {}
 
-  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void {
+  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void, batchEnd?: () => void): void {
     this.handler = handler;
+    this.batchEnd = batchEnd;
   }
 
   close(): Promise<void> {
@@ -221,6 +223,7 @@ export class MemoryTransport implements Transport {
   deliver(from: Endpoint, data: Uint8Array): boolean {
     if (this.closed || !this.handler) return false;
     this.handler(from, data);
+    this.batchEnd?.(); // one datagram per delivery
     return true;
   }
 }

@@ -84,6 +84,7 @@ export class NativeUdpTransport implements Transport {
   /** name -> id, or -1 for a name this socket cannot send to. */
   private readonly ids = new Map<Endpoint, number>();
   private handler: ((from: Endpoint, data: Uint8Array) => void) | undefined;
+  private batchEnd: (() => void) | undefined;
   private flushQueued = false;
   private closed = false;
   private readonly flushTask = (): void => this.flush();
@@ -153,8 +154,9 @@ export class NativeUdpTransport implements Transport {
     if (!this.closed) this.socket.flush();
   }
 
-  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void {
+  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void, batchEnd?: () => void): void {
     this.handler = handler;
+    this.batchEnd = batchEnd;
   }
 
   close(): Promise<void> {
@@ -182,6 +184,7 @@ export class NativeUdpTransport implements Transport {
           this.report(`datagram handler failed for ${host}: ${(err as Error).message}`, err);
         }
       }
+      this.batchEnd?.();
     }
     this.flush(); // answers (acks, handshake replies) leave with this wake-up
   }

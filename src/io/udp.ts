@@ -20,8 +20,12 @@ export interface Transport {
   send(endpoint: Endpoint, data: Uint8Array): void;
   /** Hand queued datagrams to the kernel now (the data plane calls it after every batch). */
   flush(): void;
-  /** Replaces any earlier handler. `data` belongs to the handler (it may decrypt in place). */
-  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void;
+  /**
+   * Replaces any earlier handler. `data` belongs to the handler (it may decrypt in place).
+   * `batchEnd` runs after the datagrams of one receive wake-up have all been handed over, so a
+   * caller can do per-batch work (read the clock, re-arm a timer) once instead of per datagram.
+   */
+  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void, batchEnd?: () => void): void;
   close(): Promise<void>;
 }
 
@@ -134,6 +138,7 @@ export class UdpTransport implements Transport {
   /** Datagrams dropped on send or failed receives; details went to onError. */
   errors = 0;
   private handler: ((from: Endpoint, data: Uint8Array) => void) | undefined;
+  private batchEnd: (() => void) | undefined;
   private readonly destinations = new Map<Endpoint, Destination | null>();
   private closing: Promise<void> | undefined;
 
@@ -178,8 +183,9 @@ export class UdpTransport implements Transport {
   /** dgram sends at once: nothing is queued. */
   flush(): void {}
 
-  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void): void {
+  onDatagram(handler: (from: Endpoint, data: Uint8Array) => void, batchEnd?: () => void): void {
     this.handler = handler;
+    this.batchEnd = batchEnd;
   }
 
   close(): Promise<void> {
@@ -195,6 +201,7 @@ export class UdpTransport implements Transport {
       // Datagrams come from anyone: a bug they trigger must not take the node down.
       this.report(`datagram handler failed for ${rinfo.address}: ${(err as Error).message}`, err);
     }
+    this.batchEnd?.(); // dgram hands over one datagram per callback
   }
 
   /** Parse and cache a destination; null if it is malformed or of a family we cannot reach. */

@@ -82,6 +82,16 @@ describe('MemoryNetwork transports', () => {
     expect(a.localPort).toBe(3210);
   });
 
+  it('ends every delivery with batchEnd, after the handler', async () => {
+    const { a, b } = createTransportPair();
+    const events: string[] = [];
+    b.onDatagram((_from, data) => events.push(`datagram ${data[0]}`), () => events.push('end'));
+    a.send(b.endpoint, bytes(7));
+    a.send(b.endpoint, bytes(8));
+    await Promise.resolve();
+    expect(events).toEqual(['datagram 7', 'end', 'datagram 8', 'end']);
+  });
+
   it('delivers only on flush() without autoDeliver, including replies sent while delivering', () => {
     const { network, a, b } = createTransportPair({ autoDeliver: false });
     const atA: number[] = [];

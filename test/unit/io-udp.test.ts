@@ -101,6 +101,23 @@ describe.each(IMPLS)('UDP transport (%s)', (_name, openTransport) => {
     expect(a.errors).toBe(3);
   });
 
+  it('calls batchEnd after the datagrams of each wake-up, also when the handler threw', async () => {
+    const a = await open([]);
+    const b = await open();
+    const events: string[] = [];
+    a.onDatagram((_from, data) => {
+      events.push(`d${data[0]}`);
+      if (data[0] === 2) throw new Error('bug in the core');
+    }, () => events.push('end'));
+    for (const n of [1, 2, 3]) b.send(`127.0.0.1:${a.localPort}`, new Uint8Array([n]));
+    b.flush();
+    await expect.poll(() => events.filter((e) => e.startsWith('d')).length).toBe(3);
+    expect(events.filter((e) => e.startsWith('d'))).toEqual(['d1', 'd2', 'd3']);
+    expect(events.at(-1)).toBe('end');
+    // every batch is closed before the next one starts
+    expect(events.join(' ')).toMatch(/^(d\d( d\d)* end ?)+$/);
+  });
+
   it('contains a throwing datagram handler', async () => {
     const errors: Error[] = [];
     const a = await open(errors);
