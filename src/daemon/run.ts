@@ -18,6 +18,7 @@ import { startControlServer } from '../status/control-server.js';
 import { startMetricsServer } from '../status/metrics.js';
 import { startStatsFile, DEFAULT_STATS_INTERVAL_MS } from '../status/stats-file.js';
 import { buildStatusJson, type StatusJson } from '../status/status-json.js';
+import { warmUpDataPath } from './warmup.js';
 import { DataPlane, monotonicMs } from './dataplane.js';
 import { logEngineEvent } from './event-log.js';
 import { runHook } from './hooks.js';
@@ -70,6 +71,10 @@ interface RunningNode {
 async function startNode(config: Config, log: Logger, closers: Closer[]): Promise<RunningNode> {
   const trust = loadTrust(config);
   log.setNodeId(trust.identity.id.slice(0, 8));
+  const rng = systemRng();
+  const warm = warmUpDataPath(trust.algorithms[0] ?? 'chacha20', rng);
+  if ('error' in warm) log.debug(`data path warm-up skipped: ${warm.error}`);
+  else log.debug(`data path warm-up: ${warm.packets} packets in ${warm.ms.toFixed(0)} ms`);
 
   const transport: Transport = await openPreferredUdpTransport({
     listen: config.listen.host ? formatEndpoint(config.listen.host, config.listen.port) : config.listen.port,
@@ -91,7 +96,6 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, log }) : null;
   if (routes) closers.push(() => routes.close());
 
-  const rng = systemRng();
   const routesChanged = debounce(() => syncRoutes());
   const engine: Engine = createEngine({
     config: {
