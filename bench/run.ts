@@ -108,7 +108,8 @@ async function main(): Promise<number> {
       parts.push(ratioTable(rows, (r) => r.name.startsWith('hacloud'), COMPETITORS.map((c) => c.name)), '');
     }
     parts.push(
-      'RTT added: median of idle pings through the tunnel minus over the underlay. CPU: user+sys of the VPN',
+      'RTT added: median of idle pings (20 ms apart) through the tunnel minus over the underlay, right after',
+      'the tunnel came up and again 1 s after the last load. CPU: user+sys of the VPN',
       'processes on both ends over all iperf3 runs of the row (kernel softirq work is not attributed), per GB',
       'received and in % of one core (cores per Gbit/s = s/GB ÷ 8). RSS: the larger hacloud node: peak (VmHWM,',
       'includes the start-up password KDF, Argon2id 64 MiB), idle once the tunnel is up, and at the end of the load.',

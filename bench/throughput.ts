@@ -1,11 +1,15 @@
 // One row of the throughput table: a fresh two-host lab, the VPN's tunnel, idle RTT, then
-// bounded iperf3 runs (1 and 4 TCP streams) with the VPN processes' CPU read around each.
+// bounded iperf3 runs (1 and 4 TCP streams) with the VPN processes' CPU read around each, and
+// idle RTT once more after the load.
 import type { Lab } from '../src/lab/netns.js';
 import { startIperfServer, runIperf, type IperfResult } from './iperf.js';
 import { median, medianRttMs } from './ping.js';
 import { memoryMb, totalCpuSeconds } from './proc.js';
 import { withLab } from './scratch.js';
 import { deadProcess, waitUntil, type Tunnel, type Vpn } from './vpn.js';
+
+/** Quiet time between the last load and the after-load RTT pings. */
+const AFTER_LOAD_PAUSE_MS = 1_000;
 
 export interface ThroughputSettings {
   iperfSeconds: number;
@@ -21,7 +25,9 @@ export interface RowResult {
   error?: string;
   tcp1Gbps?: number;
   tcp4Gbps?: number;
+  /** Idle ping RTT through the tunnel minus the underlay's: right after start, and after the load. */
   rttAddedMs?: number;
+  rttAddedAfterLoadMs?: number;
   /** VPN processes of both ends, user+sys, over all iperf runs of the row. */
   cpuSecondsPerGB?: number;
   cpuPercentOfCore?: number;
@@ -80,6 +86,10 @@ async function measureTunnel(vpn: Vpn, s: ThroughputSettings, lab: Lab, dir: str
     if (s.rssRunSeconds > 0) await measured(1, s.rssRunSeconds);
     row.memory = { ...memoryOf(tunnel), idleMb, afterSeconds: s.rssRunSeconds || s.repetitions * 2 * s.iperfSeconds };
   }
+  // Idle again after carrying traffic: the state a long-running VPN is in (for hacloud, its
+  // JIT-compiled data path; native VPNs should show the same figure as right after start).
+  await new Promise((r) => setTimeout(r, AFTER_LOAD_PAUSE_MS));
+  row.rttAddedAfterLoadMs = (await medianRttMs(lab, 'a', tunnel.serverIp, s.pingCount, 0.02)) - underlayRtt;
   const dead = deadProcess(tunnel);
   if (dead) throw new Error(dead);
 }
