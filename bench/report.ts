@@ -18,7 +18,8 @@ export function throughputTable(rows: readonly RowResult[]): string {
   const header = ['VPN', 'TCP 1 stream Gbit/s', 'TCP 4 streams Gbit/s', 'RTT added ms fresh / after load', 'CPU s/GB', 'CPU % core', 'MTU', 'RSS MB peak / idle / end'];
   const body = rows.map((r) => {
     if (r.error !== undefined) return [r.name, `n/a (error: ${r.error})`, NA, NA, NA, NA, NA, NA];
-    const rss = r.memory ? `${fixed(r.memory.peakMb, 0)} / ${fixed(r.memory.idleMb, 0)} / ${fixed(r.memory.endMb, 0)} (${r.memory.afterSeconds} s)` : NA;
+    const during = r.memory?.duringRunMb ? `; ${fixed(r.memory.duringRunMb[0], 0)}–${fixed(r.memory.duringRunMb[1], 0)} during` : '';
+    const rss = r.memory ? `${fixed(r.memory.peakMb, 0)} / ${fixed(r.memory.idleMb, 0)} / ${fixed(r.memory.endMb, 0)} (${r.memory.afterSeconds} s${during})` : NA;
     return [r.name, fixed(r.tcp1Gbps, 2), fixed(r.tcp4Gbps, 2), `${fixed(r.rttAddedMs, 3)} / ${fixed(r.rttAddedAfterLoadMs, 3)}`, fixed(r.cpuSecondsPerGB, 2),
       fixed(r.cpuPercentOfCore, 0), r.mtu === undefined ? NA : String(r.mtu), rss];
   });

@@ -112,7 +112,8 @@ async function main(): Promise<number> {
       'the tunnel came up and again 1 s after the last load. CPU: user+sys of the VPN',
       'processes on both ends over all iperf3 runs of the row (kernel softirq work is not attributed), per GB',
       'received and in % of one core (cores per Gbit/s = s/GB ÷ 8). RSS: the larger hacloud node: peak (VmHWM,',
-      'includes the start-up password KDF, Argon2id 64 MiB), idle once the tunnel is up, and at the end of the load.',
+      'includes the start-up password KDF, Argon2id 64 MiB), idle once the tunnel is up, and at the end of the load;',
+      'in full mode also the range sampled every 5 s during the last, long single-stream run.',
       '',
     );
   }

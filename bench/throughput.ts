@@ -8,6 +8,8 @@ import { memoryMb, totalCpuSeconds } from './proc.js';
 import { withLab } from './scratch.js';
 import { deadProcess, waitUntil, type Tunnel, type Vpn } from './vpn.js';
 
+/** RSS sampling period during the long run. */
+const RSS_SAMPLE_MS = 5_000;
 /** Quiet time between the last load and the after-load RTT pings. */
 const AFTER_LOAD_PAUSE_MS = 1_000;
 
@@ -32,8 +34,11 @@ export interface RowResult {
   cpuSecondsPerGB?: number;
   cpuPercentOfCore?: number;
   mtu?: number;
-  /** hacloud: peak since start, at idle after the tunnel came up, and at the end of the load. */
-  memory?: { peakMb: number; idleMb: number; endMb: number; afterSeconds: number };
+  /**
+   * hacloud: peak since start, at idle after the tunnel came up, at the end of the load, and
+   * the range sampled every RSS_SAMPLE_MS during the long run (flat is the goal).
+   */
+  memory?: { peakMb: number; idleMb: number; endMb: number; afterSeconds: number; duringRunMb?: [number, number] };
 }
 
 export async function measureRow(vpn: Vpn, s: ThroughputSettings): Promise<RowResult> {
@@ -83,8 +88,19 @@ async function measureTunnel(vpn: Vpn, s: ThroughputSettings, lab: Lab, dir: str
     row.cpuPercentOfCore = (cpu / seconds) * 100;
   }
   if (tunnel.memoryProcesses.length > 0) {
-    if (s.rssRunSeconds > 0) await measured(1, s.rssRunSeconds);
-    row.memory = { ...memoryOf(tunnel), idleMb, afterSeconds: s.rssRunSeconds || s.repetitions * 2 * s.iperfSeconds };
+    const samples: number[] = [];
+    if (s.rssRunSeconds > 0) {
+      const sampler = setInterval(() => samples.push(memoryOf(tunnel).endMb), RSS_SAMPLE_MS);
+      try {
+        await measured(1, s.rssRunSeconds);
+      } finally {
+        clearInterval(sampler);
+      }
+    }
+    row.memory = {
+      ...memoryOf(tunnel), idleMb, afterSeconds: s.rssRunSeconds || s.repetitions * 2 * s.iperfSeconds,
+      ...(samples.length > 0 ? { duringRunMb: [Math.min(...samples), Math.max(...samples)] as [number, number] } : {}),
+    };
   }
   // Idle again after carrying traffic: the state a long-running VPN is in (for hacloud, its
   // JIT-compiled data path; native VPNs should show the same figure as right after start).
