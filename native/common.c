@@ -114,6 +114,13 @@ int arg_u32array(napi_env env, napi_value v, const char *name, uint32_t **data, 
   return 0;
 }
 
+int arg_f64array(napi_env env, napi_value v, const char *name, double **data, size_t *len) {
+  void *p;
+  if (typed(env, v, napi_float64_array, &p, len) != 0) return bad_arg(env, name, "a Float64Array");
+  *data = p;
+  return 0;
+}
+
 int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t cap) {
   size_t len = 0;
   if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)

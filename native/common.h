@@ -43,6 +43,7 @@ int arg_int32(napi_env env, napi_value v, const char *name, int32_t *out);
 int arg_uint32(napi_env env, napi_value v, const char *name, uint32_t *out);
 int arg_bytes(napi_env env, napi_value v, const char *name, uint8_t **data, size_t *len);
 int arg_u32array(napi_env env, napi_value v, const char *name, uint32_t **data, size_t *len);
+int arg_f64array(napi_env env, napi_value v, const char *name, double **data, size_t *len);
 /* Copy a string into buf (cap bytes incl. NUL); a longer string is a RangeError, not truncated. */
 int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t cap);
 

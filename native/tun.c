@@ -16,7 +16,8 @@
  *                                           pairs; mode 0 plain, 1 vnet header, 2 vnet header
  *                                           and TCP segments coalesced (tun-gro.c)
  *   close(fd) -> 0 or -errno
- *   groStats() -> [merged writes, segments in them] (process-wide, tun-gro.c)
+ *   groStats(out)                           fills the Float64Array out with [merged writes,
+ *                                           segments in them] since start (process-wide, tun-gro.c)
  *   Poller                                  see poller.c
  *   NativeAead                              see aead.c
  *   UdpSocket                               see udp.c
@@ -148,16 +149,17 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Into a caller's Float64Array rather than a fresh array: it is read around every write batch. */
 static napi_value gro_stats(napi_env env, napi_callback_info info) {
-  double writes, segments;
-  tun_gro_stats(&writes, &segments);
-  napi_value result, w, sgs;
-  NAPI_CALL(env, napi_create_array_with_length(env, 2, &result));
-  NAPI_CALL(env, napi_create_double(env, writes, &w));
-  NAPI_CALL(env, napi_create_double(env, segments, &sgs));
-  NAPI_CALL(env, napi_set_element(env, result, 0, w));
-  NAPI_CALL(env, napi_set_element(env, result, 1, sgs));
-  return result;
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double *out;
+  size_t len;
+  if (argc < 1 || arg_f64array(env, argv[0], "out", &out, &len)) return NULL;
+  if (len < 2) return throw_range(env, "out must hold 2 numbers");
+  tun_gro_stats(&out[0], &out[1]);
+  return NULL;
 }
 
 static napi_value close_fd(napi_env env, napi_callback_info info) {

@@ -98,8 +98,11 @@ export interface NativeAddon {
   writeBatch(fd: number, bytes: Uint8Array, meta: Uint32Array, count: number, mode?: 0 | 1 | 2): number;
   /** 0 or -errno. */
   close(fd: number): number;
-  /** [merged writes, segments they carried] since start (process-wide); older builds lack it. */
-  groStats?(): number[];
+  /**
+   * Fills `out` with [merged writes, segments they carried] since start (process-wide), so a
+   * caller reading it per write batch allocates nothing; older builds lack it.
+   */
+  groStats?(out: Float64Array): void;
   Poller: new (options: NativePollerOptions) => NativePoller;
   /** Missing from addons built before the data-plane work: check before use. */
   NativeAead?: new (algorithm: number, key: Uint8Array) => NativeAeadHandle;

@@ -10,7 +10,9 @@
 // Sends are queued in the addon and leave in one sendmmsg when 64 are queued, when flush() is
 // called (the data plane does after every TUN batch and timer), after every received batch,
 // and at the latest in a microtask at the end of the current event-loop callback, so a send
-// made anywhere else (start-up, shutdown) is never stuck.
+// made anywhere else (start-up, shutdown) is never stuck. A corked transport (the data plane
+// corks it around its batches, the receive path itself) skips that microtask, which would
+// allocate, because a flush is promised before the callback returns.
 //
 // Endpoint names: the addon numbers peer addresses; this side keeps id -> name and
 // name -> id, so the hot path neither parses nor formats an address.
@@ -85,7 +87,8 @@ export class NativeUdpTransport implements Transport {
   private readonly ids = new Map<Endpoint, number>();
   private handler: ((from: Endpoint, data: Uint8Array) => void) | undefined;
   private batchEnd: (() => void) | undefined;
-  private flushQueued = false;
+  /** A flush is coming: queued as a microtask, or promised by a cork(). */
+  private flushPending = false;
   private closed = false;
   private readonly flushTask = (): void => this.flush();
   /** Datagram views, reused per buffer offset while the length repeats. */
@@ -143,14 +146,18 @@ export class NativeUdpTransport implements Transport {
       return;
     }
     this.socket.send(id, data);
-    if (!this.flushQueued) {
-      this.flushQueued = true;
+    if (!this.flushPending) {
+      this.flushPending = true;
       queueMicrotask(this.flushTask);
     }
   }
 
+  cork(): void {
+    this.flushPending = true;
+  }
+
   flush(): void {
-    this.flushQueued = false;
+    this.flushPending = false;
     if (!this.closed) this.socket.flush();
   }
 
@@ -169,6 +176,7 @@ export class NativeUdpTransport implements Transport {
 
   private receive(count: number, reset: boolean): void {
     if (reset) this.forgetEndpoints();
+    this.cork(); // the flush at the end of this wake-up takes the sends made while handling it
     const handler = this.handler;
     if (handler) {
       const { buffer, meta, views } = this;

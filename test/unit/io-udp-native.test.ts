@@ -87,6 +87,22 @@ describe('native UDP transport batching', () => {
     expect(got.b.length).toBe(133);
   });
 
+  it('sends at the end of the callback unless corked, and a corked send at flush()', async () => {
+    const a = await open();
+    const b = await open();
+    const got: number[] = [];
+    b.onDatagram((_f, d) => got.push(d[0]!));
+    const to = `127.0.0.1:${b.localPort}`;
+    a.send(to, new Uint8Array([1])); // no flush: the microtask sends it
+    await expect.poll(() => got).toEqual([1]);
+    a.cork();
+    a.send(to, new Uint8Array([2]));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(got).toEqual([1]); // corked: waits for the promised flush
+    a.flush();
+    await expect.poll(() => got).toEqual([1, 2]);
+  });
+
   it('keeps naming peers correctly after the endpoint table overflows', async () => {
     const a = await open();
     const b = await open();
