@@ -105,16 +105,23 @@ export class LoopWire {
     this.to[slot] = this.byEndpoint.get(to);
   }
 
+  /**
+   * Deliver everything queued, replies sent meanwhile included. Consecutive datagrams for one
+   * transport form one receive batch (its batchEnd runs once after them), as with recvmmsg.
+   */
   pump(): void {
+    let batchOf: LoopTransport | undefined;
     while (this.head < this.tail) {
       const slot = this.head++ % LoopWire.SLOTS;
       const n = this.len[slot]!;
       let v = this.views[slot]!;
       if (v.length !== n) v = this.views[slot] = this.buf.subarray(slot * LoopWire.SLOT_BYTES, slot * LoopWire.SLOT_BYTES + n);
       const to = this.to[slot];
+      if (to !== batchOf) batchOf?.batchEnd?.();
+      batchOf = to;
       to?.handler?.(this.from[slot]!.endpoint, v);
-      to?.batchEnd?.();
     }
+    batchOf?.batchEnd?.();
   }
 }
 
