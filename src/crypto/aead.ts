@@ -219,8 +219,14 @@ class PlainAead implements Aead {
     return ciphertext.length;
   }
 
+  /** Copies the whole packet, then moves the body to the front: no views, no allocation. */
   openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
-    return openPacketViaViews(this, counter, packet, aadBytes, out);
+    const n = packet.length - aadBytes;
+    if (n < 0 || out.length < n) return -1;
+    if (packet.length > out.length || packet.buffer === out.buffer) return openPacketViaViews(this, counter, packet, aadBytes, out);
+    out.set(packet, 0);
+    out.copyWithin(0, aadBytes, packet.length);
+    return n;
   }
 
   destroy(): void {}

@@ -98,6 +98,19 @@ describe('AEAD', () => {
     expect(back).toEqual(pt);
   });
 
+  it('plain openPacket hands over the body after the header, also when the packet exceeds out', () => {
+    const plain = createAead('plain', bytes(32));
+    const packet = new Uint8Array(40).map((_, i) => i);
+    const out = new Uint8Array(64).fill(0xee);
+    expect(plain.openPacket(1, packet, 16, out)).toBe(24);
+    expect([...out.subarray(0, 24)]).toEqual([...packet.subarray(16)]);
+    const tight = new Uint8Array(24); // the body fits, the whole packet does not
+    expect(plain.openPacket(1, packet, 16, tight)).toBe(24);
+    expect([...tight]).toEqual([...packet.subarray(16)]);
+    expect(plain.openPacket(1, packet, 16, new Uint8Array(23))).toBe(-1);
+    expect(plain.openPacket(1, packet.subarray(0, 10), 16, out)).toBe(-1);
+  });
+
   it('parses algorithm names with a clear error', () => {
     expect(parseAlgorithm('ChaCha20')).toBe('chacha20');
     expect(parseAlgorithm('aes-256-gcm')).toBe('aes256');
