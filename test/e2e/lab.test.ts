@@ -1,8 +1,8 @@
 // The namespace lab itself: hosts reach each other over the underlay (IPv4 and IPv6), loss
 // injection drops packets, and destroy() stops processes and removes every namespace.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, LabError, requireRoot, sweepStaleLabs, type Lab } from './lab.js';
+import { describe, expect, it } from 'vitest';
+import { createLab, LabError, sweepStaleLabs, useLab, type Lab } from './lab.js';
 
 async function labNamespaces(lab: Lab): Promise<string[]> {
   const { stdout } = await lab.exec('a', 'ip', ['netns', 'list']);
@@ -10,18 +10,10 @@ async function labNamespaces(lab: Lab): Promise<string[]> {
 }
 
 describe('network namespace lab', () => {
-  let lab: Lab | undefined;
-
-  beforeAll(async () => {
-    requireRoot();
-    lab = await createLab({ hosts: ['a', 'b'] });
-  });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
+  const lab = useLab(['a', 'b']);
 
   it('connects the hosts over the underlay, IPv4 and IPv6', async () => {
-    const l = lab!;
+    const l = lab();
     expect(l.ip('a')).not.toBe(l.ip('b'));
     const v4 = await l.exec('a', 'ping', ['-c', '1', '-W', '2', l.ip('b')]);
     expect(v4.stdout).toContain('1 received');
@@ -30,7 +22,7 @@ describe('network namespace lab', () => {
   });
 
   it('drops packets with addLoss and restores them with clearLoss', async () => {
-    const l = lab!;
+    const l = lab();
     await l.addLoss('b', 100);
     const lost = await l.exec('a', 'ping', ['-c', '2', '-i', '0.2', '-W', '1', l.ip('b')], { check: false });
     expect(lost.code).not.toBe(0);
@@ -41,7 +33,7 @@ describe('network namespace lab', () => {
   });
 
   it('reports a failing command in one line with its exit code', async () => {
-    await expect(lab!.exec('a', 'ip', ['link', 'show', 'nosuchdev'])).rejects.toThrow(
+    await expect(lab().exec('a', 'ip', ['link', 'show', 'nosuchdev'])).rejects.toThrow(
       /^\[a\] ip link show nosuchdev failed \(exit 1\): .*nosuchdev/,
     );
   });
@@ -62,7 +54,7 @@ describe('network namespace lab', () => {
       expect(sleeper.exitStatus?.signal).toBe('SIGTERM');
       expect(ignorer.running).toBe(false); // SIGKILLed after the grace period
       await own.destroy();
-      const { stdout } = await lab!.exec('a', 'ip', ['netns', 'list']);
+      const { stdout } = await lab().exec('a', 'ip', ['netns', 'list']);
       expect(stdout).not.toContain(`hc${own.id}-`);
     } finally {
       await own.destroy();
@@ -77,7 +69,7 @@ describe('network namespace lab', () => {
     execFileSync('ip', ['netns', 'add', live]);
     try {
       expect(await sweepStaleLabs()).toContain(stale);
-      const { stdout } = await lab!.exec('a', 'ip', ['netns', 'list']);
+      const { stdout } = await lab().exec('a', 'ip', ['netns', 'list']);
       expect(stdout).not.toMatch(new RegExp(`^${stale}\\b`, 'm'));
       expect(stdout).toMatch(new RegExp(`^${live}\\b`, 'm'));
     } finally {

@@ -1,2 +1,26 @@
 // The namespace lab lives in src/lab (the demo and the benchmarks use it too).
 export * from '../../src/lab/netns.js';
+
+import { afterAll, beforeAll } from 'vitest';
+import { createLab, requireRoot, type Lab } from '../../src/lab/netns.js';
+
+/**
+ * A lab of `hosts` for the enclosing describe block: made in a beforeAll (after checking for
+ * root and running `preconditions`, e.g. requireBuilt), destroyed in an afterAll even when a
+ * test failed. Hooks registered after this call run after the lab exists. Returns the getter.
+ */
+export function useLab(hosts: string[], ...preconditions: (() => unknown)[]): () => Lab {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    requireRoot();
+    for (const check of preconditions) check();
+    lab = await createLab({ hosts });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+  return () => {
+    if (!lab) throw new Error('the lab is not up (its beforeAll failed)');
+    return lab;
+  };
+}

@@ -5,8 +5,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BRIDGE, createLab, requireRoot, type Lab, type LabProcess } from './lab.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BRIDGE, useLab, type Lab, type LabProcess } from './lab.js';
 import { HACLOUD_BIN, requireBuilt, startHacloud, TCP_FIXTURE, waitFor } from './hacloud.js';
 
 const MARKER = 'hacloud-secret-marker-';
@@ -23,16 +23,13 @@ async function sendMarker(lab: Lab, host: string, ip: string): Promise<string> {
 }
 
 describe('secure channel end to end', () => {
-  let lab: Lab | undefined;
+  const lab = useLab(['a', 'b', 'c', 'k1', 'k2', 'k3', 'p1', 'p2'], requireBuilt);
   let intruder: LabProcess | undefined;
   let a: LabProcess | undefined;
   const keys = new Map<string, { priv: string; pub: string }>();
 
   beforeAll(async () => {
-    requireRoot();
-    requireBuilt();
-    lab = await createLab({ hosts: ['a', 'b', 'c', 'k1', 'k2', 'k3', 'p1', 'p2'] });
-    const l = lab;
+    const l = lab();
     for (const k of ['k1', 'k2', 'k3']) {
       const out = (await l.exec('k1', process.execPath, [HACLOUD_BIN, 'genkey'])).stdout;
       keys.set(k, { priv: /private-key: (\S+)/.exec(out)![1]!, pub: /public-key: (\S+)/.exec(out)![1]! });
@@ -49,12 +46,9 @@ describe('secure channel end to end', () => {
     ]);
     intruder = await startHacloud(l, 'c', ['--ip', '10.0.0.3', '-c', l.ip('a'), '-c', l.ip('b')], { env: { PASSWORD: 'wrong-password' } });
   });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
 
   it('nodes with the same password talk, a wrong password gets nothing through', async () => {
-    const l = lab!;
+    const l = lab();
     await waitFor('a <-> b', 10_000, async () => ((await pingOk(l, 'a', '10.0.0.2')) ? true : null));
     // c has had time to retry its handshakes many times by now.
     expect(await pingOk(l, 'c', '10.0.0.1')).toBe(false);
@@ -66,14 +60,14 @@ describe('secure channel end to end', () => {
   });
 
   it('key mode: trusted keys talk, an untrusted key is refused', async () => {
-    const l = lab!;
+    const l = lab();
     await waitFor('k1 <-> k2', 10_000, async () => ((await pingOk(l, 'k1', '10.1.0.2')) ? true : null));
     expect(await pingOk(l, 'k3', '10.1.0.1')).toBe(false);
     expect(await pingOk(l, 'k1', '10.1.0.3')).toBe(false);
   });
 
   it('the underlay never carries the plaintext (a plain-mode pair does, as a control)', async () => {
-    const l = lab!;
+    const l = lab();
     const plainArgs = ['--algorithm', 'plain'];
     await Promise.all([
       startHacloud(l, 'p1', ['--ip', '10.2.0.1', '-c', l.ip('p2'), ...plainArgs], { env: { PASSWORD: 'p' } }),

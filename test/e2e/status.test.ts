@@ -3,10 +3,10 @@
 // appearing and disappearing in the client's namespace, and --user nobody.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { StatusJson } from '../../src/status/status-json.js';
 import { ask, controlSocket, HACLOUD_BIN, requireBuilt, startHacloud, TCP_FIXTURE, waitFor } from './hacloud.js';
-import { createLab, requireRoot, type Lab, type LabProcess } from './lab.js';
+import { useLab, type Lab, type LabProcess } from './lab.js';
 
 const FAST = ['--keepalive', '100ms', '--peer-timeout', '800ms', '--password', 'ops-test'];
 const METRICS_PORT = 9310;
@@ -42,16 +42,14 @@ async function routesOf(lab: Lab, host: string): Promise<string> {
 }
 
 describe('status, metrics and kernel routes through a failover', () => {
-  let lab: Lab | undefined;
+  const lab = useLab(['servera', 'serverb', 'client'], requireBuilt);
   let serverA: LabProcess;
   let serverB: LabProcess;
   let idA: string;
   let idB: string;
 
   beforeAll(async () => {
-    requireRoot();
-    requireBuilt();
-    const l = (lab = await createLab({ hosts: ['servera', 'serverb', 'client'] }));
+    const l = lab();
     for (const s of ['servera', 'serverb']) {
       await l.spawn(s, process.execPath, [TCP_FIXTURE, 'name', '8000', s]).waitForLine(/READY/, 5000);
     }
@@ -67,12 +65,9 @@ describe('status, metrics and kernel routes through a failover', () => {
       return s.peers.length === 2 && s.routes.find((r) => r.prefix === '10.0.0.1/32')?.claimants.length === 2 ? s : null;
     });
   });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
 
   it('status --json lists both claimants of the shared IP, the active one and why', async () => {
-    const l = lab!;
+    const l = lab();
     expect(await ask(l, 'client', '10.0.0.1', 8000)).toBe('servera');
     const s = await statusJson(l, 'client');
     expect(s.format).toBe(1);
@@ -95,7 +90,7 @@ describe('status, metrics and kernel routes through a failover', () => {
   });
 
   it('adds a kernel route in the other nodes for a subnet claimed outside their network', async () => {
-    const l = lab!;
+    const l = lab();
     for (const host of ['client', 'servera']) {
       await waitFor(`route ${SUBNET} in ${host}`, 5000, async () => ((await routesOf(l, host)).includes(`${SUBNET} dev hacloud0`) ? true : null));
     }
@@ -106,7 +101,7 @@ describe('status, metrics and kernel routes through a failover', () => {
   });
 
   it('metrics before the failover', async () => {
-    const text = await scrape(lab!, 'client');
+    const text = await scrape(lab(), 'client');
     expect(metric(text, 'hacloud_peers')).toBe(2);
     expect(metric(text, 'hacloud_claims')).toBe(1);
     expect(metric(text, 'hacloud_active_claims')).toBe(1);
@@ -119,7 +114,7 @@ describe('status, metrics and kernel routes through a failover', () => {
   });
 
   it('after kill -9 of the active server, status --json shows the failover and its gap', async () => {
-    const l = lab!;
+    const l = lab();
     serverA.kill('SIGKILL');
     const s = await waitFor('the failover', 10_000, async () => {
       const st = await statusJson(l, 'client');
@@ -137,7 +132,7 @@ describe('status, metrics and kernel routes through a failover', () => {
   });
 
   it('metrics after the failover', async () => {
-    const text = await scrape(lab!, 'client');
+    const text = await scrape(lab(), 'client');
     expect(metric(text, 'hacloud_peers')).toBe(1);
     expect(metric(text, 'hacloud_failovers_total')).toBe(1);
     expect(metric(text, 'hacloud_last_failover_gap_seconds{prefix="10.0.0.1/32"}')).toBeGreaterThanOrEqual(0.8);
@@ -147,7 +142,7 @@ describe('status, metrics and kernel routes through a failover', () => {
   });
 
   it('removes the kernel route when the claimant leaves', async () => {
-    const l = lab!;
+    const l = lab();
     serverB.kill('SIGTERM');
     await waitFor(`route ${SUBNET} gone from the client`, 5000, async () => ((await routesOf(l, 'client')).includes(SUBNET) ? null : true));
     const s = await statusJson(l, 'client');
@@ -156,26 +151,17 @@ describe('status, metrics and kernel routes through a failover', () => {
   });
 
   it('`hacloud status` says in one line when no daemon is there', async () => {
-    const r = await cli(['status', '--control-socket', `/run/hacloud-test/${lab!.id}-nobody.sock`]);
+    const r = await cli(['status', '--control-socket', `/run/hacloud-test/${lab().id}-nobody.sock`]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`hacloud: no hacloud daemon at /run/hacloud-test/${lab!.id}-nobody.sock: is it running?\n`);
+    expect(r.stderr).toBe(`hacloud: no hacloud daemon at /run/hacloud-test/${lab().id}-nobody.sock: is it running?\n`);
   });
 });
 
 describe('privilege drop', () => {
-  let lab: Lab | undefined;
-
-  beforeAll(async () => {
-    requireRoot();
-    requireBuilt();
-    lab = await createLab({ hosts: ['a', 'b'] });
-  });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
+  const lab = useLab(['a', 'b'], requireBuilt);
 
   it('--user nobody: the daemon runs as nobody and the tunnel works', async () => {
-    const l = lab!;
+    const l = lab();
     const a = await startHacloud(l, 'a', ['--ip', '10.0.0.1', '-c', `${l.ip('b')}:3210`, '--user', 'nobody', ...FAST]);
     await startHacloud(l, 'b', ['--ip', '10.0.0.2', '-c', `${l.ip('a')}:3210`, ...FAST]);
     await a.waitForLine(/dropped privileges/, 5000);
@@ -195,7 +181,7 @@ describe('privilege drop', () => {
   });
 
   it('refuses an unknown user in one line', async () => {
-    const l = lab!;
+    const l = lab();
     const r = await l.exec('a', process.execPath, [HACLOUD_BIN, '--ip', '10.0.0.9', '-d', 'hcpriv0', '--listen', '3299',
       '--user', 'no-such-user-hc', '--control-socket', controlSocket(l, 'priv'), ...FAST], { check: false, timeoutMs: 15_000 });
     expect(r.code).not.toBe(0);

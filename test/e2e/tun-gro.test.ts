@@ -4,29 +4,20 @@
 // out merged. Reads (TSO, cut up in native/poller.c): a kernel client's stream must arrive
 // complete, in order, with valid checksums on every packet, no packet above the MTU, and
 // really through cut-up large segments.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, requireRoot, type Lab } from './lab.js';
+import { describe, expect, it } from 'vitest';
+import { useLab } from './lab.js';
 import { requireBuilt } from './hacloud.js';
 import { fixtureEvent } from './fixture-event.js';
 
 const FIXTURE = new URL('./fixtures/tun-gro-fixture.mjs', import.meta.url).pathname;
 
 describe('TUN offloads', () => {
-  let lab: Lab | undefined;
-
-  beforeAll(async () => {
-    requireRoot();
-    requireBuilt();
-    lab = await createLab({ hosts: ['a'] });
-  });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
+  const lab = useLab(['a'], requireBuilt);
 
   it.each([[8, 40, 1400], [4, 100, 600], [3, 7, 1]])(
     'deliver every byte in order to a kernel socket (%i rounds of %i segments of %i bytes)',
     async (rounds, perRound, bytes) => {
-      const peer = lab!.spawn('a', process.execPath, [FIXTURE, 'write', String(rounds), String(perRound), String(bytes)]);
+      const peer = lab().spawn('a', process.execPath, [FIXTURE, 'write', String(rounds), String(perRound), String(bytes)]);
       const result = fixtureEvent(await peer.waitForLine(/^RESULT /, 20_000));
       expect(result.received).toBe(rounds * perRound * bytes);
       expect(result.receivedHash).toBe(result.sentHash);
@@ -36,7 +27,7 @@ describe('TUN offloads', () => {
   );
 
   it.each([[3_000_000], [100_000], [1]])('cut large segments from the kernel into intact MTU-sized packets (%i bytes)', async (bytes) => {
-    const peer = lab!.spawn('a', process.execPath, [FIXTURE, 'read', String(bytes)]);
+    const peer = lab().spawn('a', process.execPath, [FIXTURE, 'read', String(bytes)]);
     const result = fixtureEvent(await peer.waitForLine(/^RESULT /, 20_000));
     expect(result.received).toBe(bytes);
     expect(result.receivedHash).toBe(result.sentHash);

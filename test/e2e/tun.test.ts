@@ -1,28 +1,18 @@
 // The native TUN addon in a real namespace: configuration through iproute2, ICMP echo requests
 // read through the poller and replies written back (ping succeeds), batched reads bounded by
 // maxBatch without truncation, clean exit after close, and loud errors.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, requireRoot, type Lab } from './lab.js';
+import { describe, expect, it } from 'vitest';
+import { useLab } from './lab.js';
 import { requireBuilt } from './hacloud.js';
 import { fixtureEvent } from './fixture-event.js';
 
 const FIXTURE = new URL('./fixtures/tun-fixture.mjs', import.meta.url).pathname;
 
-
 describe('native TUN device', () => {
-  let lab: Lab | undefined;
-
-  beforeAll(async () => {
-    requireRoot();
-    requireBuilt();
-    lab = await createLab({ hosts: ['a'] });
-  });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
+  const lab = useLab(['a'], requireBuilt);
 
   it('configures the device, reads echo requests and writes replies that ping accepts', async () => {
-    const l = lab!;
+    const l = lab();
     const tun = l.spawn('a', process.execPath, [FIXTURE, 'echo', 'hct%d']);
     const ready = fixtureEvent(await tun.waitForLine(/^READY /, 10_000));
     expect(ready.name).toBe('hct0'); // the kernel filled in the template
@@ -56,7 +46,7 @@ describe('native TUN device', () => {
   });
 
   it('hands queued packets over in bounded batches, each intact up to the MTU', async () => {
-    const tun = lab!.spawn('a', process.execPath, [FIXTURE, 'burst', 'hcb0', '300', '32']);
+    const tun = lab().spawn('a', process.execPath, [FIXTURE, 'burst', 'hcb0', '300', '32']);
     const result = fixtureEvent(await tun.waitForLine(/^BURST /, 10_000));
     expect(result.received).toBe(300);
     expect(result.bad).toBe(0);
@@ -67,7 +57,7 @@ describe('native TUN device', () => {
   });
 
   it('reports a deleted device through onError instead of stopping silently', async () => {
-    const l = lab!;
+    const l = lab();
     const tun = l.spawn('a', process.execPath, [FIXTURE, 'echo', 'hcdel']);
     await tun.waitForLine(/^READY /, 10_000);
     await l.exec('a', 'ip', ['link', 'del', 'hcdel']);
@@ -77,7 +67,7 @@ describe('native TUN device', () => {
   });
 
   it('explains a missing CAP_NET_ADMIN in one line', async () => {
-    const tun = lab!.spawn('a', process.execPath, [FIXTURE, 'eperm', 'hcperm0']);
+    const tun = lab().spawn('a', process.execPath, [FIXTURE, 'eperm', 'hcperm0']);
     const err = fixtureEvent(await tun.waitForLine(/^OPEN-ERROR /, 10_000));
     expect(err.message).toBe(
       'cannot create TUN device hcperm0: operation not permitted — run as root or grant CAP_NET_ADMIN',
@@ -85,7 +75,7 @@ describe('native TUN device', () => {
   });
 
   it('removes the device again when iproute2 configuration fails, with a one-line error', async () => {
-    const l = lab!;
+    const l = lab();
     const tun = l.spawn('a', process.execPath, [FIXTURE, 'dupaddr', 'hcdup0']);
     const err = fixtureEvent(await tun.waitForLine(/^OPEN-ERROR /, 10_000));
     expect(err.message).toMatch(

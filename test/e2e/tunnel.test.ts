@@ -1,28 +1,22 @@
 // The foundation: two real hacloud processes in two namespaces carry IP packets between their
 // TUN devices over UDP — ping both ways and a 1 MB TCP transfer arriving intact.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLab, requireRoot, type Lab } from './lab.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useLab } from './lab.js';
 import { requireBuilt, startHacloud, TCP_FIXTURE, waitFor } from './hacloud.js';
 
 describe('two-node tunnel', () => {
-  let lab: Lab | undefined;
+  const lab = useLab(['a', 'b'], requireBuilt);
 
   beforeAll(async () => {
-    requireRoot();
-    requireBuilt();
-    lab = await createLab({ hosts: ['a', 'b'] });
-    const l = lab;
+    const l = lab();
     await Promise.all([
       startHacloud(l, 'a', ['--ip', '10.0.0.1', '-c', `${l.ip('b')}:3210`, '--password', 'foundation']),
       startHacloud(l, 'b', ['--ip', '10.0.0.2', '-c', `${l.ip('a')}:3210`, '--password', 'foundation']),
     ]);
   });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
 
   it('pings across the tunnel both ways', async () => {
-    const l = lab!;
+    const l = lab();
     // The first ping may race the handshake; after that every echo must come back.
     await waitFor('first ping', 10_000, async () =>
       (await l.exec('a', 'ping', ['-c', '1', '-W', '1', '10.0.0.2'], { check: false })).code === 0 ? true : null);
@@ -33,7 +27,7 @@ describe('two-node tunnel', () => {
   });
 
   it('carries a 1 MB TCP transfer intact', async () => {
-    const l = lab!;
+    const l = lab();
     const sink = l.spawn('b', process.execPath, [TCP_FIXTURE, 'sink', '9000']);
     await sink.waitForLine(/READY/, 5000);
     const r = await l.exec('a', process.execPath, [TCP_FIXTURE, 'send', '10.0.0.2', '9000', String(1024 * 1024)]);
@@ -46,7 +40,7 @@ describe('two-node tunnel', () => {
   });
 
   it('refuses a second node on the same device name with a one-line error', async () => {
-    const l = lab!;
+    const l = lab();
     const r = await l.exec('a', process.execPath, [
       `${process.cwd()}/bin/hacloud.js`, '--ip', '10.0.0.9', '-d', 'hacloud0', '--listen', '3299', '--password', 'x',
       '--control-socket', `/run/hacloud-test/${l.id}-dup.sock`,

@@ -1,27 +1,17 @@
 // The dual-stack UDP transport between two lab hosts: one socket serves IPv4 and IPv6 peers,
 // IPv4 senders appear as plain "a.b.c.d:port" (never ::ffff:), and ICMP port-unreachable
 // answers to earlier datagrams do not disturb it. Both implementations: node:dgram and native.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtFile, createLab, requireRoot, type Lab } from './lab.js';
+import { describe, expect, it } from 'vitest';
+import { builtFile, useLab } from './lab.js';
 import { fixtureEvent } from './fixture-event.js';
 
 const FIXTURE = new URL('./fixtures/udp-fixture.mjs', import.meta.url).pathname;
 
 describe('UDP transport between namespaces', () => {
-  let lab: Lab | undefined;
-
-  beforeAll(async () => {
-    requireRoot();
-    builtFile('dist/src/io/udp.js');
-    builtFile('dist/src/io/udp-native.js');
-    lab = await createLab({ hosts: ['a', 'b'] });
-  });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
+  const lab = useLab(['a', 'b'], () => builtFile('dist/src/io/udp.js'), () => builtFile('dist/src/io/udp-native.js'));
 
   it.each([['dgram', 4000], ['native', 4200]])('serves IPv4 and IPv6 peers on one socket with canonical endpoints (%s)', async (impl, port) => {
-    const l = lab!;
+    const l = lab();
     const env = { UDP_IMPL: impl };
     const server = l.spawn('a', process.execPath, [FIXTURE, 'server', String(port)], { env });
     expect(fixtureEvent(await server.waitForLine(/^READY /, 10_000)).localAddress).toBe(`[::]:${port}`);
