@@ -12,6 +12,7 @@
 // Reading, the device offers TSO to the kernel: the addon's poller cuts each large TCP segment
 // back into MTU-sized packets (headers and checksums of their own), so handlers never notice,
 // but a batch may then hold more packets than maxBatch.
+import { FlushGate } from './flush-gate.js';
 import { loadNative, type NativeAddon, type NativePoller } from './native.js';
 import { configureInterface, type InterfaceAddress } from './ifconfig.js';
 
@@ -61,8 +62,7 @@ export interface TunDevice {
   flush(): void;
   /**
    * Until the next flush(), writes schedule no flush of their own: the caller promises to call
-   * flush() before it returns to the event loop (the data plane does around each batch). Saves
-   * the microtask per event-loop callback, which allocates ~230 bytes (queueMicrotask).
+   * flush() before it returns to the event loop (see io/flush-gate.ts).
    */
   cork?(): void;
   /** Write every packet of a batch; returns how many were written (the rest were dropped). */
@@ -191,9 +191,7 @@ class NativeTun implements TunDevice {
   private closed = false;
   /** Write queue (vnet mode only): packets copied back to back, [offset, length] in meta. */
   private readonly queue: { buffer: Uint8Array; meta: Uint32Array; count: number; bytes: number } | null;
-  /** A flush is coming: queued as a microtask, or promised by a cork(). */
-  private flushPending = false;
-  private readonly flushTask = (): void => this.flush();
+  private readonly gate = new FlushGate(() => this.flush());
   /** The addon's [merged writes, segments] (filled in place: read twice per write batch). */
   private readonly groStats = new Float64Array(2);
 
@@ -259,10 +257,7 @@ class NativeTun implements TunDevice {
       q.meta[2 * q.count + 1] = packet.length;
       q.count++;
       q.bytes += packet.length;
-      if (!this.flushPending) {
-        this.flushPending = true;
-        queueMicrotask(this.flushTask);
-      }
+      this.gate.queued();
       return true;
     }
     if (!this.closed && this.native.write(this.fd, packet, 0, packet.length, this.vnet) >= 0) {
@@ -274,11 +269,11 @@ class NativeTun implements TunDevice {
   }
 
   cork(): void {
-    this.flushPending = true;
+    this.gate.cork();
   }
 
   flush(): void {
-    this.flushPending = false;
+    this.gate.flushed();
     this.writeQueue();
   }
 

@@ -19,6 +19,7 @@
 import { isIP } from 'node:net';
 import type { Endpoint } from '../core/types.js';
 import { formatAddress, formatEndpoint, parseHostPort } from '../wire/addr.js';
+import { FlushGate } from './flush-gate.js';
 import { loadNative, type NativeUdpSocket } from './native.js';
 import { ViewCache } from './views.js';
 import {
@@ -87,10 +88,10 @@ export class NativeUdpTransport implements Transport {
   private readonly ids = new Map<Endpoint, number>();
   private handler: ((from: Endpoint, data: Uint8Array) => void) | undefined;
   private batchEnd: (() => void) | undefined;
-  /** A flush is coming: queued as a microtask, or promised by a cork(). */
-  private flushPending = false;
+  private readonly gate = new FlushGate(() => this.flush());
+  /** Sends queued in the addon since the last flush (an empty flush skips the native call). */
+  private unsent = false;
   private closed = false;
-  private readonly flushTask = (): void => this.flush();
   /** Datagram views, reused per buffer offset while the length repeats. */
   private readonly views = new ViewCache();
 
@@ -146,19 +147,20 @@ export class NativeUdpTransport implements Transport {
       return;
     }
     this.socket.send(id, data);
-    if (!this.flushPending) {
-      this.flushPending = true;
-      queueMicrotask(this.flushTask);
-    }
+    this.unsent = true;
+    this.gate.queued();
   }
 
   cork(): void {
-    this.flushPending = true;
+    this.gate.cork();
   }
 
   flush(): void {
-    this.flushPending = false;
-    if (!this.closed) this.socket.flush();
+    this.gate.flushed();
+    if (this.unsent && !this.closed) {
+      this.unsent = false;
+      this.socket.flush();
+    }
   }
 
   onDatagram(handler: (from: Endpoint, data: Uint8Array) => void, batchEnd?: () => void): void {

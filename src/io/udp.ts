@@ -22,8 +22,7 @@ export interface Transport {
   flush(): void;
   /**
    * Until the next flush(), sends schedule no flush of their own: the caller promises to call
-   * flush() before it returns to the event loop (the data plane does around each batch). Saves
-   * the microtask per event-loop callback, which allocates ~230 bytes (queueMicrotask).
+   * flush() before it returns to the event loop (see io/flush-gate.ts).
    */
   cork?(): void;
   /**
