@@ -25,7 +25,6 @@ export function monotonicMs(): number {
 export class DataPlane {
   private timer: NodeJS.Timeout | null = null;
   private armedFor = Infinity;
-  private rearmQueued = false;
   private stopped = false;
   private readonly views = new ViewCache();
   /**
@@ -38,10 +37,6 @@ export class DataPlane {
   private readonly datagramsDone = (): void => {
     this.datagramNow = null;
     this.tun.flush();
-    this.rearm();
-  };
-  private readonly rearmTask = (): void => {
-    this.rearmQueued = false;
     this.rearm();
   };
 
@@ -77,7 +72,7 @@ export class DataPlane {
 
   /** Let the engine act now (after a call made outside the packet handlers). */
   poke(): void {
-    this.queueRearm();
+    this.rearm();
   }
 
   stop(): void {
@@ -94,12 +89,6 @@ export class DataPlane {
       this.tun.cork?.();
     }
     return now;
-  }
-
-  private queueRearm(): void {
-    if (this.rearmQueued || this.stopped) return;
-    this.rearmQueued = true;
-    setImmediate(this.rearmTask);
   }
 
   private rearm(): void {
