@@ -319,8 +319,16 @@ function runFlags(): string[] {
   return [...flags, 'config', 'verbose', 'quiet', 'help', 'version'];
 }
 
-/** The version from package.json, found from this file in src/cli or dist/src/cli. */
+let version: string | undefined;
+
+/** hacloud's version from its package.json (read once per process). */
 export function readVersion(): string {
+  version ??= findVersion();
+  return version;
+}
+
+/** The version from package.json, found from this file in src/cli or dist/src/cli. */
+function findVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     try {

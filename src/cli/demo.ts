@@ -8,13 +8,12 @@
 // Output ends with one machine-parsable line:
 //   demo: ok failover_ms=N suspect_ms=N|- detect_ms=N switch_ms=N gap_ms=N stayed=yes
 //   demo: failed reason="..."
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAST_KEEPALIVE_MS, FAST_PEER_TIMEOUT_MS } from '../core/constants.js';
-import { createLab, REPO_ROOT, type Lab, type LabProcess } from '../lab/netns.js';
+import { createLab, missingLabPrerequisites, REPO_ROOT, type Lab, type LabProcess } from '../lab/netns.js';
 import type { LogLevel } from '../log/levels.js';
 import { requestControl } from '../status/control-client.js';
 import type { StatusJson } from '../status/status-json.js';
@@ -39,7 +38,8 @@ class DemoAbort extends Error {}
 
 /** Returns the process exit code. */
 export async function runDemo(opts: DemoOptions): Promise<number> {
-  const missing = missingPrerequisites();
+  const words = { root: 'root', tun: '/dev/net/tun', ip: "the 'ip' command (Debian: apt-get install iproute2)" };
+  const missing = missingLabPrerequisites().map((m) => words[m]);
   if (missing.length > 0) {
     process.stderr.write(`hacloud: the demo builds network namespaces and TUN devices, so it needs ${missing.join(', ')}` +
       ' (try: sudo npx hacloud demo)\n');
@@ -291,14 +291,6 @@ export function logTime(lines: readonly string[], peerId: string, re: RegExp): n
     if (!Number.isNaN(t)) return t;
   }
   return null;
-}
-
-function missingPrerequisites(): string[] {
-  const missing: string[] = [];
-  if (process.getuid?.() !== 0) missing.push('root');
-  if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun');
-  if (spawnSync('ip', ['-V']).error) missing.push("the 'ip' command (Debian: apt-get install iproute2)");
-  return missing;
 }
 
 function hacloudBin(): string {

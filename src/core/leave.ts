@@ -26,9 +26,9 @@ export class Departure {
     return this.leaving && this.pending.size === 0;
   }
 
-  /** `id` acknowledged (or is gone); true if that was the last one. */
-  done(id: PeerId): boolean {
-    return this.pending.delete(id) && this.pending.size === 0;
+  /** `id` acknowledged (or is gone). */
+  done(id: PeerId): void {
+    this.pending.delete(id);
   }
 
   /** Peers to send Leave to again now; peers given up on are dropped (see settled). */

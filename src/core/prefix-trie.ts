@@ -2,7 +2,7 @@
 // prefix it stands for; nodes without a value only exist to join two branches, so the trie has
 // fewer than 2n nodes for n prefixes and a lookup visits at most one node per distinct prefix
 // length on the path (<= 33 for IPv4). Lookups allocate nothing.
-import type { Family, Prefix } from '../wire/addr.js';
+import { maskBytes, type Family, type Prefix } from '../wire/addr.js';
 
 interface Node<V> {
   /** The node's prefix bits, host bits cleared; 4 or 16 bytes. */
@@ -39,15 +39,6 @@ function matches(node: { bits: Uint8Array; len: number }, addr: Uint8Array, from
   return true;
 }
 
-function masked(bytes: Uint8Array, len: number): Uint8Array {
-  const out = new Uint8Array(bytes.length);
-  for (let i = 0; i * 8 < len; i++) {
-    const left = len - i * 8;
-    out[i] = bytes[i]! & (left >= 8 ? 0xff : (0xff00 >> left) & 0xff);
-  }
-  return out;
-}
-
 export class PrefixTrie<V> {
   private root4: Node<V> | null = null;
   private root6: Node<V> | null = null;
@@ -59,7 +50,7 @@ export class PrefixTrie<V> {
 
   /** Set the value stored for exactly `prefix` (replacing any previous one). */
   set(prefix: Prefix, value: V): void {
-    const key = masked(prefix.bytes, prefix.len);
+    const key = maskBytes(prefix.bytes, prefix.len);
     const len = prefix.len;
     let parent: Node<V> | null = null;
     let node = this.root(prefix.family);
@@ -85,7 +76,7 @@ export class PrefixTrie<V> {
         this.replaceChild(prefix.family, parent, node, fresh);
         this.attach(fresh, node);
       } else {
-        const glue: Node<V> = { bits: masked(key, shared), len: shared, value: undefined, zero: null, one: null, parent };
+        const glue: Node<V> = { bits: maskBytes(key, shared), len: shared, value: undefined, zero: null, one: null, parent };
         this.replaceChild(prefix.family, parent, node, glue);
         this.attach(glue, node);
         this.attach(glue, this.leaf(key, len, value, glue));
@@ -148,11 +139,6 @@ export class PrefixTrie<V> {
       if (node.one) stack.push(node.one);
     }
     return n;
-  }
-
-  clear(): void {
-    this.root4 = this.root6 = null;
-    this.count = 0;
   }
 
   private root(family: Family): Node<V> | null {

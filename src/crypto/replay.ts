@@ -47,9 +47,4 @@ export class ReplayWindow {
     this.ring[blockIndex % RING_BLOCKS] |= 1 << (counter % BLOCK_BITS);
     return true;
   }
-
-  /** Highest counter accepted so far (-1 if none). */
-  get highest(): number {
-    return this.empty ? -1 : this.last;
-  }
 }

@@ -30,7 +30,7 @@ export function logEngineEvent(log: Logger, e: EngineEvent): void {
       return log.debug(`peer ${short(e.peer)} claims ${e.claims.join(',') || 'nothing'}`);
     case 'route-change':
       return log.info(`route ${e.prefixText} -> ${e.toSelf ? 'self' : short(e.to)}`, {
-        from: e.from === null ? 'none' : short(e.from),
+        from: short(e.from),
         cause: e.cause,
       });
     case 'self-detected':

@@ -3,10 +3,10 @@
 //   − hacloud transport header (16) − AEAD tag (16)  =  underlay − 80   (1500 → 1420)
 import { readdirSync, readFileSync } from 'node:fs';
 import { MIN_MTU } from '../config/defaults.js';
-import { TRANSPORT_HEADER_BYTES, TRANSPORT_TAG_BYTES } from '../wire/header.js';
+import { TRANSPORT_OVERHEAD_BYTES } from '../wire/header.js';
 
 export const UNDERLAY_HEADER_BYTES = 40 + 8;
-export const TUNNEL_OVERHEAD_BYTES = UNDERLAY_HEADER_BYTES + TRANSPORT_HEADER_BYTES + TRANSPORT_TAG_BYTES;
+export const TUNNEL_OVERHEAD_BYTES = UNDERLAY_HEADER_BYTES + TRANSPORT_OVERHEAD_BYTES;
 const FALLBACK_UNDERLAY_MTU = 1500;
 
 /**

@@ -155,7 +155,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
     closers.push(() => runHook('ifdown', script, { IFNAME: tun.name }, log));
   }
 
-  const version = readVersion(); // reads package.json: once, not per status request
+  const version = readVersion();
   const getStatus = (): StatusJson =>
     buildStatusJson(
       {

@@ -34,12 +34,19 @@ export class LabError extends Error {
   override name = 'LabError';
 }
 
+/** What a lab needs and this process lacks: root, the TUN clone device, iproute2's `ip`. */
+export function missingLabPrerequisites(): ('root' | 'tun' | 'ip')[] {
+  const missing: ('root' | 'tun' | 'ip')[] = [];
+  if (process.getuid?.() !== 0) missing.push('root');
+  if (!existsSync('/dev/net/tun')) missing.push('tun');
+  if (spawnSync('ip', ['-V']).error) missing.push('ip');
+  return missing;
+}
+
 /** Throws (does not skip): e2e tests must fail loudly where they cannot run. */
 export function requireRoot(): void {
-  const problems: string[] = [];
-  if (process.getuid?.() !== 0) problems.push('not running as root');
-  if (!existsSync('/dev/net/tun')) problems.push('/dev/net/tun is missing');
-  if (spawnSync('ip', ['-V']).error) problems.push("the 'ip' command (iproute2) is missing");
+  const words = { root: 'not running as root', tun: '/dev/net/tun is missing', ip: "the 'ip' command (iproute2) is missing" };
+  const problems = missingLabPrerequisites().map((m) => words[m]);
   if (problems.length > 0) {
     throw new LabError(`e2e tests need root, /dev/net/tun and iproute2 (CI runs them as root): ${problems.join('; ')}`);
   }

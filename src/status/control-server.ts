@@ -137,6 +137,11 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
     if (!socket.destroyed) socket.end(`${text}\n`);
   };
 
+  const answer = (line: string): void => {
+    const parsed = parseRequest(line);
+    if ('error' in parsed) reply(parsed);
+    else runHandler(handle, parsed.cmd).then(reply, (e: unknown) => reply({ error: errText(e) }));
+  };
   socket.on('data', (chunk: string) => {
     if (answered) return;
     buffered += chunk;
@@ -149,12 +154,7 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
       return;
     }
     answered = true;
-    const parsed = parseRequest(buffered.slice(0, newline));
-    if ('error' in parsed) {
-      reply(parsed);
-      return;
-    }
-    runHandler(handle, parsed.cmd).then(reply, (e: unknown) => reply({ error: errText(e) }));
+    answer(buffered.slice(0, newline));
   });
   // A client that half-closes without a newline still gets an answer.
   socket.on('end', () => {
@@ -164,9 +164,7 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
       reply({ error: 'empty request' });
       return;
     }
-    const parsed = parseRequest(buffered);
-    if ('error' in parsed) reply(parsed);
-    else runHandler(handle, parsed.cmd).then(reply, (e: unknown) => reply({ error: errText(e) }));
+    answer(buffered);
   });
 }
 
