@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "hacloud_native",
-      "sources": ["native/common.c", "native/tun.c", "native/tun-gro.c", "native/poller.c", "native/aead.c", "native/udp.c"],
+      "sources": ["native/common.c", "native/tun.c", "native/tun-gro.c", "native/js-poll.c", "native/poller.c", "native/aead.c", "native/udp.c"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }

@@ -241,14 +241,10 @@ static napi_value aead_destroy(napi_env env, napi_callback_info info) {
 
 napi_status aead_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"seal", NULL, aead_seal, NULL, NULL, NULL, napi_default, NULL},
-      {"open", NULL, aead_open, NULL, NULL, NULL, napi_default, NULL},
-      {"openPacket", NULL, aead_open_packet, NULL, NULL, NULL, napi_default, NULL},
-      {"destroy", NULL, aead_destroy, NULL, NULL, NULL, napi_default, NULL},
+      JS_METHOD("seal", aead_seal),
+      JS_METHOD("open", aead_open),
+      JS_METHOD("openPacket", aead_open_packet),
+      JS_METHOD("destroy", aead_destroy),
   };
-  napi_value cls;
-  napi_status st = napi_define_class(env, "NativeAead", NAPI_AUTO_LENGTH, aead_new, NULL,
-                                     sizeof methods / sizeof methods[0], methods, &cls);
-  if (st != napi_ok) return st;
-  return napi_set_named_property(env, exports, "NativeAead", cls);
+  return define_class(env, exports, "NativeAead", aead_new, methods, sizeof methods / sizeof methods[0]);
 }

@@ -135,6 +135,23 @@ int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t c
   return 0;
 }
 
+int get_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
+  return napi_get_named_property(env, obj, key, out) == napi_ok ? 0 : -1;
+}
+
+int get_u32(napi_env env, napi_value obj, const char *key, uint32_t *out) {
+  napi_value v;
+  return get_prop(env, obj, key, &v) || arg_uint32(env, v, key, out);
+}
+
+napi_status define_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
+                         const napi_property_descriptor *methods, size_t n_methods) {
+  napi_value cls;
+  napi_status st = napi_define_class(env, name, NAPI_AUTO_LENGTH, ctor, NULL, n_methods, methods, &cls);
+  if (st != napi_ok) return st;
+  return napi_set_named_property(env, exports, name, cls);
+}
+
 /* Call a JS callback from a libuv callback with `self` as receiver; an exception thrown by
  * the callback goes to 'uncaughtException' (there is no JS frame to throw into). */
 void js_callback(napi_env env, napi_async_context async, napi_ref self, bool *in_callback,

@@ -47,6 +47,15 @@ int arg_f64array(napi_env env, napi_value v, const char *name, double **data, si
 /* Copy a string into buf (cap bytes incl. NUL); a longer string is a RangeError, not truncated. */
 int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t cap);
 
+/* Option readers: obj[key] (-1 if the lookup throws), and obj[key] as with arg_uint32. */
+int get_prop(napi_env env, napi_value obj, const char *key, napi_value *out);
+int get_u32(napi_env env, napi_value obj, const char *key, uint32_t *out);
+
+/* Define class `name` with the given prototype methods and set it as exports[name]. */
+napi_status define_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
+                         const napi_property_descriptor *methods, size_t n_methods);
+#define JS_METHOD(name, fn) {(name), NULL, (fn), NULL, NULL, NULL, napi_default, NULL}
+
 /* Register the Poller class on `exports` (poller.c). */
 napi_status poller_register(napi_env env, napi_value exports);
 /* Register the NativeAead class (aead.c) and the UdpSocket class (udp.c). */

@@ -29,7 +29,7 @@
  * handle keeps the loop alive; stop() and close() release both, so a closed device never
  * keeps the process from exiting.
  */
-#include "common.h"
+#include "js-poll.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -47,74 +47,13 @@
 #define MAX_ERROR_STREAK 8u
 
 typedef struct {
-  uv_poll_t handle;
-  napi_env env;
-  napi_ref self; /* weak; made strong while polling */
-  napi_ref on_packets, on_error, buffer_ref, meta_ref;
-  napi_async_context async;
-  int fd;
+  js_poll_t jp; /* first: the shared lifecycle (js-poll.h) */
   uint8_t *base;
   uint32_t *meta;
   uint32_t slot_bytes, headroom, tailroom, read_bytes, max_batch, vnet, max_packets;
   uint32_t segmented; /* packets of this wake-up cut from TSO reads */
   uint32_t error_streak;
-  bool handle_open, polling, closing, finalized, in_callback;
 } poller_t;
-
-static void on_handle_closed(uv_handle_t *h) {
-  poller_t *p = h->data;
-  p->handle_open = false;
-  if (p->finalized) free(p);
-}
-
-static void delete_ref(napi_env env, napi_ref *ref) {
-  if (*ref) napi_delete_reference(env, *ref);
-  *ref = NULL;
-}
-
-/* Drop the strong references to callbacks and buffers, so a closed poller can be collected. */
-static void release_js(poller_t *p) {
-  delete_ref(p->env, &p->on_packets);
-  delete_ref(p->env, &p->on_error);
-  delete_ref(p->env, &p->buffer_ref);
-  delete_ref(p->env, &p->meta_ref);
-  if (p->async) napi_async_destroy(p->env, p->async);
-  p->async = NULL;
-}
-
-static void set_polling(poller_t *p, bool on) {
-  if (p->polling == on) return;
-  p->polling = on;
-  uint32_t count;
-  if (on) napi_reference_ref(p->env, p->self, &count);
-  else napi_reference_unref(p->env, p->self, &count);
-}
-
-static void stop_polling(poller_t *p) {
-  if (p->handle_open && !p->closing) uv_poll_stop(&p->handle);
-  set_polling(p, false);
-}
-
-static void finalize(napi_env env, void *data, void *hint) {
-  poller_t *p = data;
-  p->finalized = true;
-  release_js(p);
-  delete_ref(env, &p->self);
-  if (!p->handle_open) {
-    free(p);
-  } else if (!p->closing) {
-    p->closing = true;
-    uv_close((uv_handle_t *)&p->handle, on_handle_closed); /* frees p */
-  }
-}
-
-static void call_js(poller_t *p, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  js_callback(p->env, p->async, p->self, &p->in_callback, fn_ref, argc, argv);
-}
-
-static void report_error(poller_t *p, int err, bool fatal) {
-  js_report_error(p->env, p->async, p->self, &p->in_callback, p->on_error, err, fatal);
-}
 
 /* Errors a socket reports for an earlier datagram (ICMP); the fd itself is still fine. */
 static bool is_soft_error(int err) {
@@ -225,7 +164,8 @@ static uint32_t take_vnet_packet(poller_t *p, uint32_t offset, uint32_t len, uin
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   poller_t *p = h->data;
-  if (p->closing) return;
+  js_poll_t *jp = &p->jp;
+  if (jp->closing) return;
 
   uint32_t count = 0, slot = 0;
   int err = 0;
@@ -235,7 +175,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   for (uint32_t tries = 0; slot + slot_need <= p->max_batch && count + meta_need <= p->max_packets && tries < p->max_batch;
        tries++) {
     uint32_t offset = (p->vnet ? slot : count) * p->slot_bytes + p->headroom;
-    ssize_t n = read(p->fd, p->base + offset - p->vnet, p->read_bytes + p->vnet);
+    ssize_t n = read(jp->fd, p->base + offset - p->vnet, p->read_bytes + p->vnet);
     if (n > 0 && p->vnet) {
       if ((uint32_t)n <= p->vnet) continue;
       uint32_t used = 1;
@@ -256,101 +196,43 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   }
 
   napi_handle_scope scope;
-  if (napi_open_handle_scope(p->env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(jp->env, &scope) != napi_ok) return;
   if (count > 0) {
     p->error_streak = 0;
     napi_value argv[2];
-    if (napi_create_uint32(p->env, count, &argv[0]) == napi_ok &&
-        napi_create_uint32(p->env, p->segmented, &argv[1]) == napi_ok)
-      call_js(p, p->on_packets, 2, argv);
-    if (p->closing) { /* closed from inside onPackets */
-      release_js(p);
-      goto out;
-    }
+    if (napi_create_uint32(jp->env, count, &argv[0]) == napi_ok &&
+        napi_create_uint32(jp->env, p->segmented, &argv[1]) == napi_ok)
+      js_poll_call(jp, 2, argv);
+    if (jp->closing) goto out; /* closed from inside onPackets */
   }
 
   if (status < 0 && !err && count == 0 && ++p->error_streak >= MAX_ERROR_STREAK) err = EIO;
   if (err && is_soft_error(err)) {
-    report_error(p, err, false);
+    js_poll_report(jp, err, false);
   } else if (err) {
     /* The device is unusable (EBADFD after `ip link del`): stop, so a level-triggered error
        cannot spin the CPU, and tell JS loudly. */
-    stop_polling(p);
-    report_error(p, err, true);
+    js_poll_stop(jp);
+    js_poll_report(jp, err, true);
     goto out;
   }
-  /* libuv stops a poll handle by itself when epoll reports POLLERR; resume if still wanted. */
-  if (status < 0 && p->polling && !p->closing) {
-    int rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
-    if (rc < 0) {
-      stop_polling(p);
-      report_error(p, -rc, true);
-    }
-  }
+  if (status < 0) js_poll_resume(jp);
 out:
-  if (p->closing && !p->in_callback) release_js(p);
-  napi_close_handle_scope(p->env, scope);
+  js_poll_leave(jp, scope);
 }
 
-static poller_t *unwrap(napi_env env, napi_callback_info info) {
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok ||
-      napi_unwrap(env, self, &data) != napi_ok || !data) {
-    throw_type(env, "not a Poller");
-    return NULL;
-  }
-  return data;
-}
+static void poller_free(js_poll_t *jp) { free(jp); }
 
-static napi_value poller_start(napi_env env, napi_callback_info info) {
-  poller_t *p = unwrap(env, info);
-  if (!p) return NULL;
-  if (p->closing) return throw_errno(env, EBADF, "uv_poll_start", "poller is closed");
-  int rc = uv_poll_start(&p->handle, UV_READABLE, on_poll);
-  if (rc < 0) return throw_errno(env, -rc, "uv_poll_start", "cannot poll the device");
-  set_polling(p, true);
-  return NULL;
-}
-
-static napi_value poller_stop(napi_env env, napi_callback_info info) {
-  poller_t *p = unwrap(env, info);
-  if (p) stop_polling(p);
-  return NULL;
-}
-
-/* Stops polling and releases the handle; the fd itself belongs to the caller (close(fd)). */
-static napi_value poller_close(napi_env env, napi_callback_info info) {
-  poller_t *p = unwrap(env, info);
-  if (!p || p->closing) return NULL;
-  stop_polling(p);
-  p->closing = true;
-  uv_close((uv_handle_t *)&p->handle, on_handle_closed);
-  if (!p->in_callback) release_js(p); /* else on_poll releases after the callback returns */
-  return NULL;
-}
-
-static int get_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
-  if (napi_get_named_property(env, obj, key, out) != napi_ok) return -1;
-  return 0;
-}
-
-static int get_u32(napi_env env, napi_value obj, const char *key, uint32_t *out) {
-  napi_value v;
-  return get_prop(env, obj, key, &v) || arg_uint32(env, v, key, out);
-}
-
-static int get_fn(napi_env env, napi_value obj, const char *key, napi_ref *out) {
-  napi_value v;
-  napi_valuetype t;
-  if (get_prop(env, obj, key, &v) || napi_typeof(env, v, &t) != napi_ok || t != napi_function) {
-    char msg[64];
-    snprintf(msg, sizeof msg, "%s must be a function", key);
-    throw_type(env, msg);
-    return -1;
-  }
-  return napi_create_reference(env, v, 1, out) == napi_ok ? 0 : -1;
-}
+/* start/stop/close are js_poll_*_method; close() leaves the fd to the caller (close(fd)). */
+static const js_poll_class_t poller_class = {
+    .name = "Poller",
+    .on_data = "onPackets",
+    .poll_fail_msg = "cannot poll the device",
+    .closed_msg = "poller is closed",
+    .owns_fd = false,
+    .on_poll = on_poll,
+    .free = poller_free,
+};
 
 static napi_value poller_new(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -397,8 +279,6 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
 
   poller_t *p = calloc(1, sizeof *p);
   if (!p) return throw_errno(env, ENOMEM, "calloc", "Poller");
-  p->env = env;
-  p->fd = fd;
   p->base = base;
   p->meta = meta;
   p->slot_bytes = slot_bytes;
@@ -408,48 +288,17 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
   p->vnet = vnet;
   p->max_packets = vnet ? (uint32_t)(meta_len / 2) : max_batch;
   p->tailroom = tailroom;
-  p->handle.data = p;
 
-  napi_value name;
-  if (get_fn(env, opts, "onPackets", &p->on_packets) || get_fn(env, opts, "onError", &p->on_error) ||
-      napi_create_reference(env, buffer, 1, &p->buffer_ref) != napi_ok ||
-      napi_create_reference(env, meta_value, 1, &p->meta_ref) != napi_ok ||
-      napi_create_string_utf8(env, "hacloud:Poller", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &p->async) != napi_ok) {
-    release_js(p);
-    free(p);
-    throw_napi_failure(env, "Poller setup");
-    return NULL;
-  }
-
-  uv_loop_t *loop;
-  int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &p->handle, fd) : UV_EINVAL;
-  if (rc < 0) {
-    release_js(p);
-    free(p);
-    return throw_errno(env, -rc, "uv_poll_init", "cannot poll the device");
-  }
-  p->handle_open = true;
-  if (napi_wrap(env, self, p, finalize, NULL, &p->self) != napi_ok) {
-    release_js(p);
-    p->finalized = true;
-    p->closing = true;
-    uv_close((uv_handle_t *)&p->handle, on_handle_closed);
-    throw_napi_failure(env, "napi_wrap");
-    return NULL;
-  }
+  napi_value keep[] = {buffer, meta_value};
+  if (js_poll_init(&p->jp, &poller_class, env, self, opts, fd, keep, 2)) return NULL;
   return self;
 }
 
 napi_status poller_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"start", NULL, poller_start, NULL, NULL, NULL, napi_default, NULL},
-      {"stop", NULL, poller_stop, NULL, NULL, NULL, napi_default, NULL},
-      {"close", NULL, poller_close, NULL, NULL, NULL, napi_default, NULL},
+      JS_POLL_METHOD("start", js_poll_start_method, &poller_class),
+      JS_POLL_METHOD("stop", js_poll_stop_method, &poller_class),
+      JS_POLL_METHOD("close", js_poll_close_method, &poller_class),
   };
-  napi_value cls;
-  napi_status st = napi_define_class(env, "Poller", NAPI_AUTO_LENGTH, poller_new, NULL,
-                                     sizeof methods / sizeof methods[0], methods, &cls);
-  if (st != napi_ok) return st;
-  return napi_set_named_property(env, exports, "Poller", cls);
+  return define_class(env, exports, "Poller", poller_new, methods, sizeof methods / sizeof methods[0]);
 }

@@ -33,7 +33,7 @@
  * (GSO at the first send the kernel refuses) where unsupported. ICMP errors (POLLERR on the socket) are cleared with
  * SO_ERROR and polling continues: libuv stops a poll handle on POLLERR by itself.
  */
-#include "common.h"
+#include "js-poll.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,18 +65,13 @@ typedef struct {
 } endpoint_t;
 
 typedef struct {
-  uv_poll_t handle;
-  napi_env env;
-  napi_ref self;
-  napi_ref on_datagrams, on_error, buffer_ref, meta_ref, addrs_ref;
-  napi_async_context async;
-  int fd;
+  js_poll_t jp; /* first: the shared lifecycle (js-poll.h); it owns and closes the fd */
   int family; /* AF_INET or AF_INET6 of the socket */
   uint8_t *base;
   uint32_t *meta;
   uint8_t *addrs;
   uint32_t slot_bytes, max_batch, max_datagrams;
-  bool handle_open, polling, closing, finalized, in_callback, reset_pending;
+  bool reset_pending;
   bool gso, gro;
   int gso_errno;
 
@@ -171,22 +166,7 @@ static uint32_t table_get(udp_t *u, const uint8_t *key, const struct sockaddr_st
 
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
-static void delete_ref(napi_env env, napi_ref *ref) {
-  if (*ref) napi_delete_reference(env, *ref);
-  *ref = NULL;
-}
-
-static void release_js(udp_t *u) {
-  delete_ref(u->env, &u->on_datagrams);
-  delete_ref(u->env, &u->on_error);
-  delete_ref(u->env, &u->buffer_ref);
-  delete_ref(u->env, &u->meta_ref);
-  delete_ref(u->env, &u->addrs_ref);
-  if (u->async) napi_async_destroy(u->env, u->async);
-  u->async = NULL;
-}
-
-static void free_all(udp_t *u) {
+static void free_all(udp_t *u) { /* also the constructor's clean-up: u may be half-built */
   free(u->endpoints);
   free(u->buckets);
   free(u->rmsg);
@@ -195,47 +175,6 @@ static void free_all(udp_t *u) {
   free(u->rctl);
   free(u->sbuf);
   free(u);
-}
-
-static void on_handle_closed(uv_handle_t *h) {
-  udp_t *u = h->data;
-  u->handle_open = false;
-  if (u->fd >= 0) close(u->fd);
-  u->fd = -1;
-  if (u->finalized) free_all(u);
-}
-
-static void set_polling(udp_t *u, bool on) {
-  if (u->polling == on) return;
-  u->polling = on;
-  uint32_t count;
-  if (on) napi_reference_ref(u->env, u->self, &count);
-  else napi_reference_unref(u->env, u->self, &count);
-}
-
-static void begin_close(udp_t *u) {
-  if (u->closing) return;
-  if (u->handle_open) uv_poll_stop(&u->handle);
-  set_polling(u, false);
-  u->closing = true;
-  uv_close((uv_handle_t *)&u->handle, on_handle_closed); /* closes the fd */
-}
-
-static void finalize(napi_env env, void *data, void *hint) {
-  udp_t *u = data;
-  u->finalized = true;
-  release_js(u);
-  delete_ref(env, &u->self);
-  if (!u->handle_open) free_all(u);
-  else begin_close(u);
-}
-
-static void call_js(udp_t *u, napi_ref fn_ref, size_t argc, napi_value *argv) {
-  js_callback(u->env, u->async, u->self, &u->in_callback, fn_ref, argc, argv);
-}
-
-static void report_error(udp_t *u, int err, bool fatal) {
-  js_report_error(u->env, u->async, u->self, &u->in_callback, u->on_error, err, fatal);
 }
 
 /* Errors a socket reports for an earlier datagram (ICMP) or a single send; the fd is fine. */
@@ -256,7 +195,7 @@ static uint32_t send_messages(udp_t *u, struct mmsghdr *msgs, uint32_t count, co
                               int *gso_stop) {
   uint32_t done = 0, sent = 0;
   while (done < count) {
-    int n = sendmmsg(u->fd, msgs + done, count - done, MSG_DONTWAIT);
+    int n = sendmmsg(u->jp.fd, msgs + done, count - done, MSG_DONTWAIT);
     if (n > 0) {
       for (int k = 0; k < n; k++) sent += counts ? counts[done + k] : 1;
       done += (uint32_t)n;
@@ -347,12 +286,13 @@ static uint32_t flush_queue(udp_t *u) {
 static void clear_socket_error(udp_t *u) {
   int err = 0;
   socklen_t len = sizeof err;
-  if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) u->soft_errors++;
+  if (getsockopt(u->jp.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) u->soft_errors++;
 }
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   udp_t *u = h->data;
-  if (u->closing) return;
+  js_poll_t *jp = &u->jp;
+  if (jp->closing) return;
   if (status < 0) clear_socket_error(u);
   bool reset = u->reset_pending;
   u->reset_pending = false;
@@ -381,7 +321,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
       m->msg_controllen = u->gro ? CMSG_BYTES : 0;
       m->msg_flags = 0;
     }
-    int n = recvmmsg(u->fd, u->rmsg, want, MSG_DONTWAIT, NULL);
+    int n = recvmmsg(u->jp.fd, u->rmsg, want, MSG_DONTWAIT, NULL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -437,44 +377,40 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   u->received += count;
 
   napi_handle_scope scope;
-  if (napi_open_handle_scope(u->env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(jp->env, &scope) != napi_ok) return;
   if (count > 0 || reset) {
     napi_value argv[2];
-    if (napi_create_uint32(u->env, count, &argv[0]) == napi_ok && napi_get_boolean(u->env, reset, &argv[1]) == napi_ok)
-      call_js(u, u->on_datagrams, 2, argv);
+    if (napi_create_uint32(jp->env, count, &argv[0]) == napi_ok && napi_get_boolean(jp->env, reset, &argv[1]) == napi_ok)
+      js_poll_call(jp, 2, argv);
   }
-  if (u->closing) goto out;
+  if (jp->closing) goto out;
   if (fatal) {
-    report_error(u, fatal, true);
-    if (!u->closing) {
-      uv_poll_stop(&u->handle);
-      set_polling(u, false);
-    }
+    js_poll_report(jp, fatal, true);
+    js_poll_stop(jp);
     goto out;
   }
-  if (status < 0 && u->polling) {
-    int rc = uv_poll_start(&u->handle, UV_READABLE, on_poll);
-    if (rc < 0) {
-      set_polling(u, false);
-      report_error(u, -rc, true);
-    }
-  }
+  if (status < 0) js_poll_resume(jp);
 out:
-  if (u->closing && !u->in_callback) release_js(u);
-  napi_close_handle_scope(u->env, scope);
+  js_poll_leave(jp, scope);
 }
+
+static void udp_free(js_poll_t *jp) { free_all((udp_t *)jp); }
+
+static const js_poll_class_t udp_class = {
+    .name = "UdpSocket",
+    .on_data = "onDatagrams",
+    .callbacks_msg = "onDatagrams and onError must be functions",
+    .poll_fail_msg = "cannot poll the UDP socket",
+    .closed_msg = "socket is closed",
+    .owns_fd = true,
+    .on_poll = on_poll,
+    .free = udp_free,
+};
 
 /* ---- JS methods ----------------------------------------------------------------------- */
 
 static udp_t *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
-  napi_value self;
-  void *data = NULL;
-  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok ||
-      napi_unwrap(env, self, &data) != napi_ok || !data) {
-    throw_type(env, "not a UdpSocket");
-    return NULL;
-  }
-  return data;
+  return (udp_t *)js_poll_unwrap(env, info, &udp_class, argc, argv);
 }
 
 static napi_value int_result(napi_env env, int32_t v) {
@@ -483,22 +419,11 @@ static napi_value int_result(napi_env env, int32_t v) {
   return r;
 }
 
-static napi_value udp_start(napi_env env, napi_callback_info info) {
-  udp_t *u = unwrap(env, info, NULL, NULL);
-  if (!u) return NULL;
-  if (u->closing) return throw_errno(env, EBADF, "uv_poll_start", "socket is closed");
-  int rc = uv_poll_start(&u->handle, UV_READABLE, on_poll);
-  if (rc < 0) return throw_errno(env, -rc, "uv_poll_start", "cannot poll the UDP socket");
-  set_polling(u, true);
-  return NULL;
-}
-
 static napi_value udp_close(napi_env env, napi_callback_info info) {
   udp_t *u = unwrap(env, info, NULL, NULL);
-  if (!u || u->closing) return NULL;
+  if (!u || u->jp.closing) return NULL;
   flush_queue(u);
-  begin_close(u);
-  if (!u->in_callback) release_js(u);
+  js_poll_close(&u->jp);
   return NULL;
 }
 
@@ -507,7 +432,7 @@ static napi_value udp_local_port(napi_env env, napi_callback_info info) {
   if (!u) return NULL;
   struct sockaddr_storage sa;
   socklen_t len = sizeof sa;
-  if (u->fd < 0 || getsockname(u->fd, (struct sockaddr *)&sa, &len) < 0) return int_result(env, -1);
+  if (u->jp.fd < 0 || getsockname(u->jp.fd, (struct sockaddr *)&sa, &len) < 0) return int_result(env, -1);
   uint16_t port = sa.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&sa)->sin6_port : ((struct sockaddr_in *)&sa)->sin_port;
   return int_result(env, ntohs(port));
 }
@@ -549,7 +474,7 @@ static napi_value udp_endpoint(napi_env env, napi_callback_info info) {
     if (is4) { /* only a dual-stack socket reaches IPv4, as a v4-mapped address */
       int v6only = 1;
       socklen_t l = sizeof v6only;
-      if (getsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0 || v6only) return int_result(env, -1);
+      if (getsockopt(u->jp.fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &l) < 0 || v6only) return int_result(env, -1);
       s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
       memcpy(&s6->sin6_addr.s6_addr[12], &a4, 4);
     } else {
@@ -587,7 +512,7 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   uint8_t *data;
   size_t len;
   if (argc < 2 || arg_uint32(env, argv[0], "id", &id) || arg_bytes(env, argv[1], "bytes", &data, &len)) return NULL;
-  if (u->closing || id >= u->n_endpoints || len > SEND_SLOT_BYTES) {
+  if (u->jp.closing || id >= u->n_endpoints || len > SEND_SLOT_BYTES) {
     u->send_drops++;
     return int_result(env, 0);
   }
@@ -614,29 +539,10 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
 static napi_value udp_flush(napi_env env, napi_callback_info info) {
   udp_t *u = unwrap(env, info, NULL, NULL);
   if (!u) return NULL;
-  return int_result(env, u->closing ? 0 : (int32_t)flush_queue(u));
+  return int_result(env, u->jp.closing ? 0 : (int32_t)flush_queue(u));
 }
 
 /* ---- construction --------------------------------------------------------------------- */
-
-static int get_prop(napi_env env, napi_value obj, const char *key, napi_value *out) {
-  return napi_get_named_property(env, obj, key, out) == napi_ok ? 0 : -1;
-}
-
-static int get_u32(napi_env env, napi_value obj, const char *key, uint32_t *out) {
-  napi_value v;
-  return get_prop(env, obj, key, &v) || arg_uint32(env, v, key, out);
-}
-
-static int get_fn(napi_env env, napi_value obj, const char *key, napi_ref *out) {
-  napi_value v;
-  napi_valuetype t;
-  if (get_prop(env, obj, key, &v) || napi_typeof(env, v, &t) != napi_ok || t != napi_function) {
-    throw_type(env, "onDatagrams and onError must be functions");
-    return -1;
-  }
-  return napi_create_reference(env, v, 1, out) == napi_ok ? 0 : -1;
-}
 
 static void set_buffer(int fd, int force_opt, int opt, int bytes) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &bytes, sizeof bytes) == 0) return; /* root */
@@ -739,8 +645,6 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, ENOMEM, "malloc", "UdpSocket");
   }
-  u->env = env;
-  u->fd = fd;
   u->family = af;
   u->base = base;
   u->meta = meta;
@@ -756,53 +660,21 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
     u->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
     u->gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &seg, &len) == 0;
   }
-  u->handle.data = u;
 
-  napi_value name;
-  if (get_fn(env, opts, "onDatagrams", &u->on_datagrams) || get_fn(env, opts, "onError", &u->on_error) ||
-      napi_create_reference(env, buffer, 1, &u->buffer_ref) != napi_ok ||
-      napi_create_reference(env, meta_v, 1, &u->meta_ref) != napi_ok ||
-      napi_create_reference(env, addrs_v, 1, &u->addrs_ref) != napi_ok ||
-      napi_create_string_utf8(env, "hacloud:UdpSocket", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &u->async) != napi_ok) {
-    release_js(u);
-    close(fd);
-    free_all(u);
-    throw_napi_failure(env, "UdpSocket setup");
-    return NULL;
-  }
-  uv_loop_t *loop;
-  int rc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &u->handle, fd) : UV_EINVAL;
-  if (rc < 0) {
-    release_js(u);
-    close(fd);
-    free_all(u);
-    return throw_errno(env, -rc, "uv_poll_init", "cannot poll the UDP socket");
-  }
-  u->handle_open = true;
-  if (napi_wrap(env, self, u, finalize, NULL, &u->self) != napi_ok) {
-    release_js(u);
-    u->finalized = true;
-    begin_close(u);
-    throw_napi_failure(env, "napi_wrap");
-    return NULL;
-  }
+  napi_value keep[] = {buffer, meta_v, addrs_v};
+  if (js_poll_init(&u->jp, &udp_class, env, self, opts, fd, keep, 3)) return NULL; /* closed fd, freed u */
   return self;
 }
 
 napi_status udp_register(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
-      {"start", NULL, udp_start, NULL, NULL, NULL, napi_default, NULL},
-      {"close", NULL, udp_close, NULL, NULL, NULL, napi_default, NULL},
-      {"localPort", NULL, udp_local_port, NULL, NULL, NULL, napi_default, NULL},
-      {"stats", NULL, udp_stats, NULL, NULL, NULL, napi_default, NULL},
-      {"endpoint", NULL, udp_endpoint, NULL, NULL, NULL, napi_default, NULL},
-      {"send", NULL, udp_send, NULL, NULL, NULL, napi_default, NULL},
-      {"flush", NULL, udp_flush, NULL, NULL, NULL, napi_default, NULL},
+      JS_POLL_METHOD("start", js_poll_start_method, &udp_class),
+      JS_METHOD("close", udp_close),
+      JS_METHOD("localPort", udp_local_port),
+      JS_METHOD("stats", udp_stats),
+      JS_METHOD("endpoint", udp_endpoint),
+      JS_METHOD("send", udp_send),
+      JS_METHOD("flush", udp_flush),
   };
-  napi_value cls;
-  napi_status st = napi_define_class(env, "UdpSocket", NAPI_AUTO_LENGTH, udp_new, NULL,
-                                     sizeof methods / sizeof methods[0], methods, &cls);
-  if (st != napi_ok) return st;
-  return napi_set_named_property(env, exports, "UdpSocket", cls);
+  return define_class(env, exports, "UdpSocket", udp_new, methods, sizeof methods / sizeof methods[0]);
 }
