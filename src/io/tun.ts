@@ -182,7 +182,7 @@ class NativeTun implements TunDevice {
   readonly mtu: number;
   readonly headroomBytes: number;
   readonly tailroomBytes: number;
-  readonly stats: TunStats = { readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, mergedPackets: 0, segmentedPackets: 0 };
+  readonly stats: TunStats;
   private readonly batch: { buffer: Uint8Array; meta: Uint32Array; count: number };
   private readonly poller: NativePoller;
   private handler: ((batch: PacketBatch) => void) | undefined;
@@ -192,7 +192,7 @@ class NativeTun implements TunDevice {
   /** Write queue (vnet mode only): packets copied back to back, [offset, length] in meta. */
   private readonly queue: { buffer: Uint8Array; meta: Uint32Array; count: number; bytes: number } | null;
   private readonly gate = new FlushGate(() => this.flush());
-  /** The addon's [merged writes, segments] (filled in place: read twice per write batch). */
+  /** The addon's [merged writes, segments], filled in place when stats are read. */
   private readonly groStats = new Float64Array(2);
 
   constructor(
@@ -203,6 +203,14 @@ class NativeTun implements TunDevice {
     private readonly vnet = false,
   ) {
     this.mtu = options.mtu;
+    const mergedAtOpen = this.mergedSoFar();
+    const merged = (): number => this.mergedSoFar() - mergedAtOpen;
+    this.stats = {
+      readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, segmentedPackets: 0,
+      get mergedPackets() {
+        return merged(); // read from the addon when asked: the write path stays free of it
+      },
+    };
     this.headroomBytes = options.headroomBytes ?? DEFAULT_ROOM_BYTES;
     this.tailroomBytes = options.tailroomBytes ?? DEFAULT_ROOM_BYTES;
     const maxBatch = options.maxBatch ?? (vnet ? DEFAULT_MAX_BATCH_VNET : DEFAULT_MAX_BATCH);
@@ -283,9 +291,7 @@ class NativeTun implements TunDevice {
     const count = q.count;
     q.count = 0;
     q.bytes = 0;
-    const before = this.mergedSoFar();
     const written = this.closed ? 0 : this.native.writeBatch(this.fd, q.buffer, q.meta, count, WRITE_VNET_COALESCE);
-    this.stats.mergedPackets += this.mergedSoFar() - before;
     this.stats.writePackets += written;
     this.stats.writeDrops += count - written;
   }
@@ -299,7 +305,10 @@ class NativeTun implements TunDevice {
     return written;
   }
 
-  /** Process-wide counter of the addon: the difference over one call is this device's. */
+  /**
+   * The addon counts merged segments per process; hacloud opens one device per process (the
+   * addon's coalescing state assumes it too), so the growth since open is this device's.
+   */
   private mergedSoFar(): number {
     const gro = this.groStats;
     this.native.groStats?.(gro);
