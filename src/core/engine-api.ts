@@ -63,5 +63,7 @@ export interface Engine {
   readonly leaveSettled: boolean;
   /** Active claimant for an address (4 or 16 bytes); localId means ourselves; null: no route. */
   routeFor(addr: Uint8Array): PeerId | null;
+  /** The prefixes another node is the active claimant of (what kernel routes point here). */
+  prefixesRoutedToOthers(): Prefix[];
   status(now: number): EngineStatus;
 }

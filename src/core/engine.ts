@@ -225,6 +225,10 @@ class MeshEngine implements Engine {
     return this.claims.lookup(addr)?.active ?? null;
   }
 
+  prefixesRoutedToOthers(): Prefix[] {
+    return this.claims.entries().filter((e) => e.active !== null && e.active !== this.localId).map((e) => e.prefix);
+  }
+
   // ---------------------------------------------------------------------------------------
   // Channel callbacks
 

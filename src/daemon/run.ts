@@ -2,7 +2,7 @@
 // the clock, the file system and the operator's tools (status socket, metrics, stats file,
 // kernel routes, hooks). Start-up failures are one-line errors; SIGINT/SIGTERM tell the
 // peers we leave (so they fail over at once) and tear everything down within a second.
-import { formatAddress, formatEndpoint, parsePrefix, type Prefix } from '../wire/addr.js';
+import { formatAddress, formatEndpoint, type Prefix } from '../wire/addr.js';
 import { claimedPrefixes } from '../config/resolve.js';
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/types.js';
@@ -144,9 +144,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
 
   function syncRoutes(): void {
     if (!routes) return;
-    const status = engine.status(monotonicMs());
-    const claimedByOthers = status.routes.filter((r) => r.active !== null && !r.activeIsSelf);
-    void routes.sync(claimedByOthers.map((r) => parsePrefix(r.prefix)));
+    void routes.sync(engine.prefixesRoutedToOthers());
   }
 
   if (config.ifup) await runHook('ifup', config.ifup, { IFNAME: tun.name }, log);

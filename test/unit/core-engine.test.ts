@@ -6,7 +6,7 @@ import { deriveTiming, TimingError } from '../../src/core/constants.js';
 import { createEngine, type Engine } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
-import { parseIPv4, parsePrefix } from '../../src/wire/addr.js';
+import { formatPrefix, parseIPv4, parsePrefix } from '../../src/wire/addr.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../../src/wire/control.js';
 import { SimRng } from '../sim/rng.js';
 
@@ -122,6 +122,14 @@ describe('engine: start and data path', () => {
     const data = ch.sent.filter((s) => s.kind === MsgKind.Data);
     expect(data.map((s) => [s.peer, s.payload])).toEqual([['p', pkt]]);
     expect(engine.status(4).peers[0]!.tx).toEqual({ packets: 1, bytes: 24 });
+  });
+
+  it('lists the prefixes another node is active for (what kernel routes are made of)', () => {
+    expect(engine.prefixesRoutedToOthers()).toEqual([]); // only its own claims so far
+    ch.up(1, 'p', '192.0.2.2:3210');
+    ch.control(2, 'p', '192.0.2.2:3210', info(SELF_BOOT + 1, 1, ['10.0.0.0/24', '192.168.7.0/24']));
+    // 192.168.7.0/24 is claimed by both; this node booted first (longer uptime) and stays active
+    expect(engine.prefixesRoutedToOthers().map(formatPrefix)).toEqual(['10.0.0.0/24']);
   });
 
   it('delivers incoming Data only for destinations it claims', () => {
