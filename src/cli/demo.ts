@@ -17,6 +17,7 @@ import { createLab, missingLabPrerequisites, REPO_ROOT, type Lab, type LabProces
 import type { LogLevel } from '../log/levels.js';
 import { requestControl } from '../status/control-client.js';
 import type { StatusJson } from '../status/status-json.js';
+import { shortId } from '../log/text.js';
 
 export interface DemoOptions {
   logLevel: LogLevel;
@@ -211,7 +212,7 @@ class Demo {
     });
     const node = { host, socket, proc, id: status.node.id };
     this.nodes.set(host, node);
-    this.step(`${host}: ${verb} hacloud --ip ${ip} ${peers.map((p) => `-c ${p}`).join(' ')} (pid ${proc.pid}, id ${status.node.id.slice(0, 8)})`);
+    this.step(`${host}: ${verb} hacloud --ip ${ip} ${peers.map((p) => `-c ${p}`).join(' ')} (pid ${proc.pid}, id ${shortId(status.node.id)})`);
     return node;
   }
 
@@ -284,7 +285,7 @@ function replies(prober: LabProcess, from: number): Reply[] {
 
 /** Wall-clock time of the first log line that mentions the peer (by its short id) and matches `re`. */
 export function logTime(lines: readonly string[], peerId: string, re: RegExp): number | null {
-  const short = peerId.slice(0, 8);
+  const short = shortId(peerId);
   for (const line of lines) {
     if (!line.includes(short) || !re.test(line)) continue;
     const t = Date.parse(line.split(' ', 1)[0]!);

@@ -3,6 +3,7 @@
 import { ConfigError } from '../config/errors.js';
 import { createLogger } from '../log/logger.js';
 import { parseCommand, type Command, type Env } from './args.js';
+import { errorText } from '../log/text.js';
 
 export async function main(argv: string[]): Promise<void> {
   let showStack = wantsStack(argv, process.env);
@@ -18,7 +19,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorText(e);
     writeErr(`hacloud: ${oneLine(message)}${showStack ? '' : ' (HACLOUD_DEBUG=1 shows details)'}\n`);
     if (showStack && e instanceof Error && e.stack) writeErr(`${e.stack}\n`);
     process.exitCode = 1;

@@ -2,12 +2,13 @@
 // know (start, failovers, peers lost, rejected handshakes); -v adds peer and claim changes.
 import type { EngineEvent } from '../core/events.js';
 import type { Logger } from '../log/logger.js';
+import { shortId } from '../log/text.js';
 
 /** Drops that point at a misconfigured or hostile sender are worth a line by default. */
 const LOUD_DROPS = new Set(['auth', 'untrusted', 'rate-limited', 'self']);
 
 export function short(id: string | null): string {
-  return id === null ? 'none' : id.slice(0, 8);
+  return id === null ? 'none' : shortId(id);
 }
 
 export function logEngineEvent(log: Logger, e: EngineEvent): void {

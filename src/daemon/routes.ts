@@ -11,6 +11,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from '../log/logger.js';
 import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
+import { errorText } from '../log/text.js';
 
 export type RunIp = (args: string[]) => Promise<void>;
 
@@ -105,7 +106,7 @@ export class KernelRoutes {
         this.log.debug('kernel route removed', { prefix: text, dev: this.device });
       } catch (e) {
         // Usually the route is gone already (the device went down); retrying would not help.
-        this.log.warn('cannot remove kernel route', { prefix: text, dev: this.device, error: errText(e) });
+        this.log.warn('cannot remove kernel route', { prefix: text, dev: this.device, error: errorText(e) });
       }
       this.installed.delete(text);
     }
@@ -117,7 +118,7 @@ export class KernelRoutes {
         this.log.debug('kernel route added', { prefix: text, dev: this.device });
       } catch (e) {
         // Not recorded as installed, so the next sync tries again.
-        this.log.warn('cannot add kernel route', { prefix: text, dev: this.device, error: errText(e) });
+        this.log.warn('cannot add kernel route', { prefix: text, dev: this.device, error: errorText(e) });
       }
     }
   }
@@ -136,8 +137,4 @@ export function runIp(args: string[]): Promise<void> {
       reject(new Error(`ip ${args.join(' ')}: ${why}`));
     });
   });
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -28,6 +28,7 @@ import { dropPrivileges, removePidFile, writePidFile } from './privileges.js';
 import { systemRng } from '../crypto/rng.js';
 import { resolvePeers } from './resolve.js';
 import { KernelRoutes } from './routes.js';
+import { shortId } from '../log/text.js';
 
 /** Peers given by name are looked up again this often (a moved DNS entry is found again). */
 const RESOLVE_INTERVAL_MS = 60_000;
@@ -70,7 +71,7 @@ interface RunningNode {
 
 async function startNode(config: Config, log: Logger, closers: Closer[]): Promise<RunningNode> {
   const trust = loadTrust(config);
-  log.setNodeId(trust.identity.id.slice(0, 8));
+  log.setNodeId(shortId(trust.identity.id));
   const rng = systemRng();
   const warm = warmUpDataPath(trust.algorithms[0] ?? 'chacha20', rng);
   if ('error' in warm) log.debug(`data path warm-up skipped: ${warm.error}`);

@@ -14,6 +14,7 @@ import type { PacketBatch, TunDevice, TunStats } from '../io/tun.js';
 import type { Transport } from '../io/udp.js';
 import { parsePrefix } from '../wire/addr.js';
 import { DataPlane, monotonicMs } from './dataplane.js';
+import { errorText } from '../log/text.js';
 
 const ROOM_BYTES = 64;
 const LOOP_MTU = 1400;
@@ -240,6 +241,6 @@ export function warmUpDataPath(algorithm: AlgorithmName, rng: Rng, packets = 16_
     b.plane.stop();
     return { packets: a.tun.stats.writePackets + b.tun.stats.writePackets, ms: monotonicMs() - started };
   } catch (err) {
-    return { error: err instanceof Error ? err.message : String(err) };
+    return { error: errorText(err) };
   }
 }

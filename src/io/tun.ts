@@ -15,6 +15,7 @@
 import { FlushGate } from './flush-gate.js';
 import { loadNative, type NativeAddon, type NativePoller } from './native.js';
 import { configureInterface, type InterfaceAddress } from './ifconfig.js';
+import { errorText } from '../log/text.js';
 
 export type { InterfaceAddress } from './ifconfig.js';
 
@@ -153,7 +154,7 @@ export async function openTun(options: TunOptions): Promise<TunDevice> {
     await configureInterface(opened.name, options.mtu, addresses);
   } catch (err) {
     native.close(opened.fd); // the device is not persistent: closing it removes it
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorText(err);
     throw new TunError(`cannot configure TUN device ${opened.name}: ${why}`);
   }
   return new NativeTun(native, opened.fd, opened.name, options, vnet);

@@ -4,6 +4,7 @@
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { errorText } from '../log/text.js';
 
 export type ControlHandler = (command: string) => Promise<unknown> | unknown;
 
@@ -51,7 +52,7 @@ function prepareDirectory(path: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   } catch (e) {
-    throw new ControlSocketError(`cannot create the directory of control socket ${path}: ${errText(e)}`);
+    throw new ControlSocketError(`cannot create the directory of control socket ${path}: ${errorText(e)}`);
   }
 }
 
@@ -65,7 +66,7 @@ async function removeStaleSocket(path: string): Promise<void> {
     isSocket = lstatSync(path).isSocket();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new ControlSocketError(`cannot check control socket ${path}: ${errText(e)}`);
+    throw new ControlSocketError(`cannot check control socket ${path}: ${errorText(e)}`);
   }
   if (!isSocket) throw new ControlSocketError(`control socket ${path} exists and is not a socket; remove it or choose another --control-socket`);
   if (await answers(path)) {
@@ -74,7 +75,7 @@ async function removeStaleSocket(path: string): Promise<void> {
   try {
     unlinkSync(path);
   } catch (e) {
-    throw new ControlSocketError(`cannot remove stale control socket ${path}: ${errText(e)}`);
+    throw new ControlSocketError(`cannot remove stale control socket ${path}: ${errorText(e)}`);
   }
 }
 
@@ -94,7 +95,7 @@ function answers(path: string): Promise<boolean> {
 /** Created under umask 077, then chmod 0600 in case the umask could not be applied. */
 function listenPrivately(server: Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (e: Error) => reject(new ControlSocketError(`cannot listen on control socket ${path}: ${errText(e)}`));
+    const onError = (e: Error) => reject(new ControlSocketError(`cannot listen on control socket ${path}: ${errorText(e)}`));
     server.once('error', onError);
     let oldMask: number | null = null;
     try {
@@ -111,7 +112,7 @@ function listenPrivately(server: Server, path: string): Promise<void> {
           resolve();
         } catch (e) {
           server.close();
-          reject(new ControlSocketError(`cannot restrict control socket ${path}: ${errText(e)}`));
+          reject(new ControlSocketError(`cannot restrict control socket ${path}: ${errorText(e)}`));
         }
       });
     } finally {
@@ -132,7 +133,7 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
     try {
       text = JSON.stringify(value ?? null);
     } catch (e) {
-      text = JSON.stringify({ error: `cannot encode the reply: ${errText(e)}` });
+      text = JSON.stringify({ error: `cannot encode the reply: ${errorText(e)}` });
     }
     if (!socket.destroyed) socket.end(`${text}\n`);
   };
@@ -140,7 +141,7 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
   const answer = (line: string): void => {
     const parsed = parseRequest(line);
     if ('error' in parsed) reply(parsed);
-    else runHandler(handle, parsed.cmd).then(reply, (e: unknown) => reply({ error: errText(e) }));
+    else runHandler(handle, parsed.cmd).then(reply, (e: unknown) => reply({ error: errorText(e) }));
   };
   socket.on('data', (chunk: string) => {
     if (answered) return;
@@ -196,6 +197,3 @@ function unlinkQuietly(path: string): void {
   }
 }
 
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}

@@ -1,9 +1,8 @@
 // Human form of `hacloud status`: a few aligned tables. Pure; everything shown comes from the
-// StatusJson (so `status` and `status --json` never disagree). Peer ids are shortened to
-// their first ID_CHARS characters, which is plenty to tell a mesh's nodes apart.
+// StatusJson (so `status` and `status --json` never disagree). Peer ids are shortened
+// (log/text.ts), which is plenty to tell a mesh's nodes apart.
 import type { StatusJson, TrafficJson } from './status-json.js';
-
-const ID_CHARS = 8;
+import { shortId } from '../log/text.js';
 
 export function renderStatus(s: StatusJson): string {
   const out: string[] = [];
@@ -97,9 +96,6 @@ export function renderStatus(s: StatusJson): string {
   return `${out.join('\n')}\n`;
 }
 
-export function shortId(id: string): string {
-  return id.length > ID_CHARS ? id.slice(0, ID_CHARS) : id;
-}
 
 /** 0ms, 850ms, 4.2s, 59s, 3m05s, 2h03m, 3d04h. */
 export function formatDuration(ms: number): string {
