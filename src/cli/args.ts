@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv, type Options } from 'yargs';
-import { ConfigError, ValueError } from '../config/errors.js';
-import { FIELD_KEYS, FIELDS, type FieldKey, type FieldSpec, type Settings, type Sourced } from '../config/fields.js';
+import { ConfigError } from '../config/errors.js';
+import { FIELD_KEYS, FIELDS, parseSourced, splitCommaList, type FieldKey, type FieldSpec, type Settings, type Sourced } from '../config/fields.js';
 import { loadConfigFile } from '../config/load.js';
 import { mergeSettings } from '../config/merge.js';
 import { defaultControlSocket, resolveSettings } from '../config/resolve.js';
@@ -233,16 +233,9 @@ export function settingsFromArgs(parsed: Record<string, unknown>): Settings {
       if (!boolean && typeof value === 'boolean') {
         throw new ConfigError(value ? `${where} needs a value` : `--no-${spec.flag} is not an option`);
       }
-      const texts = spec.commaList ? String(value).split(',').map((s) => s.trim()).filter((s) => s !== '') : [value];
+      const texts = spec.commaList ? splitCommaList(String(value)) : [value];
       if (texts.length === 0) throw new ConfigError(`${where}: empty list`);
-      for (const text of texts) {
-        try {
-          out.push({ value: spec.parse(scalar(text as string | boolean)), where });
-        } catch (e) {
-          if (e instanceof ValueError) throw new ConfigError(`${where}: ${e.message}`);
-          throw e;
-        }
-      }
+      for (const text of texts) out.push(parseSourced(spec, scalar(text as string | boolean), where));
     }
     settings[key] = out;
   }

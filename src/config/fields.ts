@@ -4,6 +4,7 @@
 import type { HostPort, Prefix } from '../wire/addr.js';
 import type { LogLevel } from '../log/levels.js';
 import type { Algorithm, InterfaceIp } from './types.js';
+import { ConfigError, ValueError } from './errors.js';
 import * as v from './values.js';
 
 export interface FieldSpec<T> {
@@ -76,6 +77,21 @@ export interface Sourced<T> {
 export type Settings = { [K in FieldKey]?: Sourced<FieldValue<K>>[] };
 
 export const FIELD_KEYS = Object.keys(FIELDS) as FieldKey[];
+
+/** The items of a comma-separated value ("a, b" -> ["a", "b"]); empty items are dropped. */
+export function splitCommaList(text: string): string[] {
+  return text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+}
+
+/** spec.parse() of one value; its ValueError becomes a ConfigError that starts with `where`. */
+export function parseSourced<T>(spec: FieldSpec<T>, s: v.Scalar, where: string): Sourced<T> {
+  try {
+    return { value: spec.parse(s), where };
+  } catch (e) {
+    if (e instanceof ValueError) throw new ConfigError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** YAML sections that hold nested keys. */
 export const YAML_SECTIONS = ['device', 'crypto'] as const;

@@ -5,9 +5,9 @@ import {
   isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument,
   type Document, type Node, type YAMLMap,
 } from 'yaml';
-import { ConfigError, ValueError } from './errors.js';
+import { ConfigError } from './errors.js';
 import {
-  FIELD_KEYS, FIELDS, VPNCLOUD_ONLY_KEYS, YAML_SECTIONS,
+  FIELD_KEYS, FIELDS, parseSourced, splitCommaList, VPNCLOUD_ONLY_KEYS, YAML_SECTIONS,
   type FieldKey, type FieldSpec, type Settings, type Sourced,
 } from './fields.js';
 import { closest } from './suggest.js';
@@ -98,7 +98,7 @@ export function parseConfigText(text: string, fileName: string): Settings {
       }
       const text = typeof value === 'string' ? value : ((n as { source?: string }).source ?? String(value));
       if (spec.commaList && typeof value === 'string') {
-        const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+        const parts = splitCommaList(value);
         if (parts.length === 0) fail(offset, `${name}: empty list`);
         for (const p of parts) items.push({ scalar: scalar(p), offset });
       } else {
@@ -112,15 +112,8 @@ export function parseConfigText(text: string, fileName: string): Settings {
       addScalar(node);
     }
 
-    const parsed: Sourced<unknown>[] = items.map(({ scalar: s, offset }) => {
-      const where = `${fileName}:${lineOf(offset)}: ${name}`;
-      try {
-        return { value: spec.parse(s), where };
-      } catch (e) {
-        if (e instanceof ValueError) throw new ConfigError(`${where}: ${e.message}`);
-        throw e;
-      }
-    });
+    const parsed: Sourced<unknown>[] = items.map(({ scalar: s, offset }) =>
+      parseSourced(spec, s, `${fileName}:${lineOf(offset)}: ${name}`));
     (settings as Record<string, Sourced<unknown>[]>)[key] = parsed;
   };
 
