@@ -5,7 +5,7 @@
 //   npx tsc -p . && node dist/bench/dataplane-alloc.js [packets] [--algorithm chacha20|aes256|plain] [--batch N]
 //
 // The loop fakes (src/daemon/warmup.ts, which warms the JIT the same way at start-up) reuse
-// every buffer and view (unlike src/io/memory.ts, whose transport copies each datagram, by
+// every buffer and view (unlike a transport that copies each datagram, by
 // design for tests), so whatever is counted is allocated by the engine, the channel or the
 // data plane themselves. Bytes come from V8's sampling heap profiler (every 64 bytes on
 // average, objects freed by GC included), so they do not depend on when GCs run. Compare

@@ -1,8 +1,5 @@
 // Command line → what to do. VpnCloud's flags keep their names so VpnCloud users can switch
 // by changing the program name. Pure apart from reading --config: main.ts does the I/O.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import yargs, { type Argv, type Options } from 'yargs';
 import { ConfigError } from '../config/errors.js';
 import { FIELD_KEYS, FIELDS, parseSourced, splitCommaList, type FieldKey, type FieldSpec, type Settings, type Sourced } from '../config/fields.js';
@@ -13,6 +10,7 @@ import { closest } from '../config/suggest.js';
 import { parseBoolean, scalar } from '../config/values.js';
 import { DEFAULT_DEVICE_NAME } from '../config/defaults.js';
 import type { Config } from '../config/types.js';
+import { readVersion } from '../version.js';
 import { DEFAULT_LOG_LEVEL, levelFromVerbosity, type LogLevel } from '../log/levels.js';
 
 export type Command =
@@ -310,27 +308,4 @@ function runFlags(): string[] {
     return f === null ? [] : [f, ...(FLAG_DOCS[k]?.alias?.filter((a) => a.length > 1) ?? [])];
   });
   return [...flags, 'config', 'verbose', 'quiet', 'help', 'version'];
-}
-
-let version: string | undefined;
-
-/** hacloud's version from its package.json (read once per process). */
-export function readVersion(): string {
-  version ??= findVersion();
-  return version;
-}
-
-/** The version from package.json, found from this file in src/cli or dist/src/cli. */
-function findVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'hacloud' && pkg.version) return pkg.version;
-    } catch {
-      // not here; look one level up
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
 }

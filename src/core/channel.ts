@@ -41,6 +41,11 @@ export interface Channel {
   nextDeadline(): number;
   /** Forget every session with `peer` (it timed out or left). */
   forget(peer: PeerId): void;
+  /**
+   * Could a handshake with `peer` ever be accepted (key mode: is it a trusted key)? The mesh
+   * dials only identities this says yes to, so gossip cannot point it at strangers.
+   */
+  accepts(peer: PeerId): boolean;
   /** Is there a session that can carry data to `peer` right now? */
   isEstablished(peer: PeerId): boolean;
   /** For status output: the current session's start time and cipher (optional). */

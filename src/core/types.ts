@@ -47,9 +47,20 @@ export type DropReason =
   | 'no-session' // TUN packet whose claimant has no established session yet
   | 'bad-packet' // TUN or Data packet that is not a valid IPv4/IPv6 packet
   | 'not-claimed' // Data packet from a peer whose destination this node does not claim
-  | 'control'; // authenticated control message that failed to decode
+  | 'control' // authenticated control message that failed to decode
+  | 'mac' // handshake message 1 without a valid mac1: a stranger (no answer, no asymmetric crypto)
+  | 'cookie' // handshake message 1 under load without a valid mac2: answered with a cookie only
+  | 'stale' // handshake message 1 whose timestamp is outside the accepted window
+  | 'reflected' // one of our own handshake messages came back to us from elsewhere
+  | 'claim-denied' // a peer's claim that no claim right covers, or outside the allowed routes
+  | 'claim-limit' // a peer's claims beyond the per-node cap
+  | 'bad-source' // data packet whose inner source address the sending peer does not claim
+  | 'gossip-limit' // a gossiped peer or endpoint beyond the caps, or an unusable address
+  | 'dial-limit'; // a first contact to a new address held back by the dial rate limit
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
   'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'not-claimed', 'control',
+  'mac', 'cookie', 'stale', 'reflected', 'claim-denied', 'claim-limit', 'bad-source',
+  'gossip-limit', 'dial-limit',
 ];

@@ -26,7 +26,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { CHACHA_NONCE_BYTES, TAG_BYTES, chachaOpenDetached, chachaSealDetached, wipe } from './sodium.js';
 import { createNativeAead, nativeAeadAvailable } from './native-aead.js';
-import type { NativeAeadHandle } from '../io/native.js';
+import type { NativeAeadHandle } from '../native/addon.js';
 import { writeCounter } from '../wire/header.js';
 
 export type AlgorithmName = 'chacha20' | 'aes256' | 'plain';

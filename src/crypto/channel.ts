@@ -546,6 +546,10 @@ export class SecureChannel implements Channel {
     return d;
   }
 
+  accepts(peer: PeerId): boolean {
+    return this.isTrusted(peer);
+  }
+
   private isTrusted(id: PeerId): boolean {
     return this.trusted === null || this.trusted.has(id);
   }

@@ -3,7 +3,7 @@
 // its nonce, so sealing 1400 bytes costs ~0.8 us (AES-GCM) instead of ~5 us with a node:crypto
 // Cipher object per packet (bench/dataplane-aead.ts). aead.ts falls back to node:crypto and
 // libsodium when the addon is not built.
-import { loadNative, type NativeAeadHandle } from '../io/native.js';
+import { loadNative, type NativeAeadHandle } from '../native/addon.js';
 
 /** Wire ids (handshake.ts / aead.ts): the addon uses the same numbers. */
 export type NativeAeadAlgorithm = 1 | 2;

@@ -13,7 +13,7 @@ import { openTun, type TunDevice } from '../io/tun.js';
 import type { Transport } from '../io/udp.js';
 import { openPreferredUdpTransport } from '../io/udp-native.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { readVersion } from '../cli/args.js';
+import { readVersion } from '../version.js';
 import { startControlServer } from '../status/control-server.js';
 import { startMetricsServer } from '../status/metrics.js';
 import { startStatsFile, DEFAULT_STATS_INTERVAL_MS } from '../status/stats-file.js';

@@ -13,7 +13,7 @@
 // back into MTU-sized packets (headers and checksums of their own), so handlers never notice,
 // but a batch may then hold more packets than maxBatch.
 import { FlushGate } from './flush-gate.js';
-import { loadNative, type NativeAddon, type NativePoller } from './native.js';
+import { loadNative, type NativeAddon, type NativePoller } from '../native/addon.js';
 import { configureInterface, type InterfaceAddress } from './ifconfig.js';
 import { errorText } from '../log/text.js';
 

@@ -20,7 +20,7 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '../core/types.js';
 import { formatAddress, formatEndpoint, parseHostPort } from '../wire/addr.js';
 import { FlushGate } from './flush-gate.js';
-import { loadNative, type NativeUdpSocket } from './native.js';
+import { loadNative, type NativeUdpSocket } from '../native/addon.js';
 import { ViewCache } from './views.js';
 import {
   DEFAULT_SOCKET_BUFFER_BYTES, TransportError, bindListen, openUdpTransport,

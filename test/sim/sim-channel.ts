@@ -177,6 +177,10 @@ export class SimChannel implements Channel {
     this.byPeer.delete(peer);
   }
 
+  accepts(): boolean {
+    return true;
+  }
+
   isEstablished(peer: PeerId): boolean {
     return this.byPeer.has(peer);
   }

@@ -35,6 +35,9 @@ class FakeChannel implements Channel {
     this.forgotten.push(peer);
     this.established.delete(peer);
   }
+  accepts(): boolean {
+    return true;
+  }
   isEstablished(peer: PeerId): boolean {
     return this.established.has(peer);
   }

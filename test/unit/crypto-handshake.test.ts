@@ -17,9 +17,9 @@ function identity(algorithms: AlgorithmName[] = ['chacha20', 'aes256'], key = ps
   return { keyPair: generateKeyPair(rng), psk: key, algorithms, instanceId };
 }
 
-function ok<T extends object>(r: T | { ok: false; reason: string }): T {
-  if (isFail(r)) throw new Error(`handshake step failed: ${r.reason}`);
-  return r;
+function ok<T extends object>(r: T | { ok: false; reason: string }): Exclude<T, { ok: false }> {
+  if ('ok' in r && r.ok === false) throw new Error(`handshake step failed: ${r.reason}`);
+  return r as Exclude<T, { ok: false }>;
 }
 
 /** Run the three messages by hand and return everything a test might poke at. */
