@@ -167,7 +167,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
       },
       engine.status(monotonicMs()),
     );
-  const control = await startControlServer(config.controlSocket, (cmd) => {
+  const control = await startControlServer(config.controlSocket, ({ cmd }) => {
     if (cmd === 'status') return getStatus();
     throw new Error(`unknown command '${cmd}'`);
   }).catch((err: Error) => {
