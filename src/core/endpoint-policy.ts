@@ -4,7 +4,8 @@
 // once), link-local (only meaningful with an interface scope, which endpoints do not carry),
 // IPv4-mapped or -compatible IPv6 (a dual-stack socket would reach the IPv4 address behind
 // them, loopback included). Configured seeds are not screened: they are the operator's choice.
-import { parseAddress, parseHostPort, parsePrefix, prefixContains, type Prefix } from '../wire/addr.js';
+import { parsePrefix, prefixContains, type Prefix } from '../wire/addr.js';
+import { endpointToBytes } from '../wire/control.js';
 import type { Endpoint } from './types.js';
 
 const UNDIALABLE: readonly Prefix[] = [
@@ -21,16 +22,8 @@ const UNDIALABLE: readonly Prefix[] = [
 
 /** Can gossip make us dial `ep`? Only literal IP:port endpoints outside the ranges above. */
 export function isDialable(ep: Endpoint): boolean {
-  let host: string;
-  let port: number;
-  try {
-    ({ host, port } = parseHostPort(ep, 0));
-  } catch {
-    return false;
-  }
-  const addr = parseAddress(host);
-  if (!addr || port === 0) return false;
-  return !UNDIALABLE.some((p) => prefixContains(p, addr));
+  const b = endpointToBytes(ep);
+  return b !== null && !UNDIALABLE.some((p) => prefixContains(p, b.addr));
 }
 
 /** The address part of "1.2.3.4:3210" or "[2001:db8::1]:3210" (limits count per host, not per port). */

@@ -4,29 +4,14 @@
 // client must never route 10.0.0.1 to it, install no 0.0.0.0/1 route, and show the denied
 // claims; a datagram the rogue sends through the tunnel from an address it does not claim
 // must never reach the client's applications (while one from its own address does).
-import { execFile } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { StatusJson } from '../../src/status/status-json.js';
-import { ask, controlSocket, HACLOUD_BIN, requireBuilt, startHacloud, TCP_FIXTURE, waitFor } from './hacloud.js';
+import { ask, controlSocket, hacloudCli as cli, HACLOUD_BIN, requireBuilt, startHacloud, statusJson, TCP_FIXTURE, waitFor } from './hacloud.js';
 import { useLab, type Lab, type LabProcess } from './lab.js';
 
 const FAST = ['--keepalive', '100ms', '--peer-timeout', '800ms'];
 const HOSTS = ['rogue', 'servera', 'serverb', 'client'] as const;
 const DEV = 'trust0';
 const SUBNET = '192.168.50.0/24'; // servera's right: a kernel route through the tunnel in the client
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [HACLOUD_BIN, ...args], { timeout: 15_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
-  });
-}
-
-async function statusJson(lab: Lab, host: string): Promise<StatusJson> {
-  const r = await cli(['status', '--json', '--control-socket', controlSocket(lab, host)]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as StatusJson;
-}
 
 /** Send `count` UDP datagrams with `text` from `src` to dst:port inside `host`'s namespace. */
 async function sendUdp(lab: Lab, host: string, src: string, dst: string, port: number, text: string, count = 5): Promise<void> {
