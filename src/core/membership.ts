@@ -235,11 +235,6 @@ export class Membership {
     return [...this.selfEndpoints.keys()].sort();
   }
 
-  /** Dial targets held (for tests of the limits). */
-  get size(): number {
-    return this.targets.size;
-  }
-
   private gossipRefusal(informant: PeerId, ep: Endpoint): string | null {
     if (this.kinds.gossip >= MAX_GOSSIP_TARGETS) return `over ${MAX_GOSSIP_TARGETS} gossip targets`;
     if ((this.perInformant.get(informant) ?? 0) >= MAX_TARGETS_PER_INFORMANT) {
