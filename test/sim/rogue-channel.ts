@@ -10,8 +10,11 @@ import type { ChannelContext, ChannelFactory } from './harness.js';
 /** Rewrite (or keep, by returning it unchanged) a NodeInfo the rogue sends to `to`. */
 export type InfoRewrite = (info: NodeInfo, to: PeerId) => NodeInfo;
 
-/** Wraps `inner`'s channels for the node named `rogue`; every other node is left alone. */
-export function rogueChannel(inner: ChannelFactory, rogue: string, rewrite: InfoRewrite): ChannelFactory {
+/**
+ * Wraps `inner`'s channels for the node named `rogue`; every other node is left alone.
+ * `sent` hears whether the channel took each rewritten NodeInfo (a session may not be ready).
+ */
+export function rogueChannel(inner: ChannelFactory, rogue: string, rewrite: InfoRewrite, sent?: (ok: boolean) => void): ChannelFactory {
   return (ctx: ChannelContext) => {
     const ch = inner(ctx);
     if (ctx.name !== rogue) return ch;
@@ -22,11 +25,11 @@ export function rogueChannel(inner: ChannelFactory, rogue: string, rewrite: Info
           return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
         }
         return (now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean => {
-          if (kind === MsgKind.Control) {
-            const res = decodeControl(payload);
-            if (res.ok && res.msg.type === 'node-info') payload = encodeControl(rewrite(res.msg, peer));
-          }
-          return target.send(now, peer, kind, payload);
+          const res = kind === MsgKind.Control ? decodeControl(payload) : null;
+          if (res?.ok !== true || res.msg.type !== 'node-info') return target.send(now, peer, kind, payload);
+          const ok = target.send(now, peer, kind, encodeControl(rewrite(res.msg, peer)));
+          sent?.(ok);
+          return ok;
         };
       },
     }) as Channel;
