@@ -1,8 +1,9 @@
 // Finding 3 of the trust review: gossip made every node a UDP amplifier. One authenticated
 // NodeInfo (about 60 KB) listing thousands of endpoints on one victim host used to make the
 // receiver dial every one of them for ten minutes, a fresh handshake each try: 750 230
-// datagrams (11 MB) reached the victim in 60 simulated seconds. This replays that message
-// from a rogue member and counts what reaches the victim.
+// datagrams (11 MB) reached the victim in 60 simulated seconds over SimChannel, 537 301
+// (32 MB) over the real SecureChannel. This replays that message from a rogue member and
+// counts what reaches the victim.
 import { describe, expect, it } from 'vitest';
 import { encodeControl, type NodeInfo } from '../../src/wire/control.js';
 import { runSeeded, Sim, simChannel, type ChannelFactory } from './harness.js';
