@@ -69,12 +69,9 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     warnings.push(`claim ${unsafe.join(', ')} is outside the private and shared ranges: peers ignore it ` +
       'unless their allowed-routes cover it');
   }
+  // Whether the rights cover this node's own claims depends on its identity: the daemon checks.
   const rightsGiven = all('claimRights');
   const claimRights = rightsGiven.length > 0 ? joinRights(rightsGiven.map((r) => r.value)) : null;
-  if (claimRights && !one('privateKey')) {
-    warnings.push('claim-rights are set but this node has no private-key: its identity is new at every start, ' +
-      'so no right can name it and its peers ignore its claims');
-  }
 
   const algorithms = dedupe(all('algorithms').map((a) => a.value), (a, b) => a === b);
   if (algorithms.includes('plain')) {

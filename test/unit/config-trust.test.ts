@@ -53,11 +53,6 @@ describe('claim-rights', () => {
     expect(errorOf(() => parseArgs([...pw, '--claim-right', A]))).toMatch(/^--claim-right: .*KEY=PREFIX/);
     expect(errorOf(() => parseArgs([...pw, '--claim-right', `${A}=`]))).toMatch(/^--claim-right: .*names no prefix/);
   });
-
-  it('warns when this node has no private key (no right can name a fresh identity)', () => {
-    const config = parseArgs([...pw, '--claim-right', `${A}=10.0.0.1`]);
-    expect(config.warnings.join('\n')).toMatch(/claim-rights are set but this node has no private-key/);
-  });
 });
 
 describe('allowed-routes', () => {
