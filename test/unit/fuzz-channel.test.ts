@@ -12,7 +12,7 @@ import type { DropReason, Endpoint } from '../../src/core/types.js';
 import { MSG_HANDSHAKE_CONFIRM, MSG_HANDSHAKE_RESPONSE, MSG_TRANSPORT } from '../../src/wire/header.js';
 import { Net, PSK, text, type Packet, type TestNode } from './crypto-harness.js';
 import { ByteMutator } from './fuzz/mutate.js';
-import { budget, FUZZ_SEED, FuzzRun, targetRng } from './fuzz/run.js';
+import { budget, FUZZ_SEED, FUZZ_TIMEOUT_MS, FuzzRun, targetRng } from './fuzz/run.js';
 
 const COUNT = budget(1);
 const FILE = 'test/unit/fuzz-channel.test.ts';
@@ -195,5 +195,5 @@ describe('channel fuzz', () => {
       expect(b.dataPayloads(peer.id)).toContain('still there?');
       expect(peer.dataPayloads(b.id)).toContain('yes');
     }
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -15,7 +15,7 @@ import { mergeSettings } from '../../src/config/merge.js';
 import { resolveSettings } from '../../src/config/resolve.js';
 import { encodeKey, generateKeyPair } from '../../src/crypto/keys.js';
 import { ByteMutator } from './fuzz/mutate.js';
-import { budget, FUZZ_SEED, FuzzRun, targetRng, type FuzzRun as Run } from './fuzz/run.js';
+import { budget, FUZZ_SEED, FUZZ_TIMEOUT_MS, FuzzRun, targetRng } from './fuzz/run.js';
 import { TextMutator } from './fuzz/text.js';
 
 const YAML_COUNT = budget(0.003);
@@ -60,7 +60,7 @@ function corpus(rng: ReturnType<typeof targetRng>) {
 }
 
 /** A Config, or a ConfigError with a one-line message; anything else fails the run. */
-function expectConfigOrError(run: Run, i: number, input: unknown, fn: () => unknown): void {
+function expectConfigOrError(run: FuzzRun, i: number, input: unknown, fn: () => unknown): void {
   try {
     fn();
     run.count('config');
@@ -98,7 +98,7 @@ describe('config fuzz', () => {
     run.report();
     expect(run.inputs).toBe(YAML_COUNT);
     if (YAML_COUNT >= 2_000) for (const o of ['config', 'error']) expect(run.outcomes.get(o) ?? 0, o).toBeGreaterThan(YAML_COUNT / 50);
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it(`parseArgs survives ${ARGV_COUNT} mutated command lines (seed ${FUZZ_SEED})`, () => {
     for (const { args, env } of argv) expect(() => parseArgs(args, env), args.join(' ')).not.toThrow();
@@ -113,5 +113,5 @@ describe('config fuzz', () => {
     run.report();
     expect(run.inputs).toBe(ARGV_COUNT);
     if (ARGV_COUNT >= 1_000) for (const o of ['config', 'error']) expect(run.outcomes.get(o) ?? 0, o).toBeGreaterThan(ARGV_COUNT / 50);
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeControl, encodeControl } from '../../src/wire/control.js';
 import { corpus as makeCorpus } from './fuzz/corpus.js';
 import { ByteMutator } from './fuzz/mutate.js';
-import { budget, FUZZ_SEED, FuzzRun, targetRng } from './fuzz/run.js';
+import { budget, FUZZ_SEED, FUZZ_TIMEOUT_MS, FuzzRun, targetRng } from './fuzz/run.js';
 import { parseTree, TreeMutator, writeTree } from './fuzz/tlv.js';
 
 const COUNT = budget(1);
@@ -62,5 +62,5 @@ describe('control message fuzz', () => {
       for (const t of types) expect(run.outcomes.get(t) ?? 0, `decoded ${t}`).toBeGreaterThan(100);
       expect(run.outcomes.get('error') ?? 0).toBeGreaterThan(COUNT / 10);
     }
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

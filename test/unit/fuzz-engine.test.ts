@@ -18,7 +18,7 @@ import { decodeControl, encodeControl } from '../../src/wire/control.js';
 import { PSK, SeededRng } from './crypto-harness.js';
 import { corpus as makeCorpus } from './fuzz/corpus.js';
 import { ByteMutator } from './fuzz/mutate.js';
-import { budget, FUZZ_SEED, FuzzRun, targetRng } from './fuzz/run.js';
+import { budget, FUZZ_SEED, FUZZ_TIMEOUT_MS, FuzzRun, targetRng } from './fuzz/run.js';
 import { parseTree, TreeMutator } from './fuzz/tlv.js';
 
 const COUNT = budget(0.2);
@@ -235,5 +235,5 @@ describe('engine fuzz', () => {
         expect(run.outcomes.get(o) ?? 0, o).toBeGreaterThan(10);
       }
     }
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

@@ -9,7 +9,7 @@ import { IpError, IpHeader } from '../../src/wire/ip.js';
 import { ipPackets } from './fuzz/corpus.js';
 import { meshPayloads } from './fuzz/mesh-corpus.js';
 import { ByteMutator } from './fuzz/mutate.js';
-import { budget, FUZZ_SEED, FuzzRun, targetRng } from './fuzz/run.js';
+import { budget, FUZZ_SEED, FUZZ_TIMEOUT_MS, FuzzRun, targetRng } from './fuzz/run.js';
 
 const COUNT = budget(1);
 const FILE = 'test/unit/fuzz-ip.test.ts';
@@ -104,5 +104,5 @@ describe('IP header fuzz', () => {
         expect(run.outcomes.get(e) ?? 0, `${e} outcomes`).toBeGreaterThan(1000);
       }
     }
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

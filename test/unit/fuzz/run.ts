@@ -20,6 +20,9 @@ function envNumber(name: string, fallback: number): number {
 export const FUZZ_SEED = envNumber('FUZZ_SEED', 20240611);
 export const FUZZ_INPUTS = envNumber('FUZZ_INPUTS', 1_000_000);
 
+/** Vitest's limit for one fuzz test: generous (a loaded CI machine), and longer for longer runs. */
+export const FUZZ_TIMEOUT_MS = Math.max(1, FUZZ_INPUTS / 1_000_000) * 180_000;
+
 /** This target's share of FUZZ_INPUTS (at least 1 input). */
 export function budget(share: number): number {
   return Math.max(1, Math.round(FUZZ_INPUTS * share));
