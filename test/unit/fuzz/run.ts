@@ -19,6 +19,7 @@ function envNumber(name: string, fallback: number): number {
 
 export const FUZZ_SEED = envNumber('FUZZ_SEED', 20240611);
 export const FUZZ_INPUTS = envNumber('FUZZ_INPUTS', 1_000_000);
+export const VERBOSE = !!process.env.FUZZ_VERBOSE;
 
 /** Vitest's limit for one fuzz test: generous (a loaded CI machine), and longer for longer runs. */
 export const FUZZ_TIMEOUT_MS = Math.max(1, FUZZ_INPUTS / 1_000_000) * 180_000;
@@ -78,7 +79,7 @@ export class FuzzRun {
     const list = (m: Map<string, number>): string => [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
     console.log(`fuzz ${this.target}: ${this.inputs} inputs in ${seconds.toFixed(2)} s = ${perSecond} inputs/s ` +
       `(seed ${FUZZ_SEED}) [${list(this.outcomes)}]`);
-    if (process.env.FUZZ_VERBOSE && this.details.size) console.log(`  details: ${list(this.details)}`);
+    if (VERBOSE && this.details.size) console.log(`  details: ${list(this.details)}`);
     return { inputs: this.inputs, seconds, perSecond };
   }
 }
