@@ -50,25 +50,32 @@ describe('channel fuzz', () => {
     // answers e, whose confirmation we swallow. Mutated (never left as they are), those two
     // messages reach the handshake code behind the index lookup; replayed as they are, now
     // and then, they make progress. New ones are made during the fuzz, as the old expire.
-    const all: Uint8Array[] = [];
-    const toB: Uint8Array[] = [];
-    let held: Uint8Array[] = [];
+    // f has a tiny handshake budget that w spends first: where the protocol has cookies, f
+    // is busy and answers b with one first, so cookie replies are on the wire too.
+    const all: Packet[] = [];
+    const allData: Uint8Array[] = []; // the same, as splice donors
+    const toB: Packet[] = [];
+    let held: Packet[] = [];
     let round = 0;
     const addToCorpus = (log: Packet[]): void => {
       for (const p of log) {
-        all.push(p.data);
-        if (p.to === b.endpoint) toB.push(p.data);
+        all.push(p);
+        allData.push(p.data);
+        if (p.to === b.endpoint) toB.push(p);
       }
     };
     const pending = (): void => {
       round++;
       const e = net.addNode(`10.0.${round}.5:3210`, { psk: PSK });
-      const f = net.addNode(`[2001:db8::${round}:6]:3210`, { psk: PSK });
+      const f = net.addNode(`[2001:db8::${round}:6]:3210`, { psk: PSK, rateLimit: { globalPerSec: 2 } });
+      const w = net.addNode(`10.0.${round}.7:3210`, { psk: PSK });
       const from = net.log.length;
-      const swallowed: Uint8Array[] = [];
+      w.channel.connect(net.now, f.endpoint);
+      net.advance(5);
+      const swallowed: Packet[] = [];
       net.intercept = (p) => {
         const swallow = (p.from === e.endpoint && p.data[0] === MSG_HANDSHAKE_CONFIRM) || (p.from === f.endpoint && p.data[0] === MSG_HANDSHAKE_RESPONSE);
-        if (swallow) swallowed.push(p.data);
+        if (swallow) swallowed.push(p);
         return swallow ? 'drop' : 'pass';
       };
       b.channel.connect(net.now, f.endpoint);
@@ -78,16 +85,16 @@ describe('channel fuzz', () => {
       expect(b.channel.isEstablished(e.id) || b.channel.isEstablished(f.id), 'pending handshakes completed').toBe(false);
       expect(swallowed.length, 'swallowed a response and a confirmation').toBeGreaterThanOrEqual(2);
       held = swallowed;
-      addToCorpus(net.log.slice(from).filter((p) => !swallowed.includes(p.data)));
+      addToCorpus(net.log.slice(from).filter((p) => !swallowed.includes(p)));
     };
     addToCorpus(net.log);
     pending();
     for (const peer of [a, c, d]) expect(b.channel.isEstablished(peer.id)).toBe(true);
 
     // the corpus: every datagram on the wire, mostly mutated from those addressed to b
-    const types = new Set(all.map((x) => x[0]));
+    const types = new Set(all.map((p) => p.data[0]));
     expect(types.size, 'every datagram type on the wire').toBeGreaterThanOrEqual(4);
-    const bytes = new ByteMutator(rng, all);
+    const bytes = new ByteMutator(rng, allData);
     const sources = ['10.0.0.1:3210', '10.0.0.3:3210', '10.0.0.4:3210', '10.0.0.66:4000', '[2001:db8::1]:3210', b.endpoint];
     /** A mutation that changed something. */
     const changed = (src: Uint8Array): Uint8Array => {
@@ -136,20 +143,25 @@ describe('channel fuzz', () => {
       const r = rng.int(10);
       let authentic: Uint8Array | null = null;
       let input: Uint8Array;
+      let from = bytes.pick(sources);
+      const fromOrigin = (p: Packet): Packet => { // half the time from where it came (cookie replies count on that)
+        if (rng.int(2)) from = p.from;
+        return p;
+      };
       if (r === 0) input = bytes.random(rng.int(rng.int(10) ? 200 : 1600));
-      else if (r === 1) input = rng.int(refreshEvery / 4) ? bytes.pick(all).slice() : bytes.pick(held).slice(); // exact replay
+      else if (r === 1) input = fromOrigin(rng.int(refreshEvery / 4) ? bytes.pick(all) : bytes.pick(held)).data.slice(); // exact replay
       else if (r <= 3) {
         authentic = fresh();
         input = rng.int(5) ? bytes.mutate(authentic) : authentic;
-      } else if (r === 4) input = changed(bytes.pick(held));
-      else input = bytes.mutate(bytes.pick(rng.int(4) ? toB : all));
+        if (input === authentic) from = freshFrom; // from elsewhere it would move the peer (roaming)
+      } else if (r === 4) input = changed(fromOrigin(bytes.pick(held)).data);
+      else input = bytes.mutate(fromOrigin(bytes.pick(rng.int(4) ? toB : all)).data);
       drops = 0;
       sent = 0;
       const delivered = b.received.length;
       const established = b.established.length;
       try {
-        // an authentic datagram from elsewhere would move the peer (roaming): keep its source
-        b.channel.receive(net.now, input === authentic ? freshFrom : bytes.pick(sources), input);
+        b.channel.receive(net.now, from, input);
       } catch (err) {
         run.fail(i, input, `receive() threw: ${String(err)}`);
       }
