@@ -13,12 +13,16 @@ import type { Prefix } from '../wire/addr.js';
 import type { Channel, ChannelSink } from './channel.js';
 import type { Timing } from './constants.js';
 import type { EngineEvent } from './events.js';
+import type { OwnClaimSpec } from './own-claims.js';
 import type { EngineStatus } from './status.js';
 import type { Endpoint, PeerId, Rng } from './types.js';
 
 export interface EngineConfig {
-  /** Our claims: --ip as /32 or /128 unless --no-auto-claim, plus every --claim. */
-  claims: readonly Prefix[];
+  /**
+   * Our claims: --ip as /32 or /128 unless --no-auto-claim, plus every --claim, with their
+   * options (a bare Prefix means priority 100, no preemption, no health check).
+   */
+  claims: readonly (Prefix | OwnClaimSpec)[];
   /** Our own wall-clock start time (epoch ms), announced to everyone. */
   bootTimeMs: number;
   /** Resolved -c/--peer endpoints. */

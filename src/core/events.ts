@@ -17,11 +17,27 @@ export type RouteChangeCause =
   | PeerDownReason
   /** The claimant restarted (newer boot time) and lost its seniority. */
   | 'restart'
+  /** The active claimant's health check withdrew its claim. */
+  | 'health'
+  /** The active claimant was drained (`hacloud drain`). */
+  | 'drain'
+  /** A claimant with a higher priority and preempt took the prefix over. */
+  | 'preempt'
+  /** Two claimants that both served the prefix met (a partition healed): the later takeover stays. */
+  | 'merge'
   /** Claims appeared or were withdrawn while everyone stayed up (joins, config). */
   | 'claims';
 
+/** Why one of our own claims is withdrawn. */
+export type WithdrawReason = 'health' | 'drain';
+
 export type EngineEvent =
   | { type: 'started'; id: PeerId; bootTimeMs: number }
+  /**
+   * One of OUR claims changed role: 'active' (this node serves the prefix now), 'standby'
+   * (another claimant does), 'withdrawn' (its health check failed, or it was drained).
+   */
+  | { type: 'claim-state'; prefix: string; role: 'active' | 'standby' | 'withdrawn'; reason?: WithdrawReason; detail?: string }
   | { type: 'peer-up'; peer: PeerId; endpoint: Endpoint }
   | { type: 'peer-down'; peer: PeerId; reason: PeerDownReason; silentMs: number; replacedBy?: PeerId }
   | { type: 'peer-restart'; peer: PeerId; bootTimeMs: number; previousBootTimeMs: number }

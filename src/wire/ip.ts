@@ -16,6 +16,10 @@ export const enum IpError {
 }
 
 export const IPV4_HEADER_BYTES = 20;
+const IP_PROTO_TCP = 6;
+/** Byte of the TCP header holding the flags, and the SYN bit in it. */
+const TCP_FLAGS_OFFSET = 13;
+const TCP_SYN = 0x02;
 export const IPV6_HEADER_BYTES = 40;
 
 export function describeIpError(err: IpError): string {
@@ -35,6 +39,8 @@ export class IpHeader {
   totalLength = 0;
   /** IPv4 protocol or IPv6 next header. */
   protocol = 0;
+  /** Where the payload (or the first IPv6 extension header) starts. */
+  headerBytes = 0;
   /** Points at src4/dst4 or src6/dst6 depending on the version. */
   src: Uint8Array;
   dst: Uint8Array;
@@ -81,6 +87,17 @@ export class IpHeader {
     return IpError.Ok;
   }
 
+  /**
+   * After parse()/parseDst() returned Ok: is `packet` a TCP segment of an existing connection
+   * (SYN not set)? Used while a drained claimant keeps serving its connections. IPv6 packets
+   * with extension headers before TCP are not recognised (they count as new traffic).
+   */
+  isTcpWithoutSyn(packet: Uint8Array): boolean {
+    if (this.protocol !== IP_PROTO_TCP) return false;
+    const flags = this.headerBytes + TCP_FLAGS_OFFSET;
+    return flags < this.totalLength && (packet[flags]! & TCP_SYN) === 0;
+  }
+
   private check(packet: Uint8Array): IpError {
     if (packet.length === 0) return IpError.TooShort;
     const version = packet[0]! >> 4;
@@ -93,6 +110,7 @@ export class IpHeader {
       this.version = 4;
       this.totalLength = total;
       this.protocol = packet[9]!;
+      this.headerBytes = headerBytes;
       return IpError.Ok;
     }
     if (version === 6) {
@@ -104,6 +122,7 @@ export class IpHeader {
       this.version = 6;
       this.totalLength = total;
       this.protocol = packet[6]!;
+      this.headerBytes = IPV6_HEADER_BYTES;
       return IpError.Ok;
     }
     return IpError.BadVersion;
