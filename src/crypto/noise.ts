@@ -141,6 +141,11 @@ export class SymmetricState {
     return pt;
   }
 
+  clone(): SymmetricState {
+    const c = Object.create(SymmetricState.prototype) as SymmetricState;
+    return Object.assign(c, { ck: this.ck, h: this.h, cs: new CipherState(this.cs.k, this.cs.n) });
+  }
+
   /** The two transport keys: initiator -> responder first. */
   split(): [Uint8Array, Uint8Array] {
     const [k1, k2] = hkdf(this.ck, new Uint8Array(0), 2);
@@ -155,8 +160,11 @@ export interface HandshakeOptions {
   prologue: Uint8Array;
   /** Our static key pair. */
   s: DhKeyPair;
-  /** Our ephemeral private key (the caller draws it from its Rng). */
-  e: Uint8Array;
+  /**
+   * Our ephemeral private key (the caller draws it from its Rng). A responder may leave it
+   * out until it answers (setEphemeral), so reading a message 1 costs no key generation.
+   */
+  e?: Uint8Array;
   /** psk for each psk token, in order. */
   psks?: readonly Uint8Array[];
 }
@@ -167,7 +175,7 @@ export class HandshakeState {
   private readonly ss: SymmetricState;
   private readonly pattern: readonly (readonly Token[])[];
   private readonly s: DhKeyPair;
-  readonly e: DhKeyPair;
+  private eKeys: DhKeyPair | null;
   private readonly psks: readonly Uint8Array[];
   private readonly usesPsk: boolean;
   private pskIndex = 0;
@@ -180,11 +188,21 @@ export class HandshakeState {
     this.initiator = o.initiator;
     this.pattern = o.pattern;
     this.s = o.s;
-    this.e = dhKeyPair(o.e);
+    this.eKeys = o.e ? dhKeyPair(o.e) : null;
     this.psks = o.psks ?? [];
     this.usesPsk = o.pattern.some((m) => m.includes('psk'));
     this.ss = new SymmetricState(o.protocolName);
     this.ss.mixHash(o.prologue);
+  }
+
+  /** Our ephemeral key pair (set in the constructor or by setEphemeral). */
+  get e(): DhKeyPair {
+    if (!this.eKeys) throw new Error('noise: no ephemeral key');
+    return this.eKeys;
+  }
+
+  setEphemeral(secretKey: Uint8Array): void {
+    this.eKeys = dhKeyPair(secretKey);
   }
 
   /** The transcript hash h (channel binding; final once the handshake is complete). */
@@ -239,6 +257,14 @@ export class HandshakeState {
     const payload = this.tryRead(msg);
     if (payload === null) this.restore(saved);
     return payload;
+  }
+
+  /** An independent copy (to read a message that may be refused after it verified). */
+  clone(): HandshakeState {
+    const c = Object.create(HandshakeState.prototype) as HandshakeState;
+    Object.assign(c, this);
+    (c as unknown as { ss: SymmetricState }).ss = this.ss.clone();
+    return c;
   }
 
   /** Transport keys after the last message: [send, receive] from our side. */

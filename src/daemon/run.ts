@@ -113,6 +113,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
         ...(trust.trustedPeers ? { trustedPeers: trust.trustedPeers } : {}),
         algorithms: trust.algorithms,
         rng,
+        wallClock: Date.now,
         sink,
         onInternalError: (err) => log.error(`internal error in packet handling: ${(err as Error).message}`),
       }),

@@ -70,7 +70,8 @@ export class TestNode implements ChannelSink {
   }
 
   send(to: Endpoint, datagram: Uint8Array): void {
-    this.net.transmit(this.endpoint, to, datagram);
+    // like the kernel: a datagram to one of our own addresses comes from that address
+    this.net.transmit(this.net.nodes.get(to) === this ? to : this.endpoint, to, datagram);
   }
 
   onEstablished(now: number, peer: PeerId, endpoint: Endpoint): void {
