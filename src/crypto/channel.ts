@@ -279,6 +279,16 @@ export class SecureChannel implements Channel {
     };
   }
 
+  /** Entries in the tables strangers can make us fill (all bounded; tests check the bounds). */
+  tableSizes(): Record<string, number> {
+    return {
+      connects: this.connects.size, responders: this.responders.size, ownEphemerals: this.ownEphemerals.size,
+      endpointPeer: this.endpointPeer.size, endpointKey: this.endpointKey.size, cookies: this.cookies.size,
+      selfEndpoints: this.selfEndpoints.size, replayCache: this.replayCache.size,
+      rateLimitSources: this.limiter.trackedSources, byIndex: this.byIndex.size,
+    };
+  }
+
   /** Indices (ours, theirs) of the session send() uses for `peer`; tests compare both ends. */
   sendSessionIndices(peer: PeerId): { local: number; remote: number } | undefined {
     const s = this.peers.get(peer)?.current;
