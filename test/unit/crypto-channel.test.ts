@@ -511,6 +511,17 @@ describe('SecureChannel transport', () => {
     expect(enc.some((p) => new TextDecoder().decode(p.data).includes('a->b aes'))).toBe(false);
     const plainWire = net.log.filter((p) => p.from === p1.endpoint && typeOf(p) === MSG_TRANSPORT);
     expect(plainWire.some((p) => new TextDecoder().decode(p.data).includes('a->b plain'))).toBe(true);
+    // ...but not forgeable: anyone who sees the session index could rewrite a plain packet before
+    let held: Uint8Array | null = null;
+    net.intercept = (p) => { if (p.from === p1.endpoint && typeOf(p) === MSG_TRANSPORT) held = p.data.slice(); return 'drop'; };
+    sendText(net, p1, p2, 'pay 100');
+    net.intercept = null;
+    const pkt = held! as Uint8Array;
+    pkt[Buffer.from(pkt).indexOf('pay 100') + 4] = '9'.charCodeAt(0);
+    const before = p2.received.length;
+    p2.channel.receive(net.now, p1.endpoint, pkt);
+    expect(p2.received.length).toBe(before);
+    expect(p2.dropCount('auth')).toBe(1);
   });
 
   it('never throws out of receive(), even when the sink does', () => {
