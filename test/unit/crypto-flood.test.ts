@@ -41,6 +41,12 @@ describe('handshake flood defence', () => {
     for (let i = 0; i < 2000; i++) limiter.allow(0, `198.51.100.${i % 50}:1`, false); // 50 busy sources
     expect(limiter.allow(1, '203.0.113.9:3210', false)).toBe(true); // a newcomer still gets in
     expect(limiter.allow(2, '203.0.113.10:3210', true)).toBe(true); // and a live peer from its reserve
+    // cookie replies: a few per source, and a global cap
+    expect(Array.from({ length: 10 }, () => limiter.allowCookie(3, '198.51.100.1:1')).filter(Boolean)).toHaveLength(4);
+    let cookies = 0;
+    for (let i = 0; i < 500; i++) if (limiter.allowCookie(3, `192.0.2.${i % 250}:${i}`)) cookies++;
+    expect(cookies).toBe(100 - 4);
+    expect(limiter.busy(3)).toBe(true);
   });
 
   it('answers a spoofed flood with cookies, not asymmetric work, and a real node still connects', () => {
