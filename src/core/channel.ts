@@ -29,8 +29,8 @@ export interface Channel {
   readonly localId: PeerId;
   /**
    * Start (or keep retrying with backoff) a handshake with whoever listens at `endpoint`.
-   * `peer`, when given, is the identity the mesh expects there (a lost peer, or what gossip
-   * said); seeds are dialled without one.
+   * `peer`: who we expect there, when known (a gossiped or lost peer); the secure channel
+   * then addresses message 1 to that key alone (its mac1) instead of trying every trusted key.
    */
   connect(now: number, endpoint: Endpoint, peer?: PeerId): void;
   /** Stop retrying handshakes to `endpoint` (it was ourselves, or it is no longer wanted). */

@@ -118,7 +118,7 @@ class MeshEngine implements Engine {
       this.channel.send(now, rec.id, MsgKind.Keepalive, EMPTY);
       rec.lastSentMs = now;
     },
-    reconnect: (rec, now) => this.defer(() => this.channel.connect(now, rec.endpoint)),
+    reconnect: (rec, now) => this.defer(() => this.channel.connect(now, rec.endpoint, rec.id)),
     isEstablished: (rec) => this.channel.isEstablished(rec.id),
   };
 
