@@ -54,6 +54,22 @@ export interface EngineOptions {
   rng: Rng;
 }
 
+/** What drain/undrain touched. */
+export interface DrainResult {
+  /** Our claims it applies to (prefix text). */
+  prefixes: string[];
+  /** Prefixes asked for that we do not claim. */
+  unknown: string[];
+}
+
+/** How far peers are in switching away from drained claims. */
+export interface DrainProgress {
+  peers: number;
+  /** Peers that acknowledged the NodeInfo announcing the drain. */
+  acked: number;
+  settled: boolean;
+}
+
 export interface Engine {
   readonly localId: PeerId;
   readonly timing: Timing;
@@ -73,6 +89,16 @@ export interface Engine {
   leave(now: number): void;
   /** Every peer acknowledged our Leave (or none was connected); the daemon may exit. */
   readonly leaveSettled: boolean;
+  /** A health check of our claim `prefix` (its text, e.g. "10.0.0.1/32") ended. */
+  healthResult(now: number, prefix: string, ok: boolean, detail?: string): void;
+  /**
+   * Withdraw our claims `prefixes` (all when null) gracefully: peers move them elsewhere while
+   * we keep serving the connections we have. undrain() announces them again.
+   */
+  drain(now: number, prefixes: readonly string[] | null): DrainResult;
+  undrain(now: number, prefixes: readonly string[] | null): DrainResult;
+  /** Have all peers acknowledged the drain of `prefixes` (all when null)? */
+  drainProgress(prefixes: readonly string[] | null): DrainProgress;
   /** Active claimant for an address (4 or 16 bytes); localId means ourselves; null: no route. */
   routeFor(addr: Uint8Array): PeerId | null;
   /** The prefixes another node is the active claimant of (what kernel routes point here). */

@@ -23,8 +23,12 @@ export type RouteChangeCause =
   | 'drain'
   /** A claimant with a higher priority and preempt took the prefix over. */
   | 'preempt'
-  /** Two claimants that both served the prefix met (a partition healed): the later takeover stays. */
-  | 'merge'
+  /**
+   * Another claimant announced a newer serving epoch: it took the prefix over because it found
+   * the old one dead or cut off (we may not have noticed yet), or two sides of a healed
+   * partition met and the later takeover stays.
+   */
+  | 'takeover'
   /** Claims appeared or were withdrawn while everyone stayed up (joins, config). */
   | 'claims';
 
@@ -60,6 +64,8 @@ export type EngineEvent =
       /** `to` is this node: packets for the prefix are delivered locally. */
       toSelf: boolean;
       cause: RouteChangeCause;
+      /** How long the prefix had no working claimant as this node saw it (0: a planned move). */
+      gapMs: number;
     }
   | { type: 'self-detected'; endpoint: Endpoint }
   /** The process did not run for `gapMs` (sleep, SIGSTOP); that time was not counted as peer silence. */

@@ -9,16 +9,17 @@
 //   2. health: a claim withdrawn by its health check or by drain takes no part;
 //   3. the claimant already serving the prefix keeps it — unless a claimant with a higher
 //      priority is ready to preempt (preempt: true, its preempt-delay over). Several serving
-//      at once (after a partition heals, or a stalled node waking up): the most recent
-//      takeover (highest serving epoch) keeps it;
+//      at once (a takeover not yet noticed by the old one, a partition healing, a stalled
+//      node waking up): the most recent takeover (highest serving epoch) keeps it;
 //   4. otherwise the highest priority;
 //   5. then the longest uptime (earliest announced start time);
 //   6. then the lowest node id.
 // Rule 3 is keepalived's "nopreempt" made mesh-wide: a node that returns (restart, partition,
 // health recovered) does not take a prefix back from a working server unless configured to.
 // Serving epochs come from the claimants themselves: the one chosen announces the highest
-// epoch it has seen for the prefix plus one, so a node frozen while it served (and replaced
-// meanwhile) wakes up with an older epoch and cannot steal the prefix back.
+// epoch it has seen for the prefix plus one (not before it has run one peer timeout, so a
+// restarted node learns who serves before it could claim to), so a node frozen while it served
+// (and replaced meanwhile) wakes up with an older epoch and cannot steal the prefix back.
 import { DEFAULT_CLAIM_PRIORITY, type ClaimInfoState } from '../wire/control.js';
 import type { PeerId } from './types.js';
 
@@ -80,7 +81,7 @@ export function orderClaimants(claimants: readonly Claimant[], active: Claimant 
 /** Human explanation of why `active` beats the other claimants (for status). */
 export function activeReason(claimants: readonly Claimant[], active: Claimant | null): string {
   if (active === null) return claimants.length === 0 ? 'no claimant' : 'all claims withdrawn';
-  const others = claimants.filter((c) => c !== active && c.state === 'up');
+  const others = claimants.filter((c) => c.peer !== active.peer && c.state === 'up');
   if (others.length === 0) return claimants.length === 1 ? 'only claimant' : 'only healthy claimant';
   const next = others.reduce((a, b) => (compareRank(a, b) <= 0 ? a : b));
   if (active.epoch > 0 && others.some((c) => c.epoch > 0)) return 'most recent takeover';

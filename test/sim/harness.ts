@@ -485,23 +485,34 @@ function readU32(b: Uint8Array, at: number): number {
  * The claimant every live node should pick for `ip`, by the rules, from the processes that
  * are running (and not stopping): most specific claim, earliest boot time, lowest id.
  */
+/**
+ * Who every live node should route `ip` to once the mesh is quiet: among the running claimants
+ * of the most specific prefix, the one that serves it (its own engine says its claim is
+ * active). Exactly one must: none or several is reported as '<nobody serves>' /
+ * '<several serve: ...>', which no route equals, so the caller's check fails with the names.
+ */
 export function expectedClaimant(sim: Sim, ip: string): string | null {
   const addr = parseIPv4(ip)!;
-  let best: { node: SimNode; len: number } | null = null;
+  let bestLen = -1;
+  let claimants: SimNode[] = [];
   for (const n of sim.live()) {
     if (n.stopAt !== null) continue;
     for (const c of n.claims) {
-      if (!prefixContains(c, addr)) continue;
-      if (
-        !best ||
-        c.len > best.len ||
-        (c.len === best.len && (n.bootTimeMs < best.node.bootTimeMs || (n.bootTimeMs === best.node.bootTimeMs && n.id < best.node.id)))
-      ) {
-        best = { node: n, len: c.len };
+      if (!prefixContains(c, addr) || c.len < bestLen) continue;
+      if (c.len > bestLen) {
+        bestLen = c.len;
+        claimants = [];
       }
+      claimants.push(n);
     }
   }
-  return best?.node.name ?? null;
+  if (claimants.length === 0) return null;
+  const serving = claimants.filter((n) => {
+    const own = n.mustEngine().status(sim.clock(n)).ownClaims.find((c) => prefixContains(parsePrefix(c.prefix), addr) && parsePrefix(c.prefix).len === bestLen);
+    return own?.role === 'active';
+  });
+  if (serving.length === 1) return serving[0]!.name;
+  return serving.length === 0 ? '<nobody serves>' : `<several serve: ${serving.map((n) => n.name).join(', ')}>`;
 }
 
 /**

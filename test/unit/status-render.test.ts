@@ -38,11 +38,11 @@ describe('renderStatus', () => {
     const start = l.findIndex((x) => x.startsWith('ROUTES (3)'));
     expect(l[start]).toContain('* = active');
     expect(l.slice(start + 1, start + 6)).toEqual([
-      '     PREFIX           CLAIMANT                     UPTIME  WHY ACTIVE',
-      '  *  10.0.0.1/32      BBBBBBBB (172.31.5.11:3210)  1h00m   longest uptime',
-      '                      AAAAAAAA                     20s',
-      '  *  10.0.0.100/32    CCCCCCCC (self)              2m05s   only claimant',
-      '  *  192.168.77.0/24  BBBBBBBB (172.31.5.11:3210)  1h00m   only claimant',
+      '     PREFIX           CLAIMANT                     PRIO  STATE    UPTIME  WHY ACTIVE',
+      '  *  10.0.0.1/32      BBBBBBBB (172.31.5.11:3210)  100   serving  1h00m   longest uptime',
+      '                      AAAAAAAA                     100   standby  20s',
+      '  *  10.0.0.100/32    CCCCCCCC (self)              100   serving  2m05s   only claimant',
+      '  *  192.168.77.0/24  BBBBBBBB (172.31.5.11:3210)  100   serving  1h00m   only claimant',
     ]);
   });
 
