@@ -32,6 +32,10 @@ export type RouteChangeCause =
   /** Claims appeared or were withdrawn while everyone stayed up (joins, config). */
   | 'claims';
 
+/** The HA events operators hook scripts to (and status lists). */
+export const HA_EVENTS = ['peer-up', 'peer-down', 'claim-active', 'claim-standby', 'claim-withdrawn', 'failover'] as const;
+export type HaEvent = (typeof HA_EVENTS)[number];
+
 /** Why one of our own claims is withdrawn. */
 export type WithdrawReason = 'health' | 'drain';
 

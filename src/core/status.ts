@@ -5,7 +5,7 @@ import { formatPrefix, type Prefix } from '../wire/addr.js';
 import type { DeniedClaim } from './claim-policy.js';
 import type { ClaimRecord, RouteEntry } from './claims.js';
 import type { Timing } from './constants.js';
-import type { RouteChangeCause } from './events.js';
+import type { HaEvent, RouteChangeCause } from './events.js';
 import type { TargetStatus } from './membership.js';
 import type { OwnClaim, OwnClaimRole } from './own-claims.js';
 import type { PeerRecord, PeerState } from './peers.js';
@@ -83,7 +83,7 @@ export interface OwnClaimStatus {
 /** A recent HA event (what the event hooks get), newest first in status. */
 export interface HaEventRecord {
   atMs: number;
-  event: 'peer-up' | 'peer-down' | 'claim-active' | 'claim-standby' | 'claim-withdrawn' | 'failover';
+  event: HaEvent;
   prefix?: string;
   peer?: PeerId;
   from?: PeerId;

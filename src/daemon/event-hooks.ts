@@ -4,11 +4,14 @@
 // each bounded by the hook timeout; a failing or hanging script is logged and the queue moves
 // on. A queue that a stuck script lets grow past MAX_QUEUED_PER_KEY drops its oldest events
 // (logged), so a slow script can never hold unbounded memory.
+import type { EventHookConfig } from '../config/types.js';
 import type { Logger } from '../log/logger.js';
-import { runHook, DEFAULT_HOOK_TIMEOUT_MS } from './hooks.js';
+import { runHook } from './hooks.js';
 
-export const HOOK_EVENTS = ['peer-up', 'peer-down', 'claim-active', 'claim-standby', 'claim-withdrawn', 'failover'] as const;
-export type HookEvent = (typeof HOOK_EVENTS)[number];
+import { HA_EVENTS, type HaEvent } from '../core/events.js';
+
+export const HOOK_EVENTS = HA_EVENTS;
+export type HookEvent = HaEvent;
 
 /** Pending events per prefix (or peer) while a script runs. */
 export const MAX_QUEUED_PER_KEY = 64;
@@ -34,13 +37,7 @@ export interface HookEventData {
 /** The environment variables every hook run gets (documented in the README). */
 export const HOOK_VARIABLES = ['EVENT', 'IFNAME', 'NODE_ID', 'PREFIX', 'PEER', 'REASON', 'FROM', 'TO', 'GAP_MS', 'ENDPOINT'] as const;
 
-export interface EventHookConfig {
-  /** Scripts for every event (--hook, hooks.all). */
-  all: readonly string[];
-  /** Scripts per event (hooks.<event>). */
-  byEvent: Partial<Record<HookEvent, readonly string[]>>;
-  timeoutMs?: number;
-}
+export type { EventHookConfig } from '../config/types.js';
 
 export function hookEnv(e: HookEventData, ifname: string, nodeId: string): Record<string, string> {
   return {
@@ -117,7 +114,7 @@ export class EventHooks {
       const e = q.shift()!;
       const env = hookEnv(e, this.ifname, this.nodeId);
       for (const script of this.scriptsFor(e.event)) {
-        await this.run(`${e.event} hook`, script, env, this.log, this.config.timeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS);
+        await this.run(`${e.event} hook`, script, env, this.log, this.config.timeoutMs);
       }
     }
     this.queues.delete(key);

@@ -4,12 +4,10 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import type { HealthProbeSpec } from '../config/types.js';
 import { runScript, scriptFailure, scriptOk } from './script.js';
 
-export type HealthProbeSpec =
-  | { kind: 'tcp'; host: string; port: number }
-  | { kind: 'http'; url: string }
-  | { kind: 'exec'; command: string };
+export type { HealthProbeSpec };
 
 export interface ProbeResult {
   ok: boolean;

@@ -3,7 +3,8 @@
 import type { Logger } from '../log/logger.js';
 import { runScript, scriptFailure } from './script.js';
 
-export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;
+export { DEFAULT_HOOK_TIMEOUT_MS } from '../config/defaults.js';
+import { DEFAULT_HOOK_TIMEOUT_MS } from '../config/defaults.js';
 
 export async function runHook(
   kind: string,

@@ -19,7 +19,7 @@ describe('event hooks', () => {
     const out = join(dir, 'events');
     const record = `echo "$EVENT|$IFNAME|$NODE_ID|$PREFIX|$PEER|$REASON|$FROM|$TO|$GAP_MS|$ENDPOINT" >> ${out}`;
     // A slow script for the first event: a later event of the same prefix must still come after it.
-    const hooks = new EventHooks({ all: [record], byEvent: { 'claim-withdrawn': [`sleep 0.2; echo withdrawn-extra >> ${out}`] } }, 'hc0', 'NODE', log());
+    const hooks = new EventHooks({ all: [record], byEvent: { 'claim-withdrawn': [`sleep 0.2; echo withdrawn-extra >> ${out}`] }, timeoutMs: 5000 }, 'hc0', 'NODE', log());
     hooks.emit({ event: 'claim-withdrawn', prefix: '10.0.0.1/32', reason: 'health' });
     hooks.emit({ event: 'failover', prefix: '10.0.0.1/32', from: 'self', to: 'PEERB', reason: 'claims', gapMs: 12.4 });
     hooks.emit({ event: 'peer-up', peer: 'PEERB', endpoint: '192.0.2.2:3210' });
@@ -36,7 +36,7 @@ describe('event hooks', () => {
 
   it('events without a script cost nothing; a failing script is logged and the queue goes on', async () => {
     const out = join(dir, 'x');
-    const hooks = new EventHooks({ all: [], byEvent: { 'peer-down': ['exit 7', `echo ran >> ${out}`] } }, 'hc0', 'N', log());
+    const hooks = new EventHooks({ all: [], byEvent: { 'peer-down': ['exit 7', `echo ran >> ${out}`] }, timeoutMs: 5000 }, 'hc0', 'N', log());
     hooks.emit({ event: 'peer-up', peer: 'P' });
     hooks.emit({ event: 'peer-down', peer: 'P', reason: 'timeout' });
     await hooks.idle();
@@ -48,7 +48,7 @@ describe('event hooks', () => {
     const seen: HookEventData[] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const hooks = new EventHooks({ all: ['x'], byEvent: {} }, 'hc0', 'N', log(), async (_k, _s, env) => {
+    const hooks = new EventHooks({ all: ['x'], byEvent: {}, timeoutMs: 5000 }, 'hc0', 'N', log(), async (_k, _s, env) => {
       seen.push({ event: env['EVENT'] as HookEventData['event'], prefix: env['PREFIX'], reason: env['REASON'] });
       await gate;
     });
