@@ -43,11 +43,11 @@ export function explainChange(
   }
   const winner = to === null ? undefined : entry.claimants.find((c) => c.peer === to);
   if (winner && loser && loser.state === 'up') {
+    if (winner.preempt && winner.priority > loser.priority) return plain('preempt');
     if (winner.epoch > loser.epoch && loser.epoch > 0) {
       const heard = lastHeardMs(loser.peer);
       return plain('takeover', heard === undefined ? 0 : Math.max(0, now - heard));
     }
-    if (winner.preempt && winner.priority > loser.priority) return plain('preempt');
   }
   return plain('claims');
 }
