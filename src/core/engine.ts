@@ -43,7 +43,8 @@
 //   establish) but defers forget/connect/cancelConnect until the channel call has returned.
 import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
 import { decodeControl, encodeControl, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo } from '../wire/control.js';
-import { IpHeader } from '../wire/ip.js';
+import { IpHeader, TCP_ACK, TCP_SYN } from '../wire/ip.js';
+import { FlowSet } from './flow-set.js';
 import type { Channel, ChannelSink } from './channel.js';
 import { ClaimPolicy } from './claim-policy.js';
 import { ClaimTable, plainRecord, type ClaimRecord, type RouteChange } from './claims.js';
@@ -98,6 +99,8 @@ class MeshEngine implements Engine {
   private announced: ClaimRecord[] = [];
   /** Per own claim (by prefix text): the NodeInfo seq that first announced it drained. */
   private readonly drainSeq = new Map<string, number>();
+  /** Connections opened while some prefix is drained (flow-set.ts); cleared when none is. */
+  private readonly drainFlows = new FlowSet();
   private readonly bootTimeMs: number;
   private readonly emit: (e: EngineEvent) => void;
 
@@ -206,8 +209,7 @@ class MeshEngine implements Engine {
     const entry = this.claims.lookup(this.ip.dst);
     if (entry === undefined) return this.drop('no-route', now);
     let active = entry.active;
-    // A drained claimant still serves the connections it had: their segments go to it.
-    if (entry.drainPeer !== null && this.ip.isTcpWithoutSyn(packet) && this.peers.has(entry.drainPeer)) active = entry.drainPeer;
+    if (entry.drainPeer !== null) active = this.drainRoute(packet, entry.drainPeer, active);
     if (active === null) return this.drop('no-route', now);
     if (active === this.localId) return this.opts.deliver(packet);
     const rec = this.peers.get(active);
@@ -215,6 +217,23 @@ class MeshEngine implements Engine {
     rec.txPackets++;
     rec.txBytes += packet.length;
     rec.lastSentMs = now;
+  }
+
+  /**
+   * While a drained claimant still serves the connections it had: a connection opened now
+   * (SYN without ACK) goes to the active claimant and is remembered; segments of remembered
+   * connections follow it; every other TCP segment goes to the drained one. Anything not TCP
+   * goes to the active claimant.
+   */
+  private drainRoute(packet: Uint8Array, drainPeer: PeerId, active: PeerId | null): PeerId | null {
+    const flags = this.ip.tcpFlags(packet);
+    if (flags < 0 || !this.peers.has(drainPeer)) return active;
+    const flow = this.ip.tcpFlowHash(packet);
+    if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      this.drainFlows.add(flow);
+      return active;
+    }
+    return this.drainFlows.has(flow) ? active : drainPeer;
   }
 
   handleTimeout(now: number): void {
@@ -641,6 +660,7 @@ class MeshEngine implements Engine {
       if (c.from !== null && c.to !== null) this.noteHaEvent(now, { event: 'failover', prefix: c.entry.text, from: c.from, to: c.to, reason: c.cause, gapMs: c.gapMs });
     }
     if (changes.length > 0 || ctx.peer !== this.localId) this.reconcileOwn(now);
+    if (this.drainFlows.size > 0 && !this.claims.entries().some((e) => e.drainPeer !== null)) this.drainFlows.clear();
   }
 
   /**

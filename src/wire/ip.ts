@@ -17,9 +17,10 @@ export const enum IpError {
 
 export const IPV4_HEADER_BYTES = 20;
 const IP_PROTO_TCP = 6;
-/** Byte of the TCP header holding the flags, and the SYN bit in it. */
+/** Byte of the TCP header holding the flags, and the SYN and ACK bits in it. */
 const TCP_FLAGS_OFFSET = 13;
-const TCP_SYN = 0x02;
+export const TCP_SYN = 0x02;
+export const TCP_ACK = 0x10;
 export const IPV6_HEADER_BYTES = 40;
 
 export function describeIpError(err: IpError): string {
@@ -88,14 +89,26 @@ export class IpHeader {
   }
 
   /**
-   * After parse()/parseDst() returned Ok: is `packet` a TCP segment of an existing connection
-   * (SYN not set)? Used while a drained claimant keeps serving its connections. IPv6 packets
-   * with extension headers before TCP are not recognised (they count as new traffic).
+   * After parse()/parseDst() returned Ok: the TCP flags of `packet`, or -1 if it is not TCP
+   * (IPv6 packets with extension headers before TCP count as not TCP) or too short.
    */
-  isTcpWithoutSyn(packet: Uint8Array): boolean {
-    if (this.protocol !== IP_PROTO_TCP) return false;
-    const flags = this.headerBytes + TCP_FLAGS_OFFSET;
-    return flags < this.totalLength && (packet[flags]! & TCP_SYN) === 0;
+  tcpFlags(packet: Uint8Array): number {
+    if (this.protocol !== IP_PROTO_TCP) return -1;
+    const at = this.headerBytes + TCP_FLAGS_OFFSET;
+    return at < this.totalLength ? packet[at]! : -1;
+  }
+
+  /**
+   * After parse()/parseDst(): a 32-bit hash of the TCP 4-tuple (addresses and ports), read
+   * straight from the packet (no allocation). Only meaningful when tcpFlags() >= 0.
+   */
+  tcpFlowHash(packet: Uint8Array): number {
+    const addrStart = this.version === 4 ? 12 : 8;
+    const addrEnd = this.version === 4 ? 20 : 40;
+    let h = 0x811c9dc5;
+    for (let i = addrStart; i < addrEnd; i++) h = Math.imul(h ^ packet[i]!, 0x01000193);
+    for (let i = this.headerBytes; i < this.headerBytes + 4; i++) h = Math.imul(h ^ packet[i]!, 0x01000193);
+    return h >>> 0;
   }
 
   private check(packet: Uint8Array): IpError {
