@@ -54,14 +54,16 @@ export interface NativeUdpOptions {
   bufferBytes: number;
   /** Receive storage: maxBatch slots of slotBytes (>= 65536) each. */
   buffer: Uint8Array;
-  /** Per received datagram: offset, length, endpoint id. */
+  /** Per received datagram: offset, length, endpoint id (metaStride entries). */
   meta: Uint32Array;
-  /** 4096 endpoints x 18 bytes: IPv6/v4-mapped address + big-endian port. */
+  /** endpointCapacity x addrBytes: IPv6/v4-mapped address + big-endian port. */
   addrs: Uint8Array;
   slotBytes: number;
   maxBatch: number;
-  /** 1: UDP GSO/GRO where available (meta then needs 3 * 64 entries per slot). */
+  /** 1: UDP GSO/GRO where available (meta then needs metaStride * maxSegments entries per slot). */
   offload: 0 | 1;
+  /** Tests only: refuse GSO messages of more segments (EINVAL), as kernels before 6.8 do above 64. */
+  simulatedKernelSegments?: number;
   /** One call per wake-up; `reset`: the endpoint table was cleared, forget cached ids. */
   onDatagrams(count: number, reset: boolean): void;
   onError(code: string, errno: number, message: string, fatal: boolean): void;
@@ -72,13 +74,39 @@ export interface NativeUdpSocket {
   /** Flushes queued sends, stops polling and closes the fd. Idempotent. */
   close(): void;
   localPort(): number;
-  /** [sent, sendDrops, received, recvDrops, softErrors, gso 0/1, gro 0/1] */
+  /**
+   * [sent, sendDrops, received, recvDrops, softErrors, gso 0/1, gro 0/1, gsoSegments,
+   * endpointResets, endpointProbeLimits]
+   */
   stats(): number[];
-  /** Endpoint id (+ 0x10000 if the table was cleared first), or -1 if unreachable/malformed. */
+  /** Endpoint id (+ resetFlag if the table was cleared first), or -1 if unreachable/malformed/closed. */
   endpoint(ip: string, port: number): number;
-  /** 1 queued (sent at the next flush or when 64 are queued), 0 dropped. */
+  /** 1 queued (sent at the next flush or when sendBatch are queued), 0 dropped. */
   send(id: number, bytes: Uint8Array): number;
   flush(): number;
+}
+
+/** native/udp.c's limits: the TypeScript side sizes its buffers from these, never copies them. */
+export interface UdpConstants {
+  /** Receive slots per wake-up at most. */
+  readonly maxBatch: number;
+  /** Datagrams per GRO/GSO message at most (the kernel's UDP_MAX_SEGMENTS, 128 since Linux 6.8). */
+  readonly maxSegments: number;
+  /** The limit before Linux 6.8, where GSO falls back to when the kernel refuses more. */
+  readonly oldKernelSegments: number;
+  readonly minSlotBytes: number;
+  /** meta entries per received datagram: offset, length, endpoint id. */
+  readonly metaStride: number;
+  /** Queued sends that trigger a flush. */
+  readonly sendBatch: number;
+  readonly maxDatagramBytes: number;
+  readonly endpointCapacity: number;
+  /** Longest probe chain in the endpoint table before it counts as full. */
+  readonly endpointMaxProbes: number;
+  /** Bytes per endpoint in addrs: 16-byte IPv6/v4-mapped address + big-endian port. */
+  readonly addrBytes: number;
+  /** Added to endpoint()'s result when the table was cleared first. */
+  readonly resetFlag: number;
 }
 
 export interface NativeAddon {
@@ -104,6 +132,7 @@ export interface NativeAddon {
    */
   groStats?(out: Float64Array): void;
   Poller: new (options: NativePollerOptions) => NativePoller;
+  udpConstants: UdpConstants;
   /** Missing from addons built before the data-plane work: check before use. */
   NativeAead?: new (algorithm: number, key: Uint8Array) => NativeAeadHandle;
   UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
@@ -123,11 +152,17 @@ export function loadNative(): NativeAddon {
         'or `npm run install` (needs python3, make and a C compiler)',
     );
   }
+  let addon: NativeAddon;
   try {
-    cached = createRequire(import.meta.url)(file) as NativeAddon;
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`cannot load hacloud native addon ${file}: ${why} — rebuild it with \`npm run install\``);
   }
+  // Buffers are sized from the addon's own limits: an addon without them predates this code.
+  if (!addon.udpConstants) {
+    throw new Error(`hacloud native addon ${file} is older than this code — rebuild it with \`npm run install\``);
+  }
+  cached = addon;
   return cached;
 }
