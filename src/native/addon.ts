@@ -20,8 +20,12 @@ export interface NativePollerOptions {
   maxBatch: number;
   /** 10 when the device was opened with IFF_VNET_HDR (the header is stripped), else 0. */
   vnetHeaderBytes?: number;
-  /** One call per wake-up; buffer/meta are valid only during the call. `segmented` of them were cut from TSO reads. */
-  onPackets(count: number, segmented: number): void;
+  /**
+   * One call per wake-up; buffer/meta are valid only during the call. `segmented` of them were
+   * cut from TSO reads; `dropped` reads were thrown away (bogus vnet header, a TSO segment too
+   * large for the batch). Called with count 0 when there are only drops to report.
+   */
+  onPackets(count: number, segmented: number, dropped: number): void;
   /** `fatal`: the poller stopped (device gone); otherwise a soft per-datagram socket error. */
   onError(code: string, errno: number, message: string, fatal: boolean): void;
 }
@@ -109,6 +113,29 @@ export interface UdpConstants {
   readonly resetFlag: number;
 }
 
+/** native/poller.c's limits. */
+export interface PollerConstants {
+  readonly maxBatch: number;
+  /** A slot must leave this much for the read (the largest IP packet). */
+  readonly minReadBytes: number;
+  /** meta entries per packet: offset, length. */
+  readonly metaStride: number;
+  /** sizeof(struct virtio_net_hdr): vnetHeaderBytes when the device has IFF_VNET_HDR. */
+  readonly vnetHeaderBytes: number;
+  /** Slots a read takes with vnet headers (a TSO read is cut into the two after it). */
+  readonly tsoSlots: number;
+  /** meta packets kept free per read with vnet headers. */
+  readonly tsoMetaPackets: number;
+}
+
+/** native/tun.c's writeBatch modes and tun-gro.c's merge limit. */
+export interface TunConstants {
+  readonly writePlain: 0;
+  readonly writeVnet: 1;
+  readonly writeCoalesced: 2;
+  readonly maxCoalescedSegments: number;
+}
+
 export interface NativeAddon {
   /**
    * Throws an Error with .code/.errno/.syscall on failure. `name` may be a template ("x%d").
@@ -132,6 +159,8 @@ export interface NativeAddon {
    */
   groStats?(out: Float64Array): void;
   Poller: new (options: NativePollerOptions) => NativePoller;
+  pollerConstants: PollerConstants;
+  tunConstants: TunConstants;
   udpConstants: UdpConstants;
   /** Missing from addons built before the data-plane work: check before use. */
   NativeAead?: new (algorithm: number, key: Uint8Array) => NativeAeadHandle;
@@ -160,7 +189,7 @@ export function loadNative(): NativeAddon {
     throw new Error(`cannot load hacloud native addon ${file}: ${why} — rebuild it with \`npm run install\``);
   }
   // Buffers are sized from the addon's own limits: an addon without them predates this code.
-  if (!addon.udpConstants) {
+  if (!addon.pollerConstants || !addon.tunConstants || !addon.udpConstants) {
     throw new Error(`hacloud native addon ${file} is older than this code — rebuild it with \`npm run install\``);
   }
   cached = addon;
