@@ -525,7 +525,7 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   memcpy(&u->ssa[i], &e->sa, e->sa_len);
   u->sid[i] = id;
   uint8_t *at = u->sbuf + u->sbytes;
-  memcpy(at, data, len);
+  if (len) memcpy(at, data, len); /* data may be NULL for an empty (or detached) array */
   u->sbytes += (uint32_t)len;
   u->siov[i].iov_base = at;
   u->siov[i].iov_len = len;
