@@ -23,11 +23,21 @@ static int random_key(uint64_t key[2]) {
   return 0;
 }
 
-int endpoints_init(endpoint_table_t *t, uint8_t *addrs, size_t addrs_bytes) {
+/* The key as SipHash's reference code reads its 16 bytes: two little-endian words. */
+static void set_key(uint64_t out[2], const uint8_t key[16]) {
+  out[0] = out[1] = 0;
+  for (int i = 7; i >= 0; i--) {
+    out[0] = out[0] << 8 | key[i];
+    out[1] = out[1] << 8 | key[8 + i];
+  }
+}
+
+int endpoints_init(endpoint_table_t *t, uint8_t *addrs, size_t addrs_bytes, const uint8_t *key) {
   memset(t, 0, sizeof *t);
   if (addrs_bytes < (size_t)ENDPOINT_CAP * ADDR_BYTES) return EINVAL;
-  int err = random_key(t->hash_key);
+  int err = key ? 0 : random_key(t->hash_key);
   if (err) return err;
+  if (key) set_key(t->hash_key, key);
   t->endpoints = calloc(ENDPOINT_CAP, sizeof *t->endpoints);
   t->buckets = calloc(ENDPOINT_BUCKETS, sizeof *t->buckets);
   if (!t->endpoints || !t->buckets) {

@@ -46,8 +46,9 @@ typedef struct {
   double resets, probe_limits;
 } endpoint_table_t;
 
-/* Allocate the table with a fresh random hash key; 0, or a positive errno. */
-int endpoints_init(endpoint_table_t *t, uint8_t *addrs, size_t addrs_bytes);
+/* Allocate the table with a fresh random hash key, or with `key` (16 bytes; tests only) when
+   not NULL; 0, or a positive errno. */
+int endpoints_init(endpoint_table_t *t, uint8_t *addrs, size_t addrs_bytes, const uint8_t *key);
 void endpoints_free(endpoint_table_t *t);
 void endpoints_reset(endpoint_table_t *t);
 /* The table key of a socket address; false for a family we do not handle. */

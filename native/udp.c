@@ -6,11 +6,12 @@
  *
  *   new UdpSocket({ family, host, port, bufferBytes, buffer, meta, addrs, slotBytes, maxBatch,
  *                   offload, onDatagrams(count, reset), onError(code, errno, message, fatal),
- *                   simulatedKernelSegments? })
+ *                   simulatedKernelSegments?, hashKey? })
  *     offload 1: use UDP GSO/GRO where the kernel has them (meta then needs maxSegments
  *     entries a slot). family 0 = dual-stack (AF_INET6, IPV6_V6ONLY off), 4 = IPv4 only,
  *     6 = IPv6 only. simulatedKernelSegments (tests only): refuse GSO messages of more
- *     segments with EINVAL, as kernels before 6.8 do above 64.
+ *     segments with EINVAL, as kernels before 6.8 do above 64. hashKey (tests only): a
+ *     16-byte endpoint-table key instead of a random one, so a test can build collisions.
  *     Throws an Error with .code (EADDRINUSE, EAFNOSUPPORT...) when it cannot bind.
  *   .start() .close() .localPort()
  *   .stats() -> [sent, sendDrops, received, recvDrops, softErrors, gso (0/1), gro (0/1),
@@ -622,6 +623,12 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
     return NULL;
   uint32_t simulated = 0;
   if (get_optional_u32(env, opts, "simulatedKernelSegments", 0, &simulated)) return NULL;
+  uint8_t *hash_key = NULL; /* tests only: a known endpoint-table key, to build collisions */
+  size_t hash_key_len = 0;
+  napi_valuetype key_type;
+  if (get_prop(env, opts, "hashKey", &v) || napi_typeof(env, v, &key_type) != napi_ok) return NULL;
+  if (key_type != napi_undefined && arg_bytes(env, v, "hashKey", &hash_key, &hash_key_len)) return NULL;
+  if (key_type != napi_undefined && (!hash_key || hash_key_len != 16)) return throw_range(env, "hashKey must have 16 bytes");
   if (family != 0 && family != 4 && family != 6) return throw_range(env, "family must be 0, 4 or 6");
   if (port > 65535) return throw_range(env, "port must be 0..65535");
   if (max_batch < 1 || max_batch > UDP_MAX_BATCH) return throw_range(env, "maxBatch must be 1..udpConstants.maxBatch");
@@ -638,7 +645,7 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, -fd, syscall, "cannot open the UDP socket");
 
   udp_t *u = calloc(1, sizeof *u);
-  int err = u ? endpoints_init(&u->table, addrs, addrs_len) : ENOMEM;
+  int err = u ? endpoints_init(&u->table, addrs, addrs_len, hash_key) : ENOMEM;
   if (!err) {
     u->rmsg = calloc(max_batch, sizeof *u->rmsg);
     u->riov = calloc(max_batch, sizeof *u->riov);

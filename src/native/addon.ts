@@ -68,6 +68,8 @@ export interface NativeUdpOptions {
   offload: 0 | 1;
   /** Tests only: refuse GSO messages of more segments (EINVAL), as kernels before 6.8 do above 64. */
   simulatedKernelSegments?: number;
+  /** Tests only: a 16-byte SipHash key for the endpoint table instead of a random one. */
+  hashKey?: Uint8Array;
   /** One call per wake-up; `reset`: the endpoint table was cleared, forget cached ids. */
   onDatagrams(count: number, reset: boolean): void;
   onError(code: string, errno: number, message: string, fatal: boolean): void;

@@ -3,9 +3,14 @@
 // refuses long GSO runs, an endpoint table filled by many senders, buffers JS detached.
 // The addon is driven directly (not through NativeUdpTransport) so the test owns the arrays
 // and can put canary words right after meta. Traffic on 127.0.0.1 only.
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadNative, type NativeUdpSocket } from '../../src/native/addon.js';
 
+/** libsodium's crypto_shorthash is SipHash-2-4, the endpoint table's hash. */
+const { crypto_shorthash: siphash24 } = createRequire(import.meta.url)('sodium-native') as {
+  crypto_shorthash(out: Uint8Array, input: Uint8Array, key: Uint8Array): void;
+};
 const native = loadNative();
 const U = native.udpConstants;
 const UdpSocket = native.UdpSocket!;
@@ -31,7 +36,9 @@ afterEach(() => {
 });
 
 /** A socket whose meta is exactly as long as the addon asks for, with canaries right after it. */
-function open(options: { offload?: 0 | 1; simulatedKernelSegments?: number; family?: 0 | 4 | 6; host?: string } = {}): Opened {
+function open(
+  options: { offload?: 0 | 1; simulatedKernelSegments?: number; family?: 0 | 4 | 6; host?: string; hashKey?: Uint8Array } = {},
+): Opened {
   const maxBatch = 64; // as NativeUdpTransport
   const offload = options.offload ?? 1;
   const metaWords = U.metaStride * maxBatch * (offload ? U.maxSegments : 1);
@@ -53,6 +60,7 @@ function open(options: { offload?: 0 | 1; simulatedKernelSegments?: number; fami
     maxBatch,
     offload,
     simulatedKernelSegments: options.simulatedKernelSegments,
+    hashKey: options.hashKey,
     onDatagrams: (count) => {
       o.batches.push(count);
       for (let i = 0; i < count; i++) {
@@ -174,7 +182,7 @@ describe('native UDP socket bounds', () => {
       if (id !== live.size) problems.push(`${ip} ${port}: id ${id}, want ${live.size}`); // numbered afresh
       if (!keyOk(ip, port, id)) problems.push(`${ip} ${port}: wrong address table entry`);
       live.set(`${ip}|${port}`, id);
-      if (i % 101 === 0) {
+      if (i % 307 === 0) {
         for (const [name, known] of live) {
           const [ip2, port2] = name.split('|');
           const again = o.socket.endpoint(ip2!, Number(port2)); // found again, no reset
@@ -185,6 +193,37 @@ describe('native UDP socket bounds', () => {
     expect(problems.slice(0, 5)).toEqual([]);
     expect(resets).toBe(Math.floor((total - 1) / U.endpointCapacity));
     expect(stats(o)).toMatchObject({ endpointResets: resets, probeLimits: 0 });
+  });
+
+  it('cuts probe chains at endpointMaxProbes, and its own random key defeats chosen addresses', () => {
+    // With a known key (a test-only option) find endpointMaxProbes + 1 IPv4 endpoints whose
+    // SipHash-2-4 (libsodium's crypto_shorthash is the same function) lands in one bucket.
+    const key = new Uint8Array(16).fill(0x5a);
+    const buckets = 4 * U.endpointCapacity; // endpoints.h: four buckets per entry
+    const k = Buffer.alloc(U.addrBytes);
+    k[10] = k[11] = 0xff; // v4-mapped
+    const port = 4000;
+    k.writeUInt16BE(port, 16);
+    const out = Buffer.alloc(8);
+    const colliding: string[] = [];
+    let home = -1;
+    for (let i = 1; colliding.length <= U.endpointMaxProbes; i++) {
+      k.writeUInt32BE(0x7f000000 + i, 12);
+      siphash24(out, k, key);
+      const bucket = out.readUInt16LE(0) & (buckets - 1);
+      if (home < 0) home = bucket;
+      if (bucket === home) colliding.push(`127.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    }
+    const known = open({ hashKey: key });
+    const ids = colliding.map((ip) => known.socket.endpoint(ip, port));
+    // the chain fills endpointMaxProbes buckets; the next one is refused and the table cleared
+    expect(ids).toEqual([...Array.from({ length: U.endpointMaxProbes }, (_, i) => i), U.resetFlag + 0]);
+    expect(stats(known)).toMatchObject({ endpointResets: 1, probeLimits: 1 });
+    expect(known.socket.endpoint(colliding[U.endpointMaxProbes]!, port)).toBe(0); // found again
+    const random = open();
+    const randomIds = colliding.map((ip) => random.socket.endpoint(ip, port));
+    expect(randomIds).toEqual(colliding.map((_, i) => i));
+    expect(stats(random)).toMatchObject({ endpointResets: 0, probeLimits: 0 });
   });
 
   it('stops instead of writing into a buffer JS has detached', async () => {
