@@ -16,7 +16,7 @@ import { DEFAULT_LOG_LEVEL, levelFromVerbosity, type LogLevel } from '../log/lev
 export type Command =
   /** Run the node (the default command). */
   | { kind: 'run'; config: Config }
-  | { kind: 'genkey'; password: string | null }
+  | { kind: 'genkey' }
   | { kind: 'status'; json: boolean; controlSocket: string }
   | { kind: 'demo'; logLevel: LogLevel }
   /** --help or --version: print `text` on stdout and exit 0. */
@@ -53,6 +53,8 @@ const FLAG_DOCS: Record<FieldKey, FlagDoc | null> = {
   peerTimeoutMs: { describe: 'drop a peer silent this long [default: 3s]', group: G_HA },
   keepaliveMs: { describe: 'keepalive interval [default: 0.5s]', group: G_HA },
   password: { describe: 'network password (or env PASSWORD)', group: G_SEC, alias: ['p'] },
+  network: { describe: 'password mode: network name, part of the password salt [default: hacloud]', group: G_SEC },
+  identityFile: { describe: "password mode: this node's key, created if missing [default: /var/lib/hacloud/<name>.key]", group: G_SEC },
   privateKey: { describe: "this node's private key (hacloud genkey)", group: G_SEC },
   publicKey: { describe: 'its public key, checked against the private key', group: G_SEC },
   trustedKeys: { describe: 'public key of a trusted node; repeatable', group: G_SEC },
@@ -112,8 +114,9 @@ function buildParser(argv: string[]): Argv {
     .help('help').alias('help', 'h')
     .version('version', 'Show the version', readVersion()).alias('version', 'V')
     .command('$0', false, runOptions)
-    .command('genkey', 'print a new private key and its public key', (y) =>
-      y.option('password', { alias: 'p', type: 'string', requiresArg: true, describe: 'print the key pair this password maps to instead' }))
+    .command('genkey', 'print a new private key and its public key (the node id)', (y) =>
+      // gone: accepted only to explain why (see parseCommand)
+      y.option('password', { alias: 'p', type: 'string', hidden: true }))
     .command('status', "show this node's peers, claims and failovers", (y) =>
       y.option('json', { type: 'boolean', describe: 'stable JSON instead of tables' })
         .option('control-socket', { type: 'string', requiresArg: true, describe: "the node's control socket" })
@@ -143,7 +146,12 @@ export function parseCommand(argv: string[], env: Env = {}): Command {
     case undefined:
       return { kind: 'run', config: resolveArgs(parsed, env) };
     case 'genkey':
-      return { kind: 'genkey', password: singleString(parsed, 'password') };
+      if (parsed['password'] !== undefined) {
+        throw new ConfigError('genkey --password is gone: a key derived from the password let anyone test passwords ' +
+          'offline and gave every node one identity; in password mode each node keeps its own key in --identity-file ' +
+          '(created on first start)');
+      }
+      return { kind: 'genkey' };
     case 'status':
       return { kind: 'status', json: parsed['json'] === true, controlSocket: statusSocket(parsed) };
     case 'demo':

@@ -43,7 +43,7 @@ async function execute(command: Command): Promise<number> {
     }
     case 'genkey': {
       const { runGenkey } = await import('./genkey.js');
-      const text = runGenkey(command.password === null ? {} : { password: command.password });
+      const text = runGenkey();
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       return 0;
     }

@@ -13,6 +13,10 @@ export { DEFAULT_KEEPALIVE_MS, DEFAULT_PEER_TIMEOUT_MS } from '../core/constants
 export const MIN_KEEPALIVE_MS = 10;
 export const DEFAULT_ALGORITHMS: readonly Algorithm[] = ['aes256-gcm', 'chacha20-poly1305'];
 export const CONTROL_SOCKET_DIR = '/run/hacloud';
+/** Password mode keeps each node's identity key here: <dir>/<instance>.key (see resolve.ts). */
+export const IDENTITY_DIR = '/var/lib/hacloud';
+/** Password mode: the network name that goes into the password's salt (crypto/password.ts). */
+export const DEFAULT_NETWORK = 'hacloud';
 /** Smallest MTU we accept: the IPv4 minimum datagram size; IPv6 needs 1280. */
 export const MIN_MTU = 576;
 export const MIN_MTU_IPV6 = 1280;

@@ -44,6 +44,8 @@ export const FIELDS = {
   logLevel: field<LogLevel>({ yaml: 'log-level', flag: null, merge: 'single', parse: v.parseLogLevel }),
   logFile: field<string>({ yaml: 'log-file', flag: 'log-file', merge: 'single', parse: v.parsePath }),
   password: field<string>({ yaml: 'crypto.password', flag: 'password', merge: 'single', parse: v.parseString }),
+  network: field<string>({ yaml: 'crypto.network', flag: 'network', merge: 'single', parse: v.parseNetworkName }),
+  identityFile: field<string>({ yaml: 'crypto.identity-file', flag: 'identity-file', merge: 'single', parse: v.parsePath }),
   privateKey: field<string>({ yaml: 'crypto.private-key', flag: 'private-key', merge: 'single', parse: v.parseKey }),
   publicKey: field<string>({ yaml: 'crypto.public-key', flag: 'public-key', merge: 'single', parse: v.parseKey }),
   trustedKeys: field<string>({ yaml: 'crypto.trusted-keys', flag: 'trusted-key', merge: 'append', parse: v.parseKey }),

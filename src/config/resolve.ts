@@ -6,11 +6,12 @@ import { DEFAULT_LOG_LEVEL } from '../log/levels.js';
 import { ConfigError } from './errors.js';
 import { formatDurationMs } from './duration.js';
 import {
-  CONTROL_SOCKET_DIR, DEFAULT_ALGORITHMS, DEFAULT_DEVICE_NAME, DEFAULT_DEVICE_PATH,
+  CONTROL_SOCKET_DIR, DEFAULT_ALGORITHMS, DEFAULT_DEVICE_NAME, DEFAULT_DEVICE_PATH, DEFAULT_NETWORK, IDENTITY_DIR,
   DEFAULT_KEEPALIVE_MS, DEFAULT_PEER_TIMEOUT_MS, DEFAULT_PORT, MIN_KEEPALIVE_MS, MIN_MTU_IPV6,
 } from './defaults.js';
 import type { FieldKey, FieldValue, Settings, Sourced } from './fields.js';
 import { publicKeyOf } from './keys.js';
+import { weakPasswordWarning } from '../crypto/password-strength.js';
 import type { Config, CryptoConfig } from './types.js';
 
 export interface ResolveOptions {
@@ -88,8 +89,10 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     ifdown: one('ifdown')?.value ?? null,
     logLevel: one('logLevel')?.value ?? DEFAULT_LOG_LEVEL,
     logFile: one('logFile')?.value ?? null,
-    crypto: resolveCrypto(one('password'), one('privateKey'), one('publicKey'),
-      all('trustedKeys').map((k) => k.value), algorithms.length ? algorithms : [...DEFAULT_ALGORITHMS], warnings),
+    crypto: resolveCrypto({
+      password: one('password'), privateKey: one('privateKey'), publicKey: one('publicKey'), network: one('network'),
+      identityFile: one('identityFile'), defaultIdentityFile: defaultIdentityFile(device.name, configFile),
+    }, all('trustedKeys').map((k) => k.value), algorithms.length ? algorithms : [...DEFAULT_ALGORITHMS], warnings),
     controlSocket: one('controlSocket')?.value ?? defaultControlSocket(device.name, configFile),
     metricsListen: one('metricsListen')?.value ?? null,
     statsFile: one('statsFile')?.value ?? null,
@@ -101,10 +104,17 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
   };
 }
 
+interface CryptoSettings {
+  password: Sourced<string> | undefined;
+  privateKey: Sourced<string> | undefined;
+  publicKey: Sourced<string> | undefined;
+  network: Sourced<string> | undefined;
+  identityFile: Sourced<string> | undefined;
+  defaultIdentityFile: string;
+}
+
 function resolveCrypto(
-  password: Sourced<string> | undefined,
-  privateKey: Sourced<string> | undefined,
-  publicKey: Sourced<string> | undefined,
+  { password, privateKey, publicKey, network, identityFile, defaultIdentityFile }: CryptoSettings,
   trustedKeys: string[],
   algorithms: CryptoConfig['algorithms'],
   warnings: string[],
@@ -122,12 +132,23 @@ function resolveCrypto(
   if (publicKey && privateKey && publicKeyOf(privateKey.value) !== publicKey.value) {
     throw new ConfigError(`${publicKey.where}: does not belong to the private key (${privateKey.where})`);
   }
+  if (privateKey && identityFile) {
+    throw new ConfigError(`${identityFile.where}: an identity file is for password mode; ` +
+      `with a private key (${privateKey.where}) the key is the identity`);
+  }
+  if (privateKey && network) {
+    throw new ConfigError(`${network.where}: a network name only applies to a password (password mode)`);
+  }
+  const weak = password ? weakPasswordWarning(password.value) : null;
+  if (weak) warnings.push(weak);
   if (password?.where === '--password') {
     warnings.push('a password given with --password is visible in the process list; ' +
       'prefer the PASSWORD environment variable or crypto.password in a root-only file');
   }
   return {
     password: password?.value ?? null,
+    network: network?.value ?? DEFAULT_NETWORK,
+    identityFile: privateKey ? null : identityFile?.value ?? defaultIdentityFile,
     privateKey: privateKey?.value ?? null,
     publicKey: publicKey?.value ?? null,
     trustedKeys: dedupe(trustedKeys, (a, b) => a === b),
@@ -136,14 +157,25 @@ function resolveCrypto(
 }
 
 /**
- * /run/hacloud/<instance>.sock: the device name when it is fixed, else the config file's
- * name (hacloud@office.service reads office.yaml → office.sock), else "hacloud".
+ * The instance name of a node, which names its default files: the device name when it is
+ * fixed, else the config file's name (hacloud@office.service reads office.yaml → office),
+ * else "hacloud".
  */
-export function defaultControlSocket(deviceName: string, configFile: string | null): string {
+export function instanceName(deviceName: string, configFile: string | null): string {
   let instance = 'hacloud';
   if (!deviceName.includes('%')) instance = deviceName;
   else if (configFile) instance = basename(configFile, extname(configFile)) || instance;
-  return join(CONTROL_SOCKET_DIR, `${instance}.sock`);
+  return instance;
+}
+
+/** /run/hacloud/<instance>.sock */
+export function defaultControlSocket(deviceName: string, configFile: string | null): string {
+  return join(CONTROL_SOCKET_DIR, `${instanceName(deviceName, configFile)}.sock`);
+}
+
+/** /var/lib/hacloud/<instance>.key: password mode's identity (daemon/identity-file.ts). */
+export function defaultIdentityFile(deviceName: string, configFile: string | null): string {
+  return join(IDENTITY_DIR, `${instanceName(deviceName, configFile)}.key`);
 }
 
 /** The prefixes this node claims: --claim subnets plus, with auto-claim, its --ip as a host route. */

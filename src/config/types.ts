@@ -30,11 +30,15 @@ export interface DeviceConfig {
 export interface CryptoConfig {
   /** Password mode: the network key is derived from this. Null in key mode. */
   readonly password: string | null;
-  /** Key mode: this node's Ed25519 private key (32-byte seed, base64url, 43 chars). */
+  /** Password mode: goes into the password's salt, so each network needs its own dictionary. */
+  readonly network: string;
+  /** Password mode: this node's identity key (created if missing). Null in key mode. */
+  readonly identityFile: string | null;
+  /** Key mode: this node's private key (32-byte Ed25519 seed, base64url, 43 chars). */
   readonly privateKey: string | null;
   /** Optional; when given it was checked to belong to privateKey. */
   readonly publicKey: string | null;
-  /** Public keys (base64url, 43 chars) this node trusts, deduplicated. */
+  /** Public keys (X25519, base64url, 43 chars: node ids) this node trusts, deduplicated. */
   readonly trustedKeys: readonly string[];
   /** Preference order, deduplicated. Default aes256-gcm, chacha20-poly1305. */
   readonly algorithms: readonly Algorithm[];

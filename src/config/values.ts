@@ -135,6 +135,14 @@ export function parseDeviceName(s: Scalar): string {
 }
 
 /** A file path; must not be empty. */
+/** A password-mode network name: 1..64 printable characters (it goes into the password's salt). */
+export function parseNetworkName(s: Scalar): string {
+  const name = parseString(s);
+  if ([...name].length > 64) throw new ValueError('is longer than 64 characters');
+  if (/[\p{Cc}]/u.test(name)) throw new ValueError('contains a control character');
+  return name;
+}
+
 export function parsePath(s: Scalar): string {
   return parseString(s);
 }

@@ -18,8 +18,13 @@
 //               faster than passing raw key bytes per packet).
 // All produce the same bytes (test/unit/crypto-aead-native.test.ts checks each against the
 // others), so two nodes never need to agree on the implementation.
-//   plain     no encryption and no integrity at all; still framed. Only negotiated when both
-//             sides list it (see handshake.ts); the CLI must warn loudly.
+//   plain     authenticated but not encrypted: the payload travels in clear, followed by a
+//             16-byte tag = AES-256-GCM over an empty plaintext with header and payload as
+//             associated data (GMAC), under the session key and the packet counter as nonce;
+//             so plain has the ciphers' overhead and nobody who lacks the session key can
+//             forge or alter a packet (before, anyone who saw a session index could). Native
+//             when the addon is built (no allocation), node:crypto otherwise. Only negotiated
+//             when both sides list it (see handshake.ts); the CLI warns loudly.
 //
 // This module wraps primitives; it is not part of the sans-IO protocol logic, which is why
 // it may import node:crypto.
@@ -58,7 +63,7 @@ export function parseAlgorithm(text: string, what = 'algorithm'): AlgorithmName 
 
 export interface Aead {
   readonly algorithm: AlgorithmName;
-  /** Bytes the tag adds (16, or 0 for plain). */
+  /** Bytes the tag adds (16). */
   readonly tagBytes: number;
   /**
    * Encrypt `plaintext` into `out` (ciphertext then tag) and return the bytes written
@@ -204,32 +209,132 @@ class NativeAead implements Aead {
   }
 }
 
-class PlainAead implements Aead {
-  readonly algorithm = 'plain' as const;
-  readonly tagBytes = 0;
+/** GMAC of one message (`data` as AES-256-GCM's associated data) into `tag`; 0 or -1 (verify). */
+interface Gmac {
+  sign(counter: number, data: Uint8Array, tag: Uint8Array): void;
+  /** Is packet[len - 16, len) the tag of packet[0, len - 16)? */
+  verifyPacket(counter: number, packet: Uint8Array): boolean;
+  destroy(): void;
+}
 
-  seal(_counter: number, _aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number {
-    if (plaintext.buffer !== out.buffer || plaintext.byteOffset !== out.byteOffset) out.set(plaintext, 0);
-    return plaintext.length;
+const NO_BYTES = new Uint8Array(0);
+
+class NativeGmac implements Gmac {
+  private readonly handle: NativeAeadHandle;
+
+  constructor(key: Uint8Array) {
+    this.handle = createNativeAead(ALGORITHM_IDS.aes256 as 2, key);
   }
 
-  open(_counter: number, _aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
-    if (out.length < ciphertext.length) return -1;
-    if (ciphertext.buffer !== out.buffer || ciphertext.byteOffset !== out.byteOffset) out.set(ciphertext, 0);
-    return ciphertext.length;
+  sign(counter: number, data: Uint8Array, tag: Uint8Array): void {
+    this.handle.seal(counter, data, NO_BYTES, tag);
   }
 
-  /** Copies the whole packet, then moves the body to the front: no views, no allocation. */
-  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
-    const n = packet.length - aadBytes;
-    if (n < 0 || out.length < n) return -1;
-    if (packet.length > out.length || packet.buffer === out.buffer) return openPacketViaViews(this, counter, packet, aadBytes, out);
-    out.set(packet, 0);
-    out.copyWithin(0, aadBytes, packet.length);
-    return n;
+  verifyPacket(counter: number, packet: Uint8Array): boolean {
+    return this.handle.openPacket(counter, packet, packet.length - TAG_BYTES, NO_BYTES) === 0;
+  }
+
+  destroy(): void {
+    this.handle.destroy();
+  }
+}
+
+class JsGmac implements Gmac {
+  private readonly key: KeyObject;
+  private readonly nonce = new Uint8Array(12);
+
+  constructor(key: Uint8Array) {
+    this.key = createSecretKey(key);
+  }
+
+  sign(counter: number, data: Uint8Array, tag: Uint8Array): void {
+    writeNonce(this.nonce, counter);
+    const c = createCipheriv('aes-256-gcm', this.key, this.nonce, { authTagLength: TAG_BYTES });
+    c.setAAD(data);
+    c.final();
+    tag.set(c.getAuthTag());
+  }
+
+  verifyPacket(counter: number, packet: Uint8Array): boolean {
+    writeNonce(this.nonce, counter);
+    const end = packet.length - TAG_BYTES;
+    const d = createDecipheriv('aes-256-gcm', this.key, this.nonce, { authTagLength: TAG_BYTES });
+    d.setAAD(packet.subarray(0, end));
+    d.setAuthTag(packet.subarray(end));
+    try {
+      d.final();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   destroy(): void {}
+}
+
+/**
+ * `plain`: payload in clear, then GMAC(header | payload). The tag input must be contiguous:
+ * seal() uses the caller's buffer when the header sits right before `out` (the channel's
+ * layout, so nothing is copied or allocated per packet), else copies into a scratch buffer.
+ */
+class PlainAead implements Aead {
+  readonly algorithm = 'plain' as const;
+  readonly tagBytes = TAG_BYTES;
+  private readonly gmac: Gmac;
+  private readonly tag = new Uint8Array(TAG_BYTES);
+  private scratch: Uint8Array = new Uint8Array(0);
+  /** Last view of header | payload handed to the GMAC, reused while it covers the same bytes. */
+  private view: Uint8Array = new Uint8Array(0);
+
+  constructor(key: Uint8Array, native: boolean) {
+    this.gmac = native ? new NativeGmac(key) : new JsGmac(key);
+  }
+
+  seal(counter: number, aad: Uint8Array, plaintext: Uint8Array, out: Uint8Array): number {
+    const len = plaintext.length;
+    if (out.length < len + TAG_BYTES) throw new RangeError('AEAD output buffer too small');
+    if (plaintext.buffer !== out.buffer || plaintext.byteOffset !== out.byteOffset) out.set(plaintext, 0);
+    const total = aad.length + len;
+    if (aad.buffer === out.buffer && aad.byteOffset + aad.length === out.byteOffset) {
+      const v = this.view;
+      if (v.buffer !== out.buffer || v.byteOffset !== aad.byteOffset || v.length !== total) {
+        this.view = new Uint8Array(out.buffer, aad.byteOffset, total);
+      }
+    } else {
+      if (this.scratch.length < total) this.scratch = new Uint8Array(total);
+      this.scratch.set(aad, 0);
+      this.scratch.set(plaintext, aad.length);
+      this.view = this.scratch.subarray(0, total);
+    }
+    this.gmac.sign(counter, this.view, this.tag);
+    out.set(this.tag, len);
+    return len + TAG_BYTES;
+  }
+
+  open(counter: number, aad: Uint8Array, ciphertext: Uint8Array, out: Uint8Array): number {
+    const total = aad.length + ciphertext.length;
+    if (this.scratch.length < total) this.scratch = new Uint8Array(total);
+    this.scratch.set(aad, 0);
+    this.scratch.set(ciphertext, aad.length);
+    return this.openPacket(counter, this.scratch.subarray(0, total), aad.length, out);
+  }
+
+  /** Verify the tag, then copy the body to the front of `out`: no views, no allocation. */
+  openPacket(counter: number, packet: Uint8Array, aadBytes: number, out: Uint8Array): number {
+    const n = packet.length - aadBytes - TAG_BYTES;
+    if (n < 0 || out.length < n || !this.gmac.verifyPacket(counter, packet)) return -1;
+    if (packet.length <= out.length && packet.buffer !== out.buffer) {
+      out.set(packet, 0);
+      out.copyWithin(0, aadBytes, aadBytes + n);
+    } else {
+      out.set(packet.subarray(aadBytes, aadBytes + n), 0);
+    }
+    return n;
+  }
+
+  destroy(): void {
+    this.gmac.destroy();
+  }
 }
 
 export const AEAD_KEY_BYTES = 32;
@@ -240,7 +345,8 @@ export type AeadImpl = 'auto' | 'native' | 'js';
 /** An AEAD for one direction of one session. `key` is copied. */
 export function createAead(algorithm: AlgorithmName, key: Uint8Array, impl: AeadImpl = 'auto'): Aead {
   if (key.length !== AEAD_KEY_BYTES) throw new RangeError('AEAD keys have 32 bytes');
-  if (algorithm === 'plain') return new PlainAead();
-  if (impl === 'native' || (impl === 'auto' && nativeAeadAvailable())) return new NativeAead(algorithm, key);
+  const native = impl === 'native' || (impl === 'auto' && nativeAeadAvailable());
+  if (algorithm === 'plain') return new PlainAead(key, native);
+  if (native) return new NativeAead(algorithm, key);
   return algorithm === 'chacha20' ? new ChaChaAead(key) : new AesGcmAead(key);
 }

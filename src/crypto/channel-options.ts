@@ -64,6 +64,13 @@ export interface SecureChannelOptions {
   sink: ChannelSink;
   timing?: Partial<ChannelTiming>;
   rateLimit?: Partial<RateLimitOptions>;
+  /**
+   * Wall-clock time in ms since the epoch (Date.now in the daemon). Message 1 carries it and
+   * the responder refuses one outside TIMESTAMP_WINDOW_MS (initiation-cache.ts), so nodes
+   * need roughly synchronised clocks. Default: `now` itself, for tests and simulations
+   * whose nodes share one virtual clock.
+   */
+  wallClock?: () => number;
   /** Largest payload send() accepts (default 65535). */
   maxPayloadBytes?: number;
   /** Called with exceptions thrown by sink callbacks inside receive() (which never throws). */

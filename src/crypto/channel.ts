@@ -1,11 +1,27 @@
 // SecureChannel: the Channel of src/core/channel.ts on top of the handshake in handshake.ts,
-// the AEADs in aead.ts and the session rules in session.ts. Sans-IO: datagrams come in
-// through receive(), go out through sink.send(); time comes in as `now` (ms, monotonic) and
-// randomness from the injected Rng.
+// the flood defence in macs.ts / ratelimit.ts / initiation-cache.ts, the AEADs in aead.ts
+// and the session rules in session.ts. Sans-IO: datagrams come in through receive(), go out
+// through sink.send(); time comes in as `now` (ms, monotonic), wall-clock time from the
+// injected wallClock, randomness from the injected Rng.
 //
 // Every datagram given to receive() ends in exactly one of: delivered (onMessage),
 // handshake progress, or one sink.onDrop(reason). Duplicated handshake messages count as
-// 'replay' (a duplicated message 1 or 3 is still answered from stored state).
+// 'replay' (a retransmitted message 1 is answered again from stored state only when it comes
+// from the source of the original, a duplicated message 3 by a keepalive).
+//
+// Message 1 is checked cheapest first, and nothing before the rate limiter costs asymmetric
+// crypto or drains a budget:
+//   length/type/version ('malformed') -> our own ephemeral key coming back ('reflected', or
+//   'self' when it came from the very endpoint we sent it to) -> mac1 ('mac') -> an ephemeral
+//   key already answered ('replay') -> busy and no valid mac2 (cookie reply, 'cookie') ->
+//   decrypt ('auth') -> timestamp ('stale') -> algorithms ('handshake-state') -> rate limit
+//   ('rate-limited') -> message 2.
+//
+// Endpoints: a responder's session endpoint is the source of message 1 (where message 2 went,
+// which the initiator had to receive to write message 3); an initiator's is where it sent
+// message 1. The source of message 2 or 3 is never used, so a member that spoofs one cannot
+// move another peer's endpoint. Afterwards an endpoint moves only through authenticated
+// transport packets (roaming).
 //
 // Data path: send() seals into one preallocated buffer and hands a view of it to
 // sink.send(); receive() opens into one preallocated buffer and hands a view to onMessage().
@@ -17,20 +33,24 @@
 import type { ChannelSink, Channel } from '../core/channel.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
 import {
-  MSG_HANDSHAKE_CONFIRM, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, MSG_TRANSPORT, PROTOCOL_VERSION,
+  MSG_COOKIE_REPLY, MSG_HANDSHAKE_CONFIRM, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, MSG_TRANSPORT, PROTOCOL_VERSION,
   TRANSPORT_HEADER_BYTES, readCounter, readU32, writeTransportHeader,
 } from '../wire/header.js';
 import { DEFAULT_ALGORITHMS, type AlgorithmName } from './aead.js';
+import { BoundedMap } from './bounded-map.js';
 import {
   DEFAULT_TIMING, type ChannelTiming, type SecureChannelOptions, type SessionInfo,
 } from './channel-options.js';
 import {
-  INSTANCE_ID_BYTES, MAX_ALGORITHMS, createConfirm, createInitiation, createResponse, isFail,
-  negotiateAlgorithm, readConfirm, readInitiation, readResponse, type HandshakeIdentity,
+  INIT_BYTES, INSTANCE_ID_BYTES, MAX_ALGORITHMS, createConfirm, createInitiation, createResponse, initiationEphemeral,
+  isFail, negotiateAlgorithm, readConfirm, readInitiation, readResponse, type HandshakeIdentity,
 } from './handshake.js';
-import { encodeKey, parsePeerId } from './keys.js';
+import { InitiationReplayCache } from './initiation-cache.js';
+import { encodeKey, parsePeerId, peerIdToPublicKey } from './keys.js';
+import { COOKIE_USE_MS, CookieMaker, mac1Key, mac1Valid, openCookieReply, sealInitiation } from './macs.js';
 import { PSK_BYTES } from './password.js';
-import { DEFAULT_RATE_LIMIT, HandshakeRateLimiter } from './ratelimit.js';
+import { DEFAULT_RATE_LIMIT, HandshakeRateLimiter, sourceKey } from './ratelimit.js';
+import { ResponderTable } from './responders.js';
 import {
   bytesEqual, createSession, destroySession, hex, isUsable, newSessionWins, rekeyDueAt,
   type IndexEntry, type Initiation, type NewSession, type PeerState, type ResponderEntry, type Session,
@@ -38,7 +58,18 @@ import {
 
 export { DEFAULT_TIMING, type ChannelTiming, type SecureChannelOptions, type SessionInfo };
 
-const MAX_PENDING_RESPONDERS = 4096;
+/** Endpoints we dial at once (connect() beyond this is ignored until some finish). */
+export const MAX_CONNECTS = 1024;
+/** Key mode, responder unknown: message 1 copies (one mac1 per trusted key) per attempt. */
+export const MAX_MAC1_COPIES = 16;
+/** Remembered per endpoint: which peer and which key answered there, and cookies. */
+export const MAX_ENDPOINT_MEMORY = 1024;
+/** Endpoints found to be ourselves, and for how long we believe it. */
+export const MAX_SELF_ENDPOINTS = 64;
+export const SELF_ENDPOINT_TTL_MS = 10 * 60_000;
+/** A retransmitted message 1 is answered from stored state at most this often, this many times. */
+const RESEND_MIN_GAP_MS = 100;
+const MAX_RESENDS = 4;
 const EMPTY = new Uint8Array(0);
 
 export class SecureChannel implements Channel {
@@ -53,14 +84,30 @@ export class SecureChannel implements Channel {
   private readonly timing: ChannelTiming;
   private readonly limiter: HandshakeRateLimiter;
   private readonly onInternalError: (err: unknown) => void;
+  private readonly wallClock: (() => number) | null;
+  private readonly passwordMode: boolean;
+  /** K of mac1 and cookie replies addressed to us: the psk, or our public key in key mode. */
+  private readonly ownMacMaterial: Uint8Array;
+  private readonly ownMac1Key: Uint8Array;
+  /** Key mode: the trusted keys other than ours, to key mac1 when the responder is unknown. */
+  private readonly otherKeys: Uint8Array[];
+  private readonly cookieMaker: CookieMaker;
+  private readonly replayCache = new InitiationReplayCache();
 
   private readonly peers = new Map<PeerId, PeerState>();
   private readonly byIndex = new Map<number, IndexEntry>();
   private readonly connects = new Map<Endpoint, Initiation>();
-  private readonly responders = new Map<string, ResponderEntry>();
+  private readonly responders = new ResponderTable();
+  /** Our outstanding message 1 ephemeral keys (hex), to recognise them coming back. */
+  private readonly ownEphemerals = new Map<string, Initiation>();
   /** Which peer a connect() endpoint turned out to be. */
-  private readonly endpointPeer = new Map<Endpoint, PeerId>();
-  private readonly selfEndpoints = new Set<Endpoint>();
+  private readonly endpointPeer = new BoundedMap<Endpoint, PeerId>(MAX_ENDPOINT_MEMORY);
+  /** Key mode: the public key that answered at an endpoint (keys mac1 of later dials there). */
+  private readonly endpointKey = new BoundedMap<Endpoint, Uint8Array>(MAX_ENDPOINT_MEMORY);
+  /** Cookies responders gave us, per their endpoint. */
+  private readonly cookies = new BoundedMap<Endpoint, { cookie: Uint8Array; until: number }>(MAX_ENDPOINT_MEMORY);
+  /** Endpoints that were ourselves, until when. */
+  private readonly selfEndpoints = new BoundedMap<Endpoint, number>(MAX_SELF_ENDPOINTS);
 
   private readonly txBuf: Uint8Array;
   private readonly txHeader: Uint8Array;
@@ -97,6 +144,12 @@ export class SecureChannel implements Channel {
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
     this.limiter = new HandshakeRateLimiter({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit });
     this.onInternalError = opts.onInternalError ?? (() => {});
+    this.wallClock = opts.wallClock ?? null;
+    this.passwordMode = !!opts.psk;
+    this.ownMacMaterial = opts.psk ? new Uint8Array(opts.psk) : opts.identity.publicKey;
+    this.ownMac1Key = mac1Key(this.ownMacMaterial);
+    this.otherKeys = trustedList.filter((k) => k !== opts.identity.id).map(peerIdToPublicKey);
+    this.cookieMaker = new CookieMaker(this.rng);
     const instanceId = new Uint8Array(INSTANCE_ID_BYTES);
     this.rng.fill(instanceId);
     this.hsId = {
@@ -116,13 +169,14 @@ export class SecureChannel implements Channel {
 
   // ---- Channel API -----------------------------------------------------------------------
 
-  connect(now: number, endpoint: Endpoint): void {
+  connect(now: number, endpoint: Endpoint, peer?: PeerId): void {
     this.tick(now);
-    if (this.selfEndpoints.has(endpoint) || this.connects.has(endpoint)) return;
+    if (this.isSelf(now, endpoint) || this.connects.has(endpoint) || this.connects.size >= MAX_CONNECTS) return;
     const known = this.endpointPeer.get(endpoint);
     if (known !== undefined && this.isEstablished(known)) return;
     for (const p of this.peers.values()) if (p.endpoint === endpoint && this.isEstablished(p.id)) return;
-    const init = this.newInitiation(now, endpoint, null);
+    const expected = peer !== undefined && peer !== this.localId && this.isTrusted(peer) ? peer : null;
+    const init = this.newInitiation(now, endpoint, null, expected);
     this.connects.set(endpoint, init);
     this.sendInitiation(now, init);
   }
@@ -165,7 +219,7 @@ export class SecureChannel implements Channel {
     for (const init of [...this.connects.values()]) {
       if (now >= init.nextSendAt) this.retransmitInitiation(now, init);
     }
-    for (const r of this.responders.values()) if (now >= r.expiresAt) this.forgetResponder(r);
+    for (const r of [...this.responders.values()]) if (now >= r.expiresAt) this.forgetResponder(r);
     for (const p of [...this.peers.values()]) {
       for (const s of [p.current, p.pending, p.previous]) {
         if (s && now - s.establishedAt >= t.rejectAfterMs) this.discard(s);
@@ -225,6 +279,16 @@ export class SecureChannel implements Channel {
     };
   }
 
+  /** Entries in the tables strangers can make us fill (all bounded; tests check the bounds). */
+  tableSizes(): Record<string, number> {
+    return {
+      connects: this.connects.size, responders: this.responders.size, ownEphemerals: this.ownEphemerals.size,
+      endpointPeer: this.endpointPeer.size, endpointKey: this.endpointKey.size, cookies: this.cookies.size,
+      selfEndpoints: this.selfEndpoints.size, replayCache: this.replayCache.size,
+      rateLimitSources: this.limiter.trackedSources, byIndex: this.byIndex.size,
+    };
+  }
+
   /** Indices (ours, theirs) of the session send() uses for `peer`; tests compare both ends. */
   sendSessionIndices(peer: PeerId): { local: number; remote: number } | undefined {
     const s = this.peers.get(peer)?.current;
@@ -234,16 +298,13 @@ export class SecureChannel implements Channel {
   // ---- receive ---------------------------------------------------------------------------
 
   private receiveDatagram(now: number, from: Endpoint, d: Uint8Array): void {
-    if (d.length < 2 || d[1] !== PROTOCOL_VERSION) return this.drop('malformed');
+    if (d.length < 4 || d[1] !== PROTOCOL_VERSION) return this.drop('malformed');
     switch (d[0]) {
       case MSG_TRANSPORT: return this.receiveTransport(now, from, d);
-      case MSG_HANDSHAKE_INIT:
-      case MSG_HANDSHAKE_RESPONSE:
-      case MSG_HANDSHAKE_CONFIRM:
-        if (!this.limiter.allow(now, from)) return this.drop('rate-limited');
-        if (d[0] === MSG_HANDSHAKE_INIT) return this.receiveInitiation(now, from, d);
-        if (d[0] === MSG_HANDSHAKE_RESPONSE) return this.receiveResponse(now, from, d);
-        return this.receiveConfirm(now, from, d);
+      case MSG_HANDSHAKE_INIT: return this.receiveInitiation(now, from, d);
+      case MSG_HANDSHAKE_RESPONSE: return this.receiveResponse(now, from, d);
+      case MSG_HANDSHAKE_CONFIRM: return this.receiveConfirm(now, from, d);
+      case MSG_COOKIE_REPLY: return this.receiveCookieReply(now, from, d);
       default:
         return this.drop('malformed');
     }
@@ -286,64 +347,88 @@ export class SecureChannel implements Channel {
   }
 
   private receiveInitiation(now: number, from: Endpoint, d: Uint8Array): void {
-    const dedupeKey = d.length >= 40 ? hex(d.subarray(8, 40)) : '';
-    const dup = this.responders.get(dedupeKey);
-    if (dup && bytesEqual(dup.init, d)) {
+    if (d.length !== INIT_BYTES || d[2] !== 0 || d[3] !== 0) return this.drop('malformed');
+    const ephemeral = hex(initiationEphemeral(d));
+    const own = this.ownEphemerals.get(ephemeral);
+    if (own) {
+      // our own message 1: only a packet from where we sent it proves that endpoint is us
+      if (from !== own.endpoint) return this.drop('reflected');
+      this.drop('self');
+      this.selfEndpoints.set(own.endpoint, now + SELF_ENDPOINT_TTL_MS);
+      this.endInitiation(own);
+      this.sink.onSelf(own.endpoint);
+      return;
+    }
+    if (!mac1Valid(d, this.ownMac1Key)) return this.drop('mac');
+    const dup = this.responders.get(ephemeral);
+    if (dup || this.replayCache.has(ephemeral)) {
       this.drop('replay');
-      if (!dup.completed) this.sink.send(from, dup.st.message);
+      // the initiator may have lost message 2; answer it again, but only where it went before
+      if (dup && !dup.completed && from === dup.from && dup.resends < MAX_RESENDS && now - dup.lastSentAt >= RESEND_MIN_GAP_MS) {
+        dup.resends++;
+        dup.lastSentAt = now;
+        this.sink.send(from, dup.st.message);
+      }
+      return;
+    }
+    if (this.limiter.busy(now) && !this.cookieMaker.mac2Valid(now, from, d)) {
+      if (!this.limiter.allowCookie(now, from)) return this.drop('rate-limited');
+      this.drop('cookie');
+      this.sink.send(from, this.cookieMaker.reply(now, from, d, this.ownMacMaterial));
       return;
     }
     const r = readInitiation(this.hsId, d);
     if (isFail(r)) return this.drop(r.reason);
+    const fresh = this.replayCache.check(this.wall(now), r.timestampMs, ephemeral);
+    if (fresh !== 'fresh') return this.drop(fresh);
     const algorithm = negotiateAlgorithm(r.initiatorAlgorithms, this.algorithms);
     if (!algorithm) return this.drop('handshake-state');
-    if (this.responders.size >= MAX_PENDING_RESPONDERS) return this.drop('rate-limited');
-    const st = createResponse(this.hsId, r, this.newIndex(), this.randomSeed(), algorithm);
+    if (!this.limiter.allow(now, from, this.isPeerEndpoint(now, from))) return this.drop('rate-limited');
+    const st = createResponse(this.hsId, r, this.newIndex(), this.randomKey(), algorithm);
     if (!st) return this.drop('auth');
+    this.replayCache.remember(this.wall(now), r.timestampMs, ephemeral);
     const entry: ResponderEntry = {
-      kind: 'responder', st, from, expiresAt: now + this.timing.responderStateTtlMs, init: d.slice(), dedupeKey,
-      completed: false,
+      kind: 'responder', st, from, source: sourceKey(from), expiresAt: now + this.timing.responderStateTtlMs,
+      ephemeral, lastSentAt: now, resends: 0, completed: false,
     };
-    if (dup) this.forgetResponder(dup);
+    const victim = this.responders.victimFor(entry.source);
+    if (victim) this.forgetResponder(victim);
     this.byIndex.set(st.senderIndex, entry);
-    this.responders.set(dedupeKey, entry);
+    this.responders.add(entry);
     this.deadlineDirty = true;
     this.accounted = true;
     this.sink.send(from, st.message);
   }
 
   private receiveResponse(now: number, from: Endpoint, d: Uint8Array): void {
-    if (d.length < 12) return this.drop('malformed');
-    const entry = this.byIndex.get(readU32(d, 8));
+    if (d.length < 8) return this.drop('malformed');
+    const entry = this.byIndex.get(readU32(d, 4));
     if (!entry) return this.drop('unknown-session');
     if (entry.kind === 'session') return this.drop(bytesEqual(entry.finalMessage, d) ? 'replay' : 'handshake-state');
     if (entry.kind !== 'initiation') return this.drop('handshake-state');
     const init = entry;
+    if (!this.limiter.allow(now, from, this.isPeerEndpoint(now, from))) return this.drop('rate-limited');
     const r = readResponse(init.hs, d);
     if (isFail(r)) return this.drop(r.reason);
     const peerId = encodeKey(r.remoteStatic);
-    if (peerId === this.localId) {
-      this.drop('self');
-      this.selfEndpoints.add(init.endpoint);
-      this.endInitiation(init);
-      this.sink.onSelf(init.endpoint);
-      return;
-    }
+    // our own static: another process with our key, or our message 2 reflected; never "self"
+    if (peerId === this.localId) return this.drop('reflected');
     if (!this.isTrusted(peerId)) return this.drop('untrusted');
     if (negotiateAlgorithm(this.algorithms, r.remoteAlgorithms) !== r.algorithm) return this.drop('handshake-state');
+    const endpoint = init.endpoint; // where message 1 went, not this packet's unauthenticated source
     const instance = hex(r.remoteInstance);
     const existing = this.peers.get(peerId);
     if (existing && !newSessionWins(now, existing, this.localId, instance, this.timing)) {
       // the other side's concurrent handshake wins; we are connected through it
       this.endInitiation(init);
-      if (init.forPeer === null) this.endpointPeer.set(init.endpoint, peerId);
+      this.learnEndpoint(init, peerId, r.remoteStatic);
       return this.drop('handshake-state');
     }
     const c = createConfirm(this.hsId, r);
     if (!c) return this.drop('auth');
     this.endInitiation(init);
-    if (init.forPeer === null) this.endpointPeer.set(init.endpoint, peerId);
-    const p = existing ?? this.newPeer(peerId, from, instance);
+    this.learnEndpoint(init, peerId, r.remoteStatic);
+    const p = existing ?? this.newPeer(peerId, endpoint, instance);
     const s = this.newSession(now, {
       peer: p, localIndex: init.hs.senderIndex, remoteIndex: r.remoteIndex, algorithm: r.algorithm, keys: c.keys,
       initiatorId: this.localId, remoteInstance: instance, finalMessage: d,
@@ -352,8 +437,8 @@ export class SecureChannel implements Channel {
     s.confirmBackoffMs = this.timing.handshakeRetryInitialMs;
     s.confirmRetryAt = now + this.jitter(s.confirmBackoffMs);
     this.accounted = true;
-    this.sink.send(from, c.message);
-    this.install(now, p, s, from);
+    this.sink.send(endpoint, c.message);
+    this.install(now, p, s, endpoint);
   }
 
   private receiveConfirm(now: number, from: Endpoint, d: Uint8Array): void {
@@ -369,25 +454,49 @@ export class SecureChannel implements Channel {
     }
     if (entry.kind !== 'responder') return this.drop('handshake-state');
     const resp = entry;
+    if (!this.limiter.allow(now, from, this.isPeerEndpoint(now, from))) return this.drop('rate-limited');
     const r = readConfirm(resp.st, d);
     if (isFail(r)) return this.drop(r.reason);
     const peerId = encodeKey(r.remoteStatic);
     resp.completed = true;
     this.byIndex.delete(resp.st.senderIndex);
     this.deadlineDirty = true;
-    if (peerId === this.localId) return this.drop('self');
+    if (peerId === this.localId) return this.drop('reflected');
     if (!this.isTrusted(peerId)) return this.drop('untrusted');
+    const endpoint = resp.from; // the source of message 1, not this packet's unauthenticated source
     const instance = hex(r.remoteInstance);
     const existing = this.peers.get(peerId);
     if (existing && !newSessionWins(now, existing, peerId, instance, this.timing)) return this.drop('handshake-state');
-    const p = existing ?? this.newPeer(peerId, from, instance);
+    const p = existing ?? this.newPeer(peerId, endpoint, instance);
     const s = this.newSession(now, {
       peer: p, localIndex: resp.st.senderIndex, remoteIndex: resp.st.initiatorIndex, algorithm: resp.st.algorithm,
       keys: r.keys, initiatorId: peerId, remoteInstance: instance, finalMessage: d,
     });
     this.accounted = true;
-    this.install(now, p, s, from);
+    this.install(now, p, s, endpoint);
     if (p.current === s) this.sendOn(s, MsgKind.Keepalive, EMPTY); // confirms s on the initiator
+  }
+
+  /** A cookie reply to one of our message 1 copies to `from`: keep the cookie, send again with mac2. */
+  private receiveCookieReply(now: number, from: Endpoint, d: Uint8Array): void {
+    const candidates: Initiation[] = [];
+    const c = this.connects.get(from);
+    if (c) candidates.push(c);
+    for (const p of this.peers.values()) if (p.rekey && p.rekey.endpoint === from) candidates.push(p.rekey);
+    if (candidates.length === 0) return this.drop('unknown-session');
+    for (const init of candidates) {
+      for (const copy of init.sent) {
+        const cookie = openCookieReply(d, copy.message, copy.k);
+        if (!cookie) continue;
+        const had = this.cookies.get(from);
+        this.cookies.set(from, { cookie, until: now + COOKIE_USE_MS });
+        this.accounted = true;
+        // a fresh cookie: answer at once rather than after the backoff (a repeated one changes nothing)
+        if (!had || !bytesEqual(had.cookie, cookie)) this.sendCopies(now, init);
+        return;
+      }
+    }
+    return this.drop('auth');
   }
 
   // ---- session bookkeeping ---------------------------------------------------------------
@@ -470,27 +579,54 @@ export class SecureChannel implements Channel {
 
   // ---- initiations -----------------------------------------------------------------------
 
-  private newInitiation(now: number, endpoint: Endpoint, forPeer: PeerId | null): Initiation {
+  private newInitiation(now: number, endpoint: Endpoint, forPeer: PeerId | null, expected: PeerId | null): Initiation {
     const init: Initiation = {
-      kind: 'initiation', endpoint, forPeer, hs: createInitiation(this.hsId, this.newIndex(), this.randomSeed()),
-      hsCreatedAt: now, nextSendAt: now, backoffMs: this.timing.handshakeRetryInitialMs,
+      kind: 'initiation', endpoint, forPeer, expected, hs: this.createHs(now), hsCreatedAt: now, nextSendAt: now,
+      backoffMs: this.timing.handshakeRetryInitialMs, keyRotation: 0, sent: [],
     };
     this.byIndex.set(init.hs.senderIndex, init);
+    this.ownEphemerals.set(hex(init.hs.ephemeral), init);
     this.deadlineDirty = true;
     return init;
   }
 
+  private createHs(now: number) {
+    return createInitiation(this.hsId, this.newIndex(), this.randomKey(), this.wall(now));
+  }
+
   private startRekey(now: number, p: PeerState): void {
     if (p.rekey || p.pending) return;
-    p.rekey = this.newInitiation(now, p.endpoint, p.id);
+    p.rekey = this.newInitiation(now, p.endpoint, p.id, p.id);
     this.sendInitiation(now, p.rekey);
   }
 
   private sendInitiation(now: number, init: Initiation): void {
-    this.sink.send(init.endpoint, init.hs.message);
+    this.sendCopies(now, init);
     init.nextSendAt = now + this.jitter(init.backoffMs);
     init.backoffMs = Math.min(init.backoffMs * 2, this.timing.handshakeRetryMaxMs);
     this.deadlineDirty = true;
+  }
+
+  /**
+   * Send message 1 once per mac1 key it needs: the psk; the expected peer's key; the key that
+   * answered at this endpoint before; or, for an unknown responder in key mode, the next
+   * MAX_MAC1_COPIES trusted keys (the same Noise message each time, so at most one is answered).
+   */
+  private sendCopies(now: number, init: Initiation): void {
+    let keys: Uint8Array[];
+    const known = init.expected ?? this.endpointPeer.get(init.endpoint);
+    if (this.passwordMode) keys = [this.hsId.psk];
+    else if (known !== undefined) keys = [peerIdToPublicKey(known)];
+    else if (this.endpointKey.get(init.endpoint)) keys = [this.endpointKey.get(init.endpoint)!];
+    else {
+      const n = Math.min(MAX_MAC1_COPIES, this.otherKeys.length);
+      keys = Array.from({ length: n }, (_, i) => this.otherKeys[(init.keyRotation + i) % this.otherKeys.length]!);
+      init.keyRotation = (init.keyRotation + n) % Math.max(1, this.otherKeys.length);
+    }
+    const stored = this.cookies.get(init.endpoint);
+    const cookie = stored && now < stored.until ? stored.cookie : null;
+    init.sent = keys.map((k) => ({ k, message: sealInitiation(init.hs.body, mac1Key(k), cookie) }));
+    for (const copy of init.sent) this.sink.send(init.endpoint, copy.message);
   }
 
   private retransmitInitiation(now: number, init: Initiation): void {
@@ -500,18 +636,25 @@ export class SecureChannel implements Channel {
       init.endpoint = p.endpoint; // follow a roaming peer
     }
     if (now - init.hsCreatedAt >= this.timing.initiationRenewMs) {
-      // fresh ephemeral key and index; a late answer to the old message 1 is dropped
-      if (this.byIndex.get(init.hs.senderIndex) === init) this.byIndex.delete(init.hs.senderIndex);
-      init.hs = createInitiation(this.hsId, this.newIndex(), this.randomSeed());
+      // fresh ephemeral key, index and timestamp; a late answer to the old message 1 is dropped
+      this.forgetHs(init);
+      init.hs = this.createHs(now);
       init.hsCreatedAt = now;
       this.byIndex.set(init.hs.senderIndex, init);
+      this.ownEphemerals.set(hex(init.hs.ephemeral), init);
     }
     this.sendInitiation(now, init);
   }
 
+  private forgetHs(init: Initiation): void {
+    if (this.byIndex.get(init.hs.senderIndex) === init) this.byIndex.delete(init.hs.senderIndex);
+    const e = hex(init.hs.ephemeral);
+    if (this.ownEphemerals.get(e) === init) this.ownEphemerals.delete(e);
+  }
+
   /** Forget an initiation (completed, cancelled or superseded). */
   private endInitiation(init: Initiation): void {
-    if (this.byIndex.get(init.hs.senderIndex) === init) this.byIndex.delete(init.hs.senderIndex);
+    this.forgetHs(init);
     if (this.connects.get(init.endpoint) === init) this.connects.delete(init.endpoint);
     if (init.forPeer !== null) {
       const p = this.peers.get(init.forPeer);
@@ -520,8 +663,15 @@ export class SecureChannel implements Channel {
     this.deadlineDirty = true;
   }
 
+  /** Remember who answered at the endpoint we dialled (and, in key mode, its key for mac1). */
+  private learnEndpoint(init: Initiation, peer: PeerId, key: Uint8Array): void {
+    if (init.forPeer !== null) return;
+    this.endpointPeer.set(init.endpoint, peer);
+    this.endpointKey.set(init.endpoint, key);
+  }
+
   private forgetResponder(r: ResponderEntry): void {
-    if (this.responders.get(r.dedupeKey) === r) this.responders.delete(r.dedupeKey);
+    this.responders.remove(r);
     if (this.byIndex.get(r.st.senderIndex) === r) this.byIndex.delete(r.st.senderIndex);
     this.deadlineDirty = true;
   }
@@ -550,6 +700,24 @@ export class SecureChannel implements Channel {
     return this.isTrusted(peer);
   }
 
+  /** Is `endpoint` where a peer with a live session is? (Its handshakes draw on a reserve.) */
+  private isPeerEndpoint(now: number, endpoint: Endpoint): boolean {
+    for (const p of this.peers.values()) if (p.endpoint === endpoint && p.current && isUsable(now, p.current, this.timing)) return true;
+    return false;
+  }
+
+  private isSelf(now: number, endpoint: Endpoint): boolean {
+    const until = this.selfEndpoints.get(endpoint);
+    if (until === undefined) return false;
+    if (now < until) return true;
+    this.selfEndpoints.delete(endpoint);
+    return false;
+  }
+
+  private wall(now: number): number {
+    return this.wallClock ? this.wallClock() : now;
+  }
+
   private isTrusted(id: PeerId): boolean {
     return this.trusted === null || this.trusted.has(id);
   }
@@ -573,10 +741,11 @@ export class SecureChannel implements Channel {
     }
   }
 
-  private randomSeed(): Uint8Array {
-    const seed = new Uint8Array(32);
-    this.rng.fill(seed);
-    return seed;
+  /** A fresh X25519 private key. */
+  private randomKey(): Uint8Array {
+    const key = new Uint8Array(32);
+    this.rng.fill(key);
+    return key;
   }
 
   /** `ms` scaled by a random factor in [0.75, 1.25) so retries of many nodes spread out. */

@@ -1,159 +1,60 @@
-// The hacloud handshake: Noise XXpsk0 on libsodium primitives, sans-IO (bytes in, bytes and
-// state out; the caller picks indices and supplies ephemeral randomness).
+// The hacloud handshake: Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b (noise.ts, unmodified) plus
+// hacloud's framing around its three messages. Sans-IO: bytes in, bytes and state out; the
+// caller picks indices, ephemeral keys and the wall-clock timestamp.
 //
-//   Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b with these hacloud choices:
-//   - HASH = BLAKE2b-256; HKDF's HMAC is replaced by keyed BLAKE2b (a PRF in its own right),
-//     so this is Noise-shaped but not byte-compatible with other Noise implementations.
-//   - static keys are Ed25519 identities; the `s` token carries the 32-byte Ed25519 public
-//     key (that is the PeerId) and the DH steps use its X25519 form.
-//   - each message's cleartext header (type, version, indices) is mixed into h before its
-//     tokens, so the header is authenticated like the rest of the transcript.
+//   prologue = "hacloud handshake" | PROTOCOL_VERSION (one byte)
+//   psk      = the network psk in password mode, 32 zero bytes in key mode
+//   statics  = X25519 keys; the `s` a node sends is its PeerId's bytes (keys.ts)
 //
-//   prologue: h = HASH(PROTOCOL_NAME); ck = h; MixHash("hacloud handshake")
+// Clear framing keeps only what a receiver needs before it can decrypt; everything that must
+// be authentic travels in the Noise payloads (encrypted, and bound to the transcript):
+//   1. [1 | version | 0 0]  e(32) | enc(P1)  | mac1(16) | mac2(16)          (132 bytes)
+//        P1 = sender index u32 | wall-clock ms u64 | n u8 | n algorithm ids | zero padding
+//        to P1_BYTES, so message 1 is never smaller than a message 2 (no amplification).
+//        mac1/mac2 are outside Noise: see macs.ts.
+//   2. [2 | version | 0 0 | receiver index u32]  e(32) | enc(s)(48) | enc(P2)
+//        P2 = sender index u32 | instance id (8) | chosen algorithm u8 | n u8 | n ids
+//   3. [3 | version | 0 0 | receiver index u32]  enc(s)(48) | enc(P3)
+//        P3 = instance id (8)
+//   Split(): initiator -> responder key first.
+// Payload fields are read in order and trailing bytes are ignored, so a later version can
+// append fields. The version byte sits in the clear (to reject quickly) and in the prologue
+// (so a changed byte breaks the handshake).
 //
-//   1. initiator -> responder   [type 1 | version | 0 0 | sender index I]
-//        MixHash(header); psk: MixKeyAndHash(psk); e: send e_i, MixHash, MixKey
-//        payload P1 = version u8 | n u8 | n algorithm ids (initiator's preference order)
-//      Only a holder of the psk can produce P1's tag, so in password mode a stranger's
-//      message 1 is dropped without any reply ('auth'). In key mode psk = 32 zero bytes and
-//      trust comes from checking the peer's static key (messages 2 and 3).
-//   2. responder -> initiator   [type 2 | version | 0 0 | sender index R | receiver index I]
-//        MixHash(header); e: send e_r, MixHash, MixKey; ee; s: EncryptAndHash(edpub_r); es
-//        payload P2 = version u8 | instance id (8) | chosen algorithm u8 | n u8 | n ids
-//   3. initiator -> responder   [type 3 | version | 0 0 | receiver index R]
-//        MixHash(header); s: EncryptAndHash(edpub_i); se
-//        payload P3 = version u8 | instance id (8)
-//   Split(): k1 = initiator -> responder key, k2 = responder -> initiator key.
+// Message 1 alone carries no DH, so anyone can write one in key mode; it proves nothing
+// about the sender, and the responder treats it that way (channel.ts). Only a holder of the
+// psk can produce P1's tag, so in password mode a stranger's message 1 is dropped at once.
 //
-//   Both transport keys come from HKDF over the chaining key, which has absorbed the psk,
-//   all three DH results (ee, es, se: forward secrecy and mutual authentication) and, via h
-//   as associated data of every encrypted field, the whole transcript. Raw DH output is
-//   never used as a key. The initiator's identity travels only in message 3, encrypted.
+// Algorithm negotiation (computed by the responder, sent in P2, re-checked by the initiator):
+// among algorithms both lists contain, pick the one with the smallest sum of its positions in
+// the two lists; a tie goes to the initiator's earlier choice. No common algorithm: no
+// session. `plain` can only win when both sides list it.
 //
-//   Algorithm negotiation (computed by the responder, sent in P2, re-checked by the
-//   initiator): among algorithms both lists contain, pick the one with the smallest sum of
-//   its positions in the two lists; a tie goes to the initiator's earlier choice. No common
-//   algorithm: no session. `plain` can only win when both sides list it.
-//
-//   Instance id: 8 random bytes per process start. A peer whose instance id changed has
-//   restarted; the channel uses it to tell a restart from a rekey.
+// Instance id: 8 random bytes per process start. A peer whose instance id changed has
+// restarted; the channel uses it to tell a restart from a rekey.
 import type { DropReason } from '../core/types.js';
 import {
   HANDSHAKE_CONFIRM_HEADER_BYTES, HANDSHAKE_INIT_HEADER_BYTES, HANDSHAKE_RESPONSE_HEADER_BYTES,
   MSG_HANDSHAKE_CONFIRM, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, PROTOCOL_VERSION, readU32, writeU32,
 } from '../wire/header.js';
 import { ALGORITHM_IDS, algorithmById, type AlgorithmName } from './aead.js';
-import type { IdentityKeyPair } from './keys.js';
-import {
-  TAG_BYTES, X25519_BYTES, blake2b, blake2bParts, chachaOpenDetached, chachaSealDetached,
-  edPublicToX25519, x25519, x25519SeedKeypair,
-} from './sodium.js';
+import { isCanonicalPublicKey, type IdentityKeyPair } from './keys.js';
+import { HandshakeState, XX_PSK0 } from './noise.js';
+import { MACS_BYTES } from './macs.js';
+import { TAG_BYTES } from './sodium.js';
 
-const PROTOCOL_NAME = 'hacloud/Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b-256/1';
-const PROLOGUE = 'hacloud handshake';
-const HASH_BYTES = 32;
+export const NOISE_PROTOCOL_NAME = 'Noise_XXpsk0_25519_ChaChaPoly_BLAKE2b';
+const PROLOGUE = new Uint8Array([...new TextEncoder().encode('hacloud handshake'), PROTOCOL_VERSION]);
 export const INSTANCE_ID_BYTES = 8;
 export const MAX_ALGORITHMS = 8;
-/** Longest handshake message we accept (room for payload fields of later versions). */
+/** P1 is padded to this many bytes: message 1 (132 bytes) >= the largest message 2 (126). */
+const P1_BYTES = 48;
+/** Bytes of message 1 before mac1: header, e, encrypted P1. */
+export const INIT_BODY_BYTES = HANDSHAKE_INIT_HEADER_BYTES + 32 + P1_BYTES + TAG_BYTES;
+export const INIT_BYTES = INIT_BODY_BYTES + MACS_BYTES;
+/** Longest message 2 or 3 we accept (room for payload fields of later versions). */
 export const MAX_HANDSHAKE_BYTES = 512;
 const ENC_STATIC_BYTES = 32 + TAG_BYTES;
-
-const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-const INITIAL_H = (() => {
-  const h = new Uint8Array(HASH_BYTES);
-  blake2b(h, utf8(PROTOCOL_NAME));
-  const out = new Uint8Array(HASH_BYTES);
-  blake2bParts(out, [h, utf8(PROLOGUE)]);
-  return { h: out, ck: h };
-})();
-
-function prf(key: Uint8Array, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(HASH_BYTES);
-  blake2b(out, data, key);
-  return out;
-}
-
-/** HKDF(ck, ikm) with keyed BLAKE2b as the PRF: up to three 32-byte outputs. */
-function hkdf(ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Array[] {
-  const prk = prf(ck, ikm);
-  const t1 = prf(prk, Uint8Array.of(1));
-  const t2 = prf(prk, concat(t1, Uint8Array.of(2)));
-  if (outputs === 2) return [t1, t2];
-  return [t1, t2, prf(prk, concat(t2, Uint8Array.of(3)))];
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
-}
-
-function nonceFor(n: number): Uint8Array {
-  const nonce = new Uint8Array(12);
-  writeU32(nonce, 4, n);
-  return nonce;
-}
-
-/** Noise SymmetricState. Cloned before reading a message so a forged one changes nothing. */
-class SymmetricState {
-  constructor(
-    public ck: Uint8Array = INITIAL_H.ck,
-    public h: Uint8Array = INITIAL_H.h,
-    public k: Uint8Array | null = null,
-    public n = 0,
-  ) {}
-
-  clone(): SymmetricState {
-    return new SymmetricState(this.ck, this.h, this.k, this.n); // fields are replaced, never mutated
-  }
-
-  mixHash(data: Uint8Array): void {
-    const h = new Uint8Array(HASH_BYTES);
-    blake2bParts(h, [this.h, data]);
-    this.h = h;
-  }
-
-  mixKey(ikm: Uint8Array): void {
-    const [ck, k] = hkdf(this.ck, ikm, 2);
-    this.ck = ck!;
-    this.k = k!;
-    this.n = 0;
-  }
-
-  mixKeyAndHash(ikm: Uint8Array): void {
-    const [ck, th, tk] = hkdf(this.ck, ikm, 3);
-    this.ck = ck!;
-    this.mixHash(th!);
-    this.k = tk!;
-    this.n = 0;
-  }
-
-  encryptAndHash(pt: Uint8Array): Uint8Array {
-    if (!this.k) throw new Error('handshake: no key'); // psk0 sets k before any payload
-    const c = new Uint8Array(pt.length + TAG_BYTES);
-    chachaSealDetached(c.subarray(0, pt.length), c.subarray(pt.length), pt, this.h, nonceFor(this.n++), this.k);
-    this.mixHash(c);
-    return c;
-  }
-
-  decryptAndHash(c: Uint8Array): Uint8Array | null {
-    if (!this.k || c.length < TAG_BYTES) return null;
-    const len = c.length - TAG_BYTES;
-    const pt = new Uint8Array(len);
-    if (!chachaOpenDetached(pt, c.subarray(0, len), c.subarray(len), this.h, nonceFor(this.n), this.k)) return null;
-    this.n++;
-    this.mixHash(c);
-    return pt;
-  }
-
-  split(): [Uint8Array, Uint8Array] {
-    const [k1, k2] = hkdf(this.ck, new Uint8Array(0), 2);
-    return [k1!, k2!];
-  }
-}
 
 /** What a node brings to every handshake. */
 export interface HandshakeIdentity {
@@ -169,50 +70,38 @@ export interface HandshakeIdentity {
 type Fail = { ok: false; reason: DropReason };
 const fail = (reason: DropReason): Fail => ({ ok: false, reason });
 
-interface Ephemeral { publicKey: Uint8Array; secretKey: Uint8Array }
-
-export interface InitiatorState {
-  readonly senderIndex: number;
-  /** Message 1, kept for retransmission. */
-  readonly message: Uint8Array;
-  readonly ss: SymmetricState;
-  readonly e: Ephemeral;
+export function isFail<T extends object>(r: T | Fail): r is Fail {
+  return 'ok' in r && r.ok === false;
 }
 
-export interface ReceivedInitiation {
-  readonly initiatorIndex: number;
-  readonly initiatorAlgorithms: AlgorithmName[];
-  /** The initiator's ephemeral public key (also a handy key to spot duplicates). */
-  readonly re: Uint8Array;
-  readonly ss: SymmetricState;
+function newState(id: HandshakeIdentity, initiator: boolean, ephemeral?: Uint8Array): HandshakeState {
+  return new HandshakeState({
+    protocolName: NOISE_PROTOCOL_NAME, pattern: XX_PSK0, initiator, prologue: PROLOGUE,
+    s: { publicKey: id.keyPair.publicKey, secretKey: id.keyPair.secretKey },
+    ...(ephemeral ? { e: ephemeral } : {}), psks: [id.psk],
+  });
 }
 
-export interface ResponderState {
-  readonly senderIndex: number;
-  readonly initiatorIndex: number;
-  readonly algorithm: AlgorithmName;
-  /** Message 2, kept for answering a duplicated message 1. */
-  readonly message: Uint8Array;
-  readonly ss: SymmetricState;
-  readonly e: Ephemeral;
-  readonly re: Uint8Array;
+function header(type: number, bytes: number, receiverIndex?: number): Uint8Array {
+  const h = new Uint8Array(bytes);
+  h[0] = type;
+  h[1] = PROTOCOL_VERSION;
+  if (receiverIndex !== undefined) writeU32(h, 4, receiverIndex);
+  return h;
 }
 
-/** Outcome of reading message 2: the responder is known; message 3 not yet written. */
-export interface ReadResponse {
-  readonly remoteStatic: Uint8Array;
-  readonly remoteIndex: number;
-  readonly remoteInstance: Uint8Array;
-  readonly remoteAlgorithms: AlgorithmName[];
-  readonly algorithm: AlgorithmName;
-  readonly ss: SymmetricState;
-  readonly re: Uint8Array;
-  readonly e: Ephemeral;
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
 }
 
-export interface SessionKeys {
-  readonly sendKey: Uint8Array;
-  readonly recvKey: Uint8Array;
+function checkHeader(msg: Uint8Array, type: number, headerBytes: number): boolean {
+  return msg.length > headerBytes && msg.length <= MAX_HANDSHAKE_BYTES && msg[0] === type &&
+    msg[1] === PROTOCOL_VERSION && msg[2] === 0 && msg[3] === 0;
 }
 
 /** The negotiation rule documented at the top of this file. */
@@ -245,149 +134,141 @@ function decodeAlgorithms(p: Uint8Array, off: number): { algs: AlgorithmName[]; 
   return { algs, end: off + 1 + n };
 }
 
-function checkHeader(msg: Uint8Array, type: number, headerBytes: number, minBytes: number): DropReason | null {
-  if (msg.length < minBytes || msg.length > MAX_HANDSHAKE_BYTES) return 'malformed';
-  if (msg[0] !== type || msg[1] !== PROTOCOL_VERSION || msg[2] !== 0 || msg[3] !== 0) return 'malformed';
-  return headerBytes > msg.length ? 'malformed' : null;
+function writeU64(buf: Uint8Array, off: number, v: number): void {
+  writeU32(buf, off, v >>> 0);
+  writeU32(buf, off + 4, Math.floor(v / 0x1_0000_0000));
 }
 
-function ephemeralFrom(seed: Uint8Array): Ephemeral {
-  if (seed.length !== 32) throw new RangeError('ephemeral seed must have 32 bytes');
-  return x25519SeedKeypair(seed);
-}
-
-function dh(out: Ephemeral['secretKey'], pub: Uint8Array): Uint8Array | null {
-  const shared = new Uint8Array(X25519_BYTES);
-  return x25519(shared, out, pub) ? shared : null;
+function readU64(buf: Uint8Array, off: number): number {
+  return readU32(buf, off + 4) * 0x1_0000_0000 + readU32(buf, off);
 }
 
 // ---- message 1 -------------------------------------------------------------------------
 
-export function createInitiation(id: HandshakeIdentity, senderIndex: number, ephemeralSeed: Uint8Array): InitiatorState {
-  const header = new Uint8Array(HANDSHAKE_INIT_HEADER_BYTES);
-  header[0] = MSG_HANDSHAKE_INIT;
-  header[1] = PROTOCOL_VERSION;
-  writeU32(header, 4, senderIndex);
-  const ss = new SymmetricState();
-  ss.mixHash(header);
-  ss.mixKeyAndHash(id.psk);
-  const e = ephemeralFrom(ephemeralSeed);
-  ss.mixHash(e.publicKey);
-  ss.mixKey(e.publicKey);
-  const payload = concat(Uint8Array.of(PROTOCOL_VERSION), encodeAlgorithms(id.algorithms));
-  const c = ss.encryptAndHash(payload);
-  return { senderIndex, message: concat(header, e.publicKey, c), ss, e };
+export interface InitiatorState {
+  readonly senderIndex: number;
+  readonly hs: HandshakeState;
+  /** Message 1 up to mac1 (the same for every copy; each copy gets its own macs). */
+  readonly body: Uint8Array;
+  /** Our ephemeral public key (how we recognise our own message 1 coming back). */
+  readonly ephemeral: Uint8Array;
 }
 
-const INIT_MIN_BYTES = HANDSHAKE_INIT_HEADER_BYTES + 32 + 3 + TAG_BYTES;
+export function createInitiation(
+  id: HandshakeIdentity, senderIndex: number, ephemeralSecret: Uint8Array, wallMs: number,
+): InitiatorState {
+  const hs = newState(id, true, ephemeralSecret);
+  const p = new Uint8Array(P1_BYTES);
+  writeU32(p, 0, senderIndex);
+  writeU64(p, 4, Math.max(0, Math.floor(wallMs)));
+  p.set(encodeAlgorithms(id.algorithms), 12);
+  const noise = hs.writeMessage(p)!; // message 1 has no DH: cannot fail
+  return {
+    senderIndex, hs, body: concat(header(MSG_HANDSHAKE_INIT, HANDSHAKE_INIT_HEADER_BYTES), noise),
+    ephemeral: hs.e.publicKey,
+  };
+}
 
+/** The ephemeral public key of a message 1 (no checks beyond the length). */
+export function initiationEphemeral(msg: Uint8Array): Uint8Array {
+  return msg.subarray(HANDSHAKE_INIT_HEADER_BYTES, HANDSHAKE_INIT_HEADER_BYTES + 32);
+}
+
+export interface ReceivedInitiation {
+  readonly initiatorIndex: number;
+  readonly initiatorAlgorithms: AlgorithmName[];
+  /** The initiator's wall clock when it wrote the message (ms since the epoch). */
+  readonly timestampMs: number;
+  readonly hs: HandshakeState;
+}
+
+/** Read message 1 (`msg` whole, macs included; the caller checked length, type and macs). */
 export function readInitiation(id: HandshakeIdentity, msg: Uint8Array): ReceivedInitiation | Fail {
-  const bad = checkHeader(msg, MSG_HANDSHAKE_INIT, HANDSHAKE_INIT_HEADER_BYTES, INIT_MIN_BYTES);
-  if (bad) return fail(bad);
-  const ss = new SymmetricState();
-  ss.mixHash(msg.subarray(0, HANDSHAKE_INIT_HEADER_BYTES));
-  ss.mixKeyAndHash(id.psk);
-  const re = msg.slice(HANDSHAKE_INIT_HEADER_BYTES, HANDSHAKE_INIT_HEADER_BYTES + 32);
-  ss.mixHash(re);
-  ss.mixKey(re);
-  const p = ss.decryptAndHash(msg.subarray(HANDSHAKE_INIT_HEADER_BYTES + 32));
+  if (msg.length !== INIT_BYTES || !checkHeader(msg, MSG_HANDSHAKE_INIT, HANDSHAKE_INIT_HEADER_BYTES)) {
+    return fail('malformed');
+  }
+  const hs = newState(id, false);
+  const p = hs.readMessage(msg.subarray(HANDSHAKE_INIT_HEADER_BYTES, INIT_BODY_BYTES));
   if (!p) return fail('auth');
-  if (p[0] !== PROTOCOL_VERSION) return fail('malformed');
-  const algs = decodeAlgorithms(p, 1);
-  if (!algs) return fail('malformed');
-  return { initiatorIndex: readU32(msg, 4), initiatorAlgorithms: algs.algs, re, ss };
+  const algs = decodeAlgorithms(p, 12);
+  if (p.length < 12 || !algs) return fail('malformed');
+  return { initiatorIndex: readU32(p, 0), timestampMs: readU64(p, 4), initiatorAlgorithms: algs.algs, hs };
 }
 
 // ---- message 2 -------------------------------------------------------------------------
 
-/** Answer a verified message 1. null if the initiator's ephemeral key is unusable (low order). */
-export function createResponse(
-  id: HandshakeIdentity, init: ReceivedInitiation, senderIndex: number, ephemeralSeed: Uint8Array,
-  algorithm: AlgorithmName,
-): ResponderState | null {
-  const ss = init.ss.clone();
-  const header = new Uint8Array(HANDSHAKE_RESPONSE_HEADER_BYTES);
-  header[0] = MSG_HANDSHAKE_RESPONSE;
-  header[1] = PROTOCOL_VERSION;
-  writeU32(header, 4, senderIndex);
-  writeU32(header, 8, init.initiatorIndex);
-  ss.mixHash(header);
-  const e = ephemeralFrom(ephemeralSeed);
-  ss.mixHash(e.publicKey);
-  ss.mixKey(e.publicKey);
-  const ee = dh(e.secretKey, init.re);
-  if (!ee) return null;
-  ss.mixKey(ee);
-  const cs = ss.encryptAndHash(id.keyPair.publicKey);
-  const es = dh(id.keyPair.x25519Secret, init.re);
-  if (!es) return null;
-  ss.mixKey(es);
-  const payload = concat(Uint8Array.of(PROTOCOL_VERSION), id.instanceId,
-    Uint8Array.of(ALGORITHM_IDS[algorithm]), encodeAlgorithms(id.algorithms));
-  const cp = ss.encryptAndHash(payload);
-  return {
-    senderIndex, initiatorIndex: init.initiatorIndex, algorithm, message: concat(header, e.publicKey, cs, cp),
-    ss, e, re: init.re,
-  };
+export interface ResponderState {
+  readonly senderIndex: number;
+  readonly initiatorIndex: number;
+  readonly algorithm: AlgorithmName;
+  /** Message 2, kept for answering a retransmitted message 1. */
+  readonly message: Uint8Array;
+  readonly hs: HandshakeState;
 }
 
-const RESPONSE_MIN_BYTES = HANDSHAKE_RESPONSE_HEADER_BYTES + 32 + ENC_STATIC_BYTES + 12 + TAG_BYTES;
+/** Answer a verified message 1. null if the initiator's ephemeral key is unusable (low order). */
+export function createResponse(
+  id: HandshakeIdentity, init: ReceivedInitiation, senderIndex: number, ephemeralSecret: Uint8Array,
+  algorithm: AlgorithmName,
+): ResponderState | null {
+  init.hs.setEphemeral(ephemeralSecret);
+  const p = new Uint8Array(4 + INSTANCE_ID_BYTES + 1);
+  writeU32(p, 0, senderIndex);
+  p.set(id.instanceId, 4);
+  p[4 + INSTANCE_ID_BYTES] = ALGORITHM_IDS[algorithm];
+  const noise = init.hs.writeMessage(concat(p, encodeAlgorithms(id.algorithms)));
+  if (!noise) return null;
+  const message = concat(header(MSG_HANDSHAKE_RESPONSE, HANDSHAKE_RESPONSE_HEADER_BYTES, init.initiatorIndex), noise);
+  return { senderIndex, initiatorIndex: init.initiatorIndex, algorithm, message, hs: init.hs };
+}
 
-/** Sender index of a message 2 (its receiver index is read by the caller to find `st`). */
+/** Outcome of reading message 2: the responder is known; message 3 not yet written. */
+export interface ReadResponse {
+  readonly remoteStatic: Uint8Array;
+  readonly remoteIndex: number;
+  readonly remoteInstance: Uint8Array;
+  readonly remoteAlgorithms: AlgorithmName[];
+  readonly algorithm: AlgorithmName;
+  /** A copy of the initiator's state that has read message 2 (`st` itself is unchanged). */
+  readonly hs: HandshakeState;
+}
+
+/** Read message 2 (the caller found `st` by the receiver index); `st` itself never changes. */
 export function readResponse(st: InitiatorState, msg: Uint8Array): ReadResponse | Fail {
-  const bad = checkHeader(msg, MSG_HANDSHAKE_RESPONSE, HANDSHAKE_RESPONSE_HEADER_BYTES, RESPONSE_MIN_BYTES);
-  if (bad) return fail(bad);
-  if (readU32(msg, 8) !== st.senderIndex) return fail('unknown-session');
-  const ss = st.ss.clone();
-  ss.mixHash(msg.subarray(0, HANDSHAKE_RESPONSE_HEADER_BYTES));
-  let off = HANDSHAKE_RESPONSE_HEADER_BYTES;
-  const re = msg.slice(off, off + 32);
-  off += 32;
-  ss.mixHash(re);
-  ss.mixKey(re);
-  const ee = dh(st.e.secretKey, re);
-  if (!ee) return fail('auth');
-  ss.mixKey(ee);
-  const rs = ss.decryptAndHash(msg.subarray(off, off + ENC_STATIC_BYTES));
-  off += ENC_STATIC_BYTES;
-  if (!rs) return fail('auth');
-  const rsX = edPublicToX25519(rs);
-  if (!rsX) return fail('auth');
-  const es = dh(st.e.secretKey, rsX);
-  if (!es) return fail('auth');
-  ss.mixKey(es);
-  const p = ss.decryptAndHash(msg.subarray(off));
+  if (!checkHeader(msg, MSG_HANDSHAKE_RESPONSE, HANDSHAKE_RESPONSE_HEADER_BYTES)) return fail('malformed');
+  if (readU32(msg, 4) !== st.senderIndex) return fail('unknown-session');
+  if (msg.length < HANDSHAKE_RESPONSE_HEADER_BYTES + 32 + ENC_STATIC_BYTES + TAG_BYTES) return fail('malformed');
+  const hs = st.hs.clone();
+  const p = hs.readMessage(msg.subarray(HANDSHAKE_RESPONSE_HEADER_BYTES));
   if (!p) return fail('auth');
-  if (p.length < 1 + INSTANCE_ID_BYTES + 1 || p[0] !== PROTOCOL_VERSION) return fail('malformed');
-  const algorithm = algorithmById(p[1 + INSTANCE_ID_BYTES]!);
-  const algs = decodeAlgorithms(p, 2 + INSTANCE_ID_BYTES);
-  if (!algorithm || !algs) return fail('malformed');
+  const rs = hs.rs!;
+  const algorithm = algorithmById(p[4 + INSTANCE_ID_BYTES] ?? 255);
+  const algs = decodeAlgorithms(p, 5 + INSTANCE_ID_BYTES);
+  if (!isCanonicalPublicKey(rs) || p.length < 5 + INSTANCE_ID_BYTES || !algorithm || !algs) {
+    return fail(isCanonicalPublicKey(rs) ? 'malformed' : 'auth');
+  }
   return {
-    remoteStatic: rs, remoteIndex: readU32(msg, 4), remoteInstance: p.slice(1, 1 + INSTANCE_ID_BYTES),
-    remoteAlgorithms: algs.algs, algorithm, ss, re, e: st.e,
+    remoteStatic: rs, remoteIndex: readU32(p, 0), remoteInstance: p.slice(4, 4 + INSTANCE_ID_BYTES),
+    remoteAlgorithms: algs.algs, algorithm, hs,
   };
 }
 
 // ---- message 3 -------------------------------------------------------------------------
 
-/** Write message 3 after the caller accepted the responder; returns it and the session keys. */
-export function createConfirm(id: HandshakeIdentity, r: ReadResponse): { message: Uint8Array; keys: SessionKeys } | null {
-  const ss = r.ss.clone();
-  const header = new Uint8Array(HANDSHAKE_CONFIRM_HEADER_BYTES);
-  header[0] = MSG_HANDSHAKE_CONFIRM;
-  header[1] = PROTOCOL_VERSION;
-  writeU32(header, 4, r.remoteIndex);
-  ss.mixHash(header);
-  const cs = ss.encryptAndHash(id.keyPair.publicKey);
-  const se = dh(id.keyPair.x25519Secret, r.re);
-  if (!se) return null;
-  ss.mixKey(se);
-  const cp = ss.encryptAndHash(concat(Uint8Array.of(PROTOCOL_VERSION), id.instanceId));
-  const [k1, k2] = ss.split();
-  return { message: concat(header, cs, cp), keys: { sendKey: k1, recvKey: k2 } };
+export interface SessionKeys {
+  readonly sendKey: Uint8Array;
+  readonly recvKey: Uint8Array;
 }
 
-const CONFIRM_MIN_BYTES = HANDSHAKE_CONFIRM_HEADER_BYTES + ENC_STATIC_BYTES + 1 + INSTANCE_ID_BYTES + TAG_BYTES;
+/** Write message 3 after the caller accepted the responder; returns it and the session keys. */
+export function createConfirm(id: HandshakeIdentity, r: ReadResponse): { message: Uint8Array; keys: SessionKeys } | null {
+  const noise = r.hs.writeMessage(id.instanceId);
+  if (!noise) return null;
+  return {
+    message: concat(header(MSG_HANDSHAKE_CONFIRM, HANDSHAKE_CONFIRM_HEADER_BYTES, r.remoteIndex), noise),
+    keys: r.hs.split(),
+  };
+}
 
 export interface ReadConfirm {
   readonly remoteStatic: Uint8Array;
@@ -396,26 +277,14 @@ export interface ReadConfirm {
 }
 
 export function readConfirm(st: ResponderState, msg: Uint8Array): ReadConfirm | Fail {
-  const bad = checkHeader(msg, MSG_HANDSHAKE_CONFIRM, HANDSHAKE_CONFIRM_HEADER_BYTES, CONFIRM_MIN_BYTES);
-  if (bad) return fail(bad);
+  if (!checkHeader(msg, MSG_HANDSHAKE_CONFIRM, HANDSHAKE_CONFIRM_HEADER_BYTES)) return fail('malformed');
   if (readU32(msg, 4) !== st.senderIndex) return fail('unknown-session');
-  const ss = st.ss.clone();
-  ss.mixHash(msg.subarray(0, HANDSHAKE_CONFIRM_HEADER_BYTES));
-  const off = HANDSHAKE_CONFIRM_HEADER_BYTES;
-  const rs = ss.decryptAndHash(msg.subarray(off, off + ENC_STATIC_BYTES));
-  if (!rs) return fail('auth');
-  const rsX = edPublicToX25519(rs);
-  if (!rsX) return fail('auth');
-  const se = dh(st.e.secretKey, rsX);
-  if (!se) return fail('auth');
-  ss.mixKey(se);
-  const p = ss.decryptAndHash(msg.subarray(off + ENC_STATIC_BYTES));
+  if (msg.length < HANDSHAKE_CONFIRM_HEADER_BYTES + ENC_STATIC_BYTES + TAG_BYTES) return fail('malformed');
+  const hs = st.hs.clone();
+  const p = hs.readMessage(msg.subarray(HANDSHAKE_CONFIRM_HEADER_BYTES));
   if (!p) return fail('auth');
-  if (p.length < 1 + INSTANCE_ID_BYTES || p[0] !== PROTOCOL_VERSION) return fail('malformed');
-  const [k1, k2] = ss.split();
-  return { remoteStatic: rs, remoteInstance: p.slice(1, 1 + INSTANCE_ID_BYTES), keys: { sendKey: k2, recvKey: k1 } };
-}
-
-export function isFail<T extends object>(r: T | Fail): r is Fail {
-  return 'ok' in r && r.ok === false;
+  const rs = hs.rs!;
+  if (!isCanonicalPublicKey(rs)) return fail('auth');
+  if (p.length < INSTANCE_ID_BYTES) return fail('malformed');
+  return { remoteStatic: rs, remoteInstance: p.slice(0, INSTANCE_ID_BYTES), keys: hs.split() };
 }

@@ -1,80 +1,137 @@
-// Token buckets over injected time, used to cap how many handshake messages one source
-// address (and everyone together) may make us process, so a flood cannot pin the CPU on
-// X25519 operations. Sans-IO: `now` is passed in.
+// How many handshake messages that need asymmetric crypto we process, and for whom, so a flood
+// cannot pin the CPU on X25519 nor starve other senders. Sans-IO: `now` is passed in.
+//
+// Only messages that passed every cheap check are charged (length, type, version, mac1,
+// unknown index, replay cache: see channel.ts), so junk never drains a budget.
+//
+// Counting is per one-second window:
+//   - a source is an IPv4 address or an IPv6 /64 (one host holds a whole /64, so counting per
+//     IPv6 address would give it unlimited sources); it gets at most perSourcePerSec;
+//   - all sources together get globalPerSec; past that a source still gets its fair share
+//     (globalPerSec / sources seen in this window), so many sources cannot starve one; the
+//     window's total is then at most twice globalPerSec;
+//   - endpoints of peers with a live session (rekeys, a restarted peer) draw first on their
+//     own reserve of establishedPerSec, so no flood delays keeping the mesh up;
+//   - "busy" = at least half of globalPerSec spent in this or the previous window: then
+//     message 1 needs a cookie (macs.ts), which spoofed sources cannot get. Cookie replies
+//     have their own per-source and global limits.
 import type { Endpoint } from '../core/types.js';
+import { parseIPv4, parseIPv6 } from '../wire/addr.js';
 
 export interface RateLimitOptions {
-  /** Sustained handshake messages per second from one source IP. */
-  perSourcePerSec: number;
-  /** Burst allowance per source IP. */
-  perSourceBurst: number;
-  /** Sustained handshake messages per second from all sources together. */
+  /** Handshake messages per second (all sources) that we process with asymmetric crypto. */
   globalPerSec: number;
-  globalBurst: number;
+  /** Of those, at most this many per second from one source (IPv4 address / IPv6 /64). */
+  perSourcePerSec: number;
+  /** Extra per second, only for endpoints of peers with a live session. */
+  establishedPerSec: number;
+  /** Cookie replies per second to one source, and to all sources together. */
+  cookiesPerSourcePerSec: number;
+  cookiesPerSec: number;
 }
 
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = {
+  globalPerSec: 500,
   perSourcePerSec: 20,
-  perSourceBurst: 40,
-  globalPerSec: 1000,
-  globalBurst: 1000,
+  establishedPerSec: 200,
+  cookiesPerSourcePerSec: 4,
+  cookiesPerSec: 2000,
 };
 
-/** Buckets beyond this many sources are garbage-collected (full ones first). */
-const MAX_TRACKED_SOURCES = 4096;
+/** Sources counted separately per window; later ones share one count (bounds memory). */
+export const MAX_TRACKED_SOURCES = 4096;
+const OVERFLOW = '*';
+const WINDOW_MS = 1000;
 
-class Bucket {
-  constructor(public tokens: number, public last: number) {}
-
-  take(now: number, perSec: number, burst: number): boolean {
-    if (now > this.last) {
-      this.tokens = Math.min(burst, this.tokens + ((now - this.last) * perSec) / 1000);
-      this.last = now;
-    }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
-/** The host part of "1.2.3.4:3210" / "[::1]:3210": limits apply per address, not per port. */
-export function hostOf(endpoint: Endpoint): string {
+/**
+ * The rate-limit source of an endpoint: "1.2.3.4" for "1.2.3.4:3210", the /64 ("2001:db8:0:1::/64")
+ * for "[2001:db8:0:1::5]:3210"; an IPv4-mapped IPv6 address counts as its IPv4 address.
+ */
+export function sourceKey(endpoint: Endpoint): string {
+  let host = endpoint;
   if (endpoint.startsWith('[')) {
     const end = endpoint.indexOf(']');
-    return end > 0 ? endpoint.slice(1, end) : endpoint;
+    host = end > 0 ? endpoint.slice(1, end) : endpoint;
+  } else {
+    const colon = endpoint.lastIndexOf(':');
+    if (colon > 0 && endpoint.indexOf(':') === colon) host = endpoint.slice(0, colon);
   }
-  const colon = endpoint.lastIndexOf(':');
-  return colon > 0 ? endpoint.slice(0, colon) : endpoint;
+  if (parseIPv4(host)) return host;
+  const v6 = parseIPv6(host);
+  if (!v6) return host;
+  if (v6.subarray(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) return v6.subarray(12).join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2) groups.push(((v6[i]! << 8) | v6[i + 1]!).toString(16));
+  return `${groups.join(':')}::/64`;
 }
 
 export class HandshakeRateLimiter {
-  private readonly sources = new Map<string, Bucket>();
-  private readonly global: Bucket;
+  private windowStart = -Infinity;
+  private counts = new Map<string, number>();
+  private total = 0;
+  private previousTotal = 0;
+  private established = 0;
+  private cookies = new Map<string, number>();
+  private cookieTotal = 0;
 
-  constructor(private readonly opts: RateLimitOptions) {
-    this.global = new Bucket(opts.globalBurst, -Infinity);
+  constructor(private readonly opts: RateLimitOptions) {}
+
+  /** At least half the global budget spent (this window or the last): ask for cookies. */
+  busy(now: number): boolean {
+    this.roll(now);
+    const half = this.opts.globalPerSec / 2;
+    return this.total >= half || this.previousTotal >= half;
   }
 
-  /** Spend one token for a handshake message from `from`; false if over the limit. */
-  allow(now: number, from: Endpoint): boolean {
-    const host = hostOf(from);
-    let b = this.sources.get(host);
-    if (!b) {
-      if (this.sources.size >= MAX_TRACKED_SOURCES) this.collect(now);
-      b = new Bucket(this.opts.perSourceBurst, now);
-      this.sources.set(host, b);
+  /**
+   * Spend one unit for an expensive handshake message from `from`; `establishedPeer` when
+   * `from` is the endpoint of a peer with a live session. false: over the limit.
+   */
+  allow(now: number, from: Endpoint, establishedPeer: boolean): boolean {
+    this.roll(now);
+    if (establishedPeer && this.established < this.opts.establishedPerSec) {
+      this.established++;
+      return true;
     }
-    if (!b.take(now, this.opts.perSourcePerSec, this.opts.perSourceBurst)) return false;
-    return this.global.take(now, this.opts.globalPerSec, this.opts.globalBurst);
+    const key = this.trackedKey(this.counts, sourceKey(from));
+    const used = this.counts.get(key) ?? 0;
+    if (used >= this.opts.perSourcePerSec) return false;
+    const sources = this.counts.size + (used === 0 ? 1 : 0);
+    const fairShare = Math.max(1, Math.floor(this.opts.globalPerSec / sources));
+    if (this.total >= this.opts.globalPerSec && used >= fairShare) return false;
+    this.counts.set(key, used + 1);
+    this.total++;
+    return true;
   }
 
-  private collect(now: number): void {
-    const refillMs = (this.opts.perSourceBurst / this.opts.perSourcePerSec) * 1000;
-    for (const [host, b] of this.sources) if (now - b.last >= refillMs) this.sources.delete(host);
-    // everyone is active: forget the oldest half rather than grow without bound
-    if (this.sources.size >= MAX_TRACKED_SOURCES) {
-      let n = this.sources.size / 2;
-      for (const host of this.sources.keys()) { if (n-- <= 0) break; this.sources.delete(host); }
-    }
+  /** May we send a cookie reply to `from` now? */
+  allowCookie(now: number, from: Endpoint): boolean {
+    this.roll(now);
+    const key = this.trackedKey(this.cookies, sourceKey(from));
+    const used = this.cookies.get(key) ?? 0;
+    if (used >= this.opts.cookiesPerSourcePerSec || this.cookieTotal >= this.opts.cookiesPerSec) return false;
+    this.cookies.set(key, used + 1);
+    this.cookieTotal++;
+    return true;
+  }
+
+  /** Sources tracked in the current window (tests check the bound). */
+  get trackedSources(): number {
+    return this.counts.size + this.cookies.size;
+  }
+
+  private trackedKey(m: Map<string, number>, key: string): string {
+    return m.has(key) || m.size < MAX_TRACKED_SOURCES ? key : OVERFLOW;
+  }
+
+  private roll(now: number): void {
+    if (now < this.windowStart + WINDOW_MS) return;
+    this.previousTotal = now < this.windowStart + 2 * WINDOW_MS ? this.total : 0;
+    this.windowStart = now;
+    this.counts = new Map();
+    this.cookies = new Map();
+    this.total = 0;
+    this.established = 0;
+    this.cookieTotal = 0;
   }
 }

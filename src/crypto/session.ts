@@ -71,24 +71,34 @@ export interface PeerState {
 
 export interface Initiation {
   readonly kind: 'initiation';
-  /** Where message 1 goes (for a rekey: the peer's endpoint when it started). */
+  /** Where message 1 goes (for a rekey: the peer's endpoint, followed while it roams). */
   endpoint: Endpoint;
-  /** Set for a rekey: the peer we expect. */
+  /** Set for a rekey: the peer whose session it renews. */
   readonly forPeer: PeerId | null;
+  /** Who we expect to answer, when known (rekey, or a dial of a known peer): its key keys mac1. */
+  readonly expected: PeerId | null;
   hs: InitiatorState;
   hsCreatedAt: number;
   nextSendAt: number;
   backoffMs: number;
+  /** Key mode, responder unknown: where in the trusted list this attempt's mac1 copies start. */
+  keyRotation: number;
+  /** The copies of message 1 sent for `hs` (one per mac1 key), to open a cookie reply with. */
+  sent: { readonly k: Uint8Array; readonly message: Uint8Array }[];
 }
 
 export interface ResponderEntry {
   readonly kind: 'responder';
   readonly st: ResponderState;
+  /** Source of message 1: where message 2 went, and the session's endpoint. */
   readonly from: Endpoint;
+  /** Rate-limit source of `from` (pending slots are capped per source). */
+  readonly source: string;
   readonly expiresAt: number;
-  /** Message 1 as received, to recognise a duplicate. */
-  readonly init: Uint8Array;
-  readonly dedupeKey: string;
+  /** The initiator's ephemeral key (hex): the key of a retransmitted message 1. */
+  readonly ephemeral: string;
+  lastSentAt: number;
+  resends: number;
   completed: boolean;
 }
 

@@ -20,6 +20,13 @@ interface SodiumApi {
   crypto_sign_ed25519_sk_to_curve25519(x: Uint8Array, ed: Uint8Array): void;
   crypto_box_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
   crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): void;
+  crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+    c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array,
+  ): number;
+  crypto_aead_xchacha20poly1305_ietf_decrypt(
+    m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array,
+  ): number;
   crypto_generichash(out: Uint8Array, input: Uint8Array, key?: Uint8Array): void;
   crypto_generichash_batch(out: Uint8Array, inputs: Uint8Array[], key?: Uint8Array): void;
   crypto_kdf_derive_from_key(sub: Uint8Array, id: number, ctx: Uint8Array, key: Uint8Array): void;
@@ -96,6 +103,13 @@ export function x25519SeedKeypair(seed: Uint8Array): { publicKey: Uint8Array; se
   return { publicKey, secretKey };
 }
 
+/** X25519 public key of a 32-byte private key (clamped by libsodium, as X25519 specifies). */
+export function x25519Base(secret: Uint8Array): Uint8Array {
+  const out = new Uint8Array(X25519_BYTES);
+  sodium.crypto_scalarmult_base(out, secret);
+  return out;
+}
+
 /**
  * X25519(secret, public) into `out`; false when libsodium refuses (a low-order public key
  * gives an all-zero secret, which must never become key material).
@@ -129,6 +143,24 @@ export function argon2id(
   out: Uint8Array, password: Uint8Array, salt: Uint8Array, opsLimit: number, memLimitBytes: number,
 ): void {
   sodium.crypto_pwhash(out, password, salt, opsLimit, memLimitBytes, sodium.crypto_pwhash_ALG_ARGON2ID13);
+}
+
+export const XCHACHA_NONCE_BYTES = 24;
+
+/** XChaCha20-Poly1305-IETF seal: `out` gets ciphertext and tag (m.length + 16 bytes). */
+export function xchachaSeal(out: Uint8Array, m: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): void {
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out, m, ad, null, nonce, key);
+}
+
+/** XChaCha20-Poly1305-IETF open into `out` (c.length - 16 bytes); false if forged. */
+export function xchachaOpen(out: Uint8Array, c: Uint8Array, ad: Uint8Array, nonce: Uint8Array, key: Uint8Array): boolean {
+  if (c.length < TAG_BYTES || out.length !== c.length - TAG_BYTES) return false;
+  try {
+    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, c, ad, nonce, key);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** OS randomness. Only for key generation outside the sans-IO core (genkey, daemon start). */

@@ -1,33 +1,42 @@
-// Who this node is and whom it trusts, from the crypto settings. Password mode gives every
-// process a fresh identity (peers are keyed by it; a restart is a new peer whose claims start
-// with zero uptime) unless a private key pins it; key mode uses the configured key.
+// Who this node is and whom it trusts, from the crypto settings. Key mode: the configured
+// private key. Password mode: the key in the identity file (created on first start), so a
+// node keeps its identity across restarts and every node on one machine has its own.
 import type { Config } from '../config/types.js';
 import type { AlgorithmName } from '../crypto/aead.js';
-import { generateKeyPair, keyPairFromPrivate, parsePeerId, type IdentityKeyPair } from '../crypto/keys.js';
+import { keyPairFromPrivate, parsePeerId, type IdentityKeyPair } from '../crypto/keys.js';
 import { deriveNetworkSecrets } from '../crypto/password.js';
 import type { PeerId } from '../core/types.js';
+import { loadIdentityFile } from './identity-file.js';
 
 export interface Trust {
   identity: IdentityKeyPair;
   psk: Uint8Array | undefined;
   trustedPeers: PeerId[] | undefined;
   algorithms: AlgorithmName[];
-  /** Public key of the password's network key pair (shown in status), or null in key mode. */
-  networkId: string | null;
+  /** Set when the identity file was created by this start (worth a log line). */
+  createdIdentityFile: string | null;
 }
 
 const ALGORITHM_NAMES = { 'aes256-gcm': 'aes256', 'chacha20-poly1305': 'chacha20', plain: 'plain' } as const;
 
 export function loadTrust(config: Config): Trust {
   const c = config.crypto;
-  const identity = c.privateKey ? keyPairFromPrivate(c.privateKey) : generateKeyPair();
-  const secrets = c.password ? deriveNetworkSecrets(c.password) : null;
+  let identity: IdentityKeyPair;
+  let createdIdentityFile: string | null = null;
+  if (c.privateKey) {
+    identity = keyPairFromPrivate(c.privateKey);
+  } else {
+    const loaded = loadIdentityFile(c.identityFile!);
+    identity = loaded.identity;
+    if (loaded.created) createdIdentityFile = c.identityFile;
+  }
+  const secrets = c.password ? deriveNetworkSecrets(c.password, c.network) : null;
   const trustedPeers = c.trustedKeys.length > 0 ? c.trustedKeys.map((k) => parsePeerId(k, 'trusted-key')) : undefined;
   return {
     identity,
     psk: secrets?.psk,
     trustedPeers,
     algorithms: c.algorithms.map((a) => ALGORITHM_NAMES[a]),
-    networkId: secrets?.networkKeyPair.id ?? null,
+    createdIdentityFile,
   };
 }

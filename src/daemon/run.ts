@@ -72,6 +72,7 @@ interface RunningNode {
 async function startNode(config: Config, log: Logger, closers: Closer[]): Promise<RunningNode> {
   const trust = loadTrust(config);
   log.setNodeId(shortId(trust.identity.id));
+  if (trust.createdIdentityFile) log.info(`created identity file ${trust.createdIdentityFile} (id ${trust.identity.id})`);
   const rng = systemRng();
   const warm = warmUpDataPath(trust.algorithms[0] ?? 'chacha20', rng);
   if ('error' in warm) log.debug(`data path warm-up skipped: ${warm.error}`);
@@ -113,6 +114,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
         ...(trust.trustedPeers ? { trustedPeers: trust.trustedPeers } : {}),
         algorithms: trust.algorithms,
         rng,
+        wallClock: Date.now,
         sink,
         onInternalError: (err) => log.error(`internal error in packet handling: ${(err as Error).message}`),
       }),

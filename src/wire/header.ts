@@ -3,32 +3,37 @@
 // Byte 0 is the message type, byte 1 the protocol version; the rest depends on the type.
 // Integers are little-endian. Reserved bytes are sent as zero and must be zero.
 //
-//   type 1  handshake initiation (8-byte header)
-//     0 type | 1 version | 2..4 reserved | 4..8 sender index
-//     then: ephemeral key (32) | encrypted payload (+16 tag)
-//   type 2  handshake response (12-byte header)
-//     0 type | 1 version | 2..4 reserved | 4..8 sender index | 8..12 receiver index
-//     then: ephemeral key (32) | encrypted static key (32+16) | encrypted payload (+16)
+//   type 1  handshake initiation (4-byte header, 132 bytes in all)
+//     0 type | 1 version | 2..4 reserved
+//     then: Noise message 1 (ephemeral key 32 | encrypted payload 48+16) | mac1 16 | mac2 16
+//   type 2  handshake response (8-byte header)
+//     0 type | 1 version | 2..4 reserved | 4..8 receiver index (the initiator's index)
+//     then: Noise message 2 (ephemeral key 32 | encrypted static key 32+16 | encrypted payload)
 //   type 3  handshake confirmation (8-byte header)
-//     0 type | 1 version | 2..4 reserved | 4..8 receiver index
-//     then: encrypted static key (32+16) | encrypted payload (+16)
+//     0 type | 1 version | 2..4 reserved | 4..8 receiver index (the responder's index)
+//     then: Noise message 3 (encrypted static key 32+16 | encrypted payload)
 //   type 4  transport (16-byte header)
 //     0 type | 1 version | 2 kind (MsgKind) | 3 reserved | 4..8 receiver index | 8..16 counter
 //     then: ciphertext | 16-byte tag. The whole 16-byte header is the AEAD's associated
-//     data, so kind, index and counter cannot be changed in flight.
+//     data, so kind, index and counter cannot be changed in flight. (`plain`: the payload in
+//     clear, then a 16-byte tag over header and payload.)
+//   type 5  cookie reply (60 bytes, smaller than the message 1 it answers)
+//     0 type | 1 version | 2..4 reserved | 4..28 nonce | 28..60 encrypted cookie 16+16
 //
-// Handshake headers are mixed into the handshake transcript hash, so they are
-// authenticated too (see src/crypto/handshake.ts).
+// Handshake headers carry only what a receiver needs before decrypting; sender indices and
+// everything else that must be authentic travel inside the Noise payloads, and the version is
+// also in the Noise prologue (see src/crypto/handshake.ts, src/crypto/macs.ts).
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const MSG_HANDSHAKE_INIT = 1;
 export const MSG_HANDSHAKE_RESPONSE = 2;
 export const MSG_HANDSHAKE_CONFIRM = 3;
 export const MSG_TRANSPORT = 4;
+export const MSG_COOKIE_REPLY = 5;
 
-export const HANDSHAKE_INIT_HEADER_BYTES = 8;
-export const HANDSHAKE_RESPONSE_HEADER_BYTES = 12;
+export const HANDSHAKE_INIT_HEADER_BYTES = 4;
+export const HANDSHAKE_RESPONSE_HEADER_BYTES = 8;
 export const HANDSHAKE_CONFIRM_HEADER_BYTES = 8;
 
 export const TRANSPORT_HEADER_BYTES = 16;

@@ -19,6 +19,9 @@ import { SimChannel } from './sim-channel.js';
 /** Wall clock of simulated time 0. */
 export const EPOCH_MS = 1_700_000_000_000;
 
+/** Wall-clock time at simulated time 0. */
+const SIM_WALL_EPOCH_MS = 1_700_000_000_000;
+
 export interface ChannelContext {
   name: string;
   incarnation: number;
@@ -26,6 +29,8 @@ export interface ChannelContext {
   identity: string;
   rng: SimRng;
   sink: ChannelSink;
+  /** Simulated wall-clock time, the same for every node (their monotonic clocks differ). */
+  wallClock: () => number;
 }
 export type ChannelFactory = (ctx: ChannelContext) => Channel;
 
@@ -219,7 +224,9 @@ export class Sim {
         peerTimeoutMs: this.peerTimeoutMs,
         ...(this.options.reconnectMaxMs ? { reconnectMaxMs: this.options.reconnectMaxMs } : {}),
       },
-      makeChannel: (sink) => this.channel({ name: node.name, incarnation: inc, identity, rng: rng.fork(), sink }),
+      makeChannel: (sink) => this.channel({
+        name: node.name, incarnation: inc, identity, rng: rng.fork(), sink, wallClock: () => SIM_WALL_EPOCH_MS + this.now,
+      }),
       send: (to, datagram) => this.net.send(this.now, node.endpoint, to, datagram),
       deliver: (packet) => this.onDeliver(node, packet),
       onEvent: (event) => this.log.push({ t: this.now, node: node.name, incarnation: inc, event }),

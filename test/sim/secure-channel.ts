@@ -25,6 +25,6 @@ export function secureChannel(psk: Uint8Array): ChannelFactory {
       identity = keyPairFromSeed(seed);
       keys.set(ctx.identity, identity);
     }
-    return new SecureChannel({ identity, psk, rng: ctx.rng, sink: ctx.sink });
+    return new SecureChannel({ identity, psk, rng: ctx.rng, sink: ctx.sink, wallClock: ctx.wallClock });
   };
 }

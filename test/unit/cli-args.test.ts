@@ -1,5 +1,6 @@
 // The command line: VpnCloud-compatible flags, strict parsing, and the YAML file underneath.
 import { generateKeyPairSync } from 'node:crypto';
+import { publicKeyOf } from '../../src/config/keys.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +35,8 @@ describe('run options', () => {
 
   it('accepts every alias and flag', () => {
     const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-    const trusted = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!;
+    jwk.x = publicKeyOf(jwk.d!); // the node id is the key's X25519 form
+    const trusted = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x!;
     const c = parseArgs([
       '-t', 'tun', '-d', 'vpn%d', '--device-path', '/dev/tun', '--ip', '10.1.0.1/16', '-l', '127.0.0.1:4000',
       '--connect', 'a', '--peer', 'b:1', '-c', '[::1]:2', '--claim', '10.2.0.0/24,10.3.0.0/24', '--claim', '10.4.0.0/24',
@@ -53,7 +55,7 @@ describe('run options', () => {
     expect([c.peerTimeoutMs, c.keepaliveMs, c.mtu]).toEqual([1500, 300, 1380]);
     expect([c.ifup, c.ifdown, c.logFile]).toEqual(['echo up', 'echo down', '/tmp/h.log']);
     expect(c.crypto).toEqual({
-      password: null, privateKey: jwk.d, publicKey: jwk.x, trustedKeys: [trusted],
+      password: null, network: 'hacloud', identityFile: null, privateKey: jwk.d, publicKey: jwk.x, trustedKeys: [trusted],
       algorithms: ['chacha20-poly1305', 'aes256-gcm'],
     });
     expect(c.controlSocket).toBe('/tmp/h.sock');
@@ -111,7 +113,7 @@ describe('strict parsing', () => {
     expect(parseArgs(['--private-key', key], {}).crypto.privateKey).toBe(key);
     expect(parseArgs(['--private-key', key, '--trusted-key', key.replace('-', 'A')], {}).crypto.trustedKeys).toHaveLength(1);
     expect(parseArgs(['-p', '-secret'], {}).crypto.password).toBe('-secret');
-    expect(parseCommand(['genkey', '-p', '-x1'], {})).toEqual({ kind: 'genkey', password: '-x1' });
+    expect(() => parseCommand(['genkey', '-p', '-x1'], {})).toThrow(/^genkey --password is gone/);
     expect(argsError(['-p', '-v'])).toBe("-p needs a value (for a value starting with '-' write -p=VALUE)");
   });
 
@@ -199,8 +201,8 @@ describe('commands', () => {
   });
 
   it('parses genkey, status and demo', () => {
-    expect(parseCommand(['genkey'], PW)).toEqual({ kind: 'genkey', password: null });
-    expect(parseCommand(['genkey', '--password', 'x'], {})).toEqual({ kind: 'genkey', password: 'x' });
+    expect(parseCommand(['genkey'], PW)).toEqual({ kind: 'genkey' });
+    expect(() => parseCommand(['genkey', '--password', 'x'], {})).toThrow(/^genkey --password is gone/);
     expect(parseCommand(['status', '--json'], {})).toEqual(
       { kind: 'status', json: true, controlSocket: '/run/hacloud/hacloud.sock' });
     expect(parseCommand(['status', '--control-socket', '/tmp/x.sock'], {})).toEqual(

@@ -1,5 +1,6 @@
 // Defaults, merging of layers and the checks across values (src/config/{merge,resolve}.ts).
 import { generateKeyPairSync } from 'node:crypto';
+import { keyPairFromPrivate } from '../../src/crypto/keys.js';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import type { Settings } from '../../src/config/fields.js';
@@ -13,8 +14,8 @@ const file = (...lines: string[]): Settings => parseConfigText(`${lines.join('\n
 const pw: Settings = { password: [{ value: 'secret', where: '--password' }] };
 
 function keyPair(): { priv: string; pub: string } {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-  return { priv: jwk.d!, pub: jwk.x! };
+  const priv = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }).d!;
+  return { priv, pub: keyPairFromPrivate(priv).id }; // the node id: the key's X25519 form
 }
 
 function resolveError(settings: Settings): string {
@@ -45,7 +46,10 @@ describe('defaults', () => {
       ifdown: null,
       logLevel: 'info',
       logFile: null,
-      crypto: { password: 'x', privateKey: null, publicKey: null, trustedKeys: [], algorithms: ['aes256-gcm', 'chacha20-poly1305'] },
+      crypto: {
+        password: 'x', network: 'hacloud', identityFile: '/var/lib/hacloud/hacloud.key', privateKey: null, publicKey: null,
+        trustedKeys: [], algorithms: ['aes256-gcm', 'chacha20-poly1305'],
+      },
       controlSocket: '/run/hacloud/hacloud.sock',
       metricsListen: null,
       statsFile: null,

@@ -86,27 +86,48 @@ describe('AEAD', () => {
     });
   }
 
-  it('plain copies the payload, adds no tag and checks nothing', () => {
-    const p = createAead('plain', key);
-    expect(p.tagBytes).toBe(0);
-    const pt = bytes(50);
-    const out = new Uint8Array(50);
-    expect(p.seal(1, aad, pt, out)).toBe(50);
-    expect(out).toEqual(pt);
-    const back = new Uint8Array(50);
-    expect(p.open(1, aad, out, back)).toBe(50);
-    expect(back).toEqual(pt);
-  });
+  for (const impl of ['native', 'js'] as const) {
+    it(`plain (${impl}) sends the payload in clear with a tag over header and payload; any change is refused`, () => {
+      const tx = createAead('plain', key, impl);
+      const rx = createAead('plain', key, impl === 'native' ? 'js' : 'native'); // both give the same bytes
+      expect(tx.tagBytes).toBe(16);
+      // the channel's layout: header right before the body, one buffer
+      const buf = new Uint8Array(16 + 50 + 16);
+      buf.set(aad.subarray(0, 16));
+      const pt = bytes(50);
+      expect(tx.seal(1, buf.subarray(0, 16), pt, buf.subarray(16))).toBe(66);
+      expect(buf.subarray(16, 66)).toEqual(pt); // in clear
+      const out = new Uint8Array(100);
+      expect(rx.openPacket(1, buf, 16, out)).toBe(50);
+      expect(out.subarray(0, 50)).toEqual(pt);
+      // header, payload and tag are all covered; so is the counter
+      for (const i of [0, 5, 15, 16, 40, 65, 66, 81]) {
+        const bad = buf.slice();
+        bad[i]! ^= 1;
+        expect(rx.openPacket(1, bad, 16, out), `byte ${i}`).toBe(-1);
+      }
+      expect(rx.openPacket(2, buf, 16, out)).toBe(-1);
+      // separate header and payload buffers give the same tag
+      const apart = new Uint8Array(66);
+      expect(tx.seal(1, aad.subarray(0, 16), pt, apart)).toBe(66);
+      expect(apart).toEqual(buf.subarray(16));
+      const back = new Uint8Array(50);
+      expect(rx.open(1, aad.subarray(0, 16), apart, back)).toBe(50);
+      expect(back).toEqual(pt);
+    });
+  }
 
   it('plain openPacket hands over the body after the header, also when the packet exceeds out', () => {
-    const plain = createAead('plain', bytes(32));
-    const packet = new Uint8Array(40).map((_, i) => i);
+    const k = bytes(32);
+    const packet = new Uint8Array(16 + 24 + 16).map((_, i) => i);
+    createAead('plain', k).seal(1, packet.subarray(0, 16), packet.subarray(16, 40), packet.subarray(16));
+    const plain = createAead('plain', k);
     const out = new Uint8Array(64).fill(0xee);
     expect(plain.openPacket(1, packet, 16, out)).toBe(24);
-    expect([...out.subarray(0, 24)]).toEqual([...packet.subarray(16)]);
+    expect([...out.subarray(0, 24)]).toEqual([...packet.subarray(16, 40)]);
     const tight = new Uint8Array(24); // the body fits, the whole packet does not
     expect(plain.openPacket(1, packet, 16, tight)).toBe(24);
-    expect([...tight]).toEqual([...packet.subarray(16)]);
+    expect([...tight]).toEqual([...packet.subarray(16, 40)]);
     expect(plain.openPacket(1, packet, 16, new Uint8Array(23))).toBe(-1);
     expect(plain.openPacket(1, packet.subarray(0, 10), 16, out)).toBe(-1);
   });

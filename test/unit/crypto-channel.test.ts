@@ -82,12 +82,13 @@ describe('SecureChannel handshake', () => {
 
   it('drops a tampered byte in every field of every handshake message, then recovers', () => {
     // expected drop reason per byte offset, as laid out in src/wire/header.ts
-    const reasonAt = (type: number, i: number): string => {
+    const reasonAt = (type: number, i: number): string | null => {
       if (i < 4) return 'malformed'; // type, version, reserved / kind
-      if (type === MSG_HANDSHAKE_RESPONSE && i >= 8 && i < 12) return 'unknown-session'; // receiver index
-      if ((type === MSG_HANDSHAKE_CONFIRM || type === MSG_TRANSPORT) && i < 8) return 'unknown-session';
+      // message 1: mac1 covers everything before it; mac2 is not checked while we are not busy
+      if (type === MSG_HANDSHAKE_INIT) return i < 116 ? 'mac' : null;
+      if (i < 8) return 'unknown-session'; // receiver index
       if (type === MSG_TRANSPORT && i === 15) return 'malformed'; // counter above 2^53 - 1
-      return 'auth'; // sender index (mixed into the transcript), keys, ciphertexts, counter, tags
+      return 'auth'; // keys, ciphertexts, counter, tags
     };
     let runs = 0;
     for (const type of [MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, MSG_HANDSHAKE_CONFIRM, MSG_TRANSPORT]) {
@@ -110,7 +111,8 @@ describe('SecureChannel handshake', () => {
         expect(t).not.toBeNull();
         if (i >= t!.data.length) break;
         const receiver = t!.to === a.endpoint ? a : b;
-        expect([...receiver.drops.entries()], `type ${type} byte ${i}`).toEqual([[reasonAt(type, i), 1]]);
+        const reason = reasonAt(type, i);
+        expect([...receiver.drops.entries()], `type ${type} byte ${i}`).toEqual(reason ? [[reason, 1]] : []);
         expect(a.channel.isEstablished(b.id) && b.channel.isEstablished(a.id), `type ${type} byte ${i}`).toBe(true);
         expectSameSession(a, b);
       }
@@ -196,8 +198,8 @@ describe('SecureChannel handshake', () => {
     const evil = net.addNode('10.0.0.66:3210', { psk: new Uint8Array(32).fill(8) });
     evil.channel.connect(0, a.endpoint);
     net.advance(10_000);
-    expect(a.dropCount('auth')).toBeGreaterThan(0);
-    expect(a.dropCount()).toBe(a.dropCount('auth'));
+    expect(a.dropCount('mac')).toBeGreaterThan(0); // mac1 is keyed with the psk
+    expect(a.dropCount()).toBe(a.dropCount('mac'));
     // a never sent anything to the stranger
     expect(net.log.filter((p) => p.from === a.endpoint)).toHaveLength(0);
     expect(evil.channel.isEstablished(a.id)).toBe(false);
@@ -213,10 +215,13 @@ describe('SecureChannel handshake', () => {
     const b = net.addNode('10.0.0.2:3210', { trustedPeers: [idA.id, idB.id] }, idB);
     const evil = net.addNode('10.0.0.66:3210', { trustedPeers: [idA.id, idB.id, idEvil.id] }, idEvil);
     evil.channel.connect(0, a.endpoint); // a is responder: rejects at message 3
-    a.channel.connect(0, evil.endpoint); // a is initiator: rejects at message 2
+    a.channel.connect(0, evil.endpoint); // a keys mac1 for the keys it trusts: evil never answers
     a.channel.connect(0, b.endpoint);
     net.advance(10_000);
-    expect(a.dropCount('untrusted')).toBeGreaterThanOrEqual(2);
+    expect(a.dropCount('untrusted')).toBeGreaterThanOrEqual(1);
+    expect(evil.dropCount('mac')).toBeGreaterThanOrEqual(1);
+    expect(net.log.filter((p) => p.from === evil.endpoint && p.to === a.endpoint && typeOf(p) === MSG_HANDSHAKE_RESPONSE))
+      .toHaveLength(0);
     expect(a.channel.isEstablished(evil.id)).toBe(false);
     expect(a.established.map((e) => e.peer)).toEqual([b.id]);
     // evil is never confirmed by a, so it does not even consider itself connected
@@ -506,6 +511,17 @@ describe('SecureChannel transport', () => {
     expect(enc.some((p) => new TextDecoder().decode(p.data).includes('a->b aes'))).toBe(false);
     const plainWire = net.log.filter((p) => p.from === p1.endpoint && typeOf(p) === MSG_TRANSPORT);
     expect(plainWire.some((p) => new TextDecoder().decode(p.data).includes('a->b plain'))).toBe(true);
+    // ...but not forgeable: anyone who sees the session index could rewrite a plain packet before
+    let held: Uint8Array | null = null;
+    net.intercept = (p) => { if (p.from === p1.endpoint && typeOf(p) === MSG_TRANSPORT) held = p.data.slice(); return 'drop'; };
+    sendText(net, p1, p2, 'pay 100');
+    net.intercept = null;
+    const pkt = held! as Uint8Array;
+    pkt[Buffer.from(pkt).indexOf('pay 100') + 4] = '9'.charCodeAt(0);
+    const before = p2.received.length;
+    p2.channel.receive(net.now, p1.endpoint, pkt);
+    expect(p2.received.length).toBe(before);
+    expect(p2.dropCount('auth')).toBe(1);
   });
 
   it('never throws out of receive(), even when the sink does', () => {

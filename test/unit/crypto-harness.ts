@@ -4,7 +4,9 @@
 import type { ChannelSink } from '../../src/core/channel.js';
 import type { DropReason, Endpoint, MsgKind, PeerId, Rng } from '../../src/core/types.js';
 import { SecureChannel, type SecureChannelOptions } from '../../src/crypto/channel.js';
+import { createInitiation, type HandshakeIdentity } from '../../src/crypto/handshake.js';
 import { generateKeyPair, type IdentityKeyPair } from '../../src/crypto/keys.js';
+import { mac1Key, sealInitiation } from '../../src/crypto/macs.js';
 
 /** xoshiro128** seeded through splitmix32: reproducible, fast, good enough for tests. */
 export class SeededRng implements Rng {
@@ -70,7 +72,8 @@ export class TestNode implements ChannelSink {
   }
 
   send(to: Endpoint, datagram: Uint8Array): void {
-    this.net.transmit(this.endpoint, to, datagram);
+    // like the kernel: a datagram to one of our own addresses comes from that address
+    this.net.transmit(this.net.nodes.get(to) === this ? to : this.endpoint, to, datagram);
   }
 
   onEstablished(now: number, peer: PeerId, endpoint: Endpoint): void {
@@ -209,3 +212,23 @@ export function pair(seed: number, opts: NetOptions = {}, chOpts: Partial<Secure
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+let forger: IdentityKeyPair | undefined;
+
+/**
+ * A valid message 1 to `target` from a made-up initiator, as an attacker who knows mac1's key
+ * material (the psk, or in key mode the target's public key, which is no secret) can write it.
+ */
+export function forgeInitiation(
+  rng: SeededRng, target: TestNode, o: { psk?: Uint8Array; wallMs: number; cookie?: Uint8Array },
+): Uint8Array {
+  // message 1 does not carry the static key, so one made-up identity serves every forgery
+  forger ??= generateKeyPair(new SeededRng(0xf0f0));
+  const id: HandshakeIdentity = { keyPair: forger, psk: o.psk ?? new Uint8Array(32), algorithms: ['chacha20'], instanceId: new Uint8Array(8) };
+  const e = new Uint8Array(32);
+  rng.fill(e);
+  const hs = createInitiation(id, rng.u32() & 0x7fff_ffff, e, o.wallMs);
+  return sealInitiation(hs.body, mac1Key(o.psk ?? target.identity.publicKey), o.cookie ?? null);
+}
+
+export const msgType = (p: Packet): number => p.data[0]!;

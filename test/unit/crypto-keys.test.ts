@@ -46,11 +46,22 @@ describe('identity keys', () => {
     expect(keyPairFromPrivate(`  ${encodeKey(kp.seed)}\n`).id).toBe(kp.id);
   });
 
-  it('rejects a public key that is not a curve point', () => {
-    // y = 2 does not give a point on edwards25519
-    const bytes = new Uint8Array(32);
-    bytes[0] = 2;
-    expect(() => parsePeerId(encodeKey(bytes), 'public-key')).toThrow(/public-key: not a valid Ed25519 public key/);
+  it('rejects low-order points and non-canonical spellings, so one key has one id', () => {
+    const bad = (b: Uint8Array) => () => parsePeerId(encodeKey(b), 'public-key');
+    expect(bad(new Uint8Array(32))).toThrow(/public-key: not a valid public key/); // all zero
+    const one = new Uint8Array(32);
+    one[0] = 1;
+    expect(bad(one)).toThrow(/not a valid public key/); // u = 1, low order
+    const kp = generateKeyPair(new SeededRng(9));
+    const top = kp.publicKey.slice();
+    top[31]! |= 0x80; // bit 255: the same X25519 key to every DH, so it must not be a second id
+    expect(bad(top)).toThrow(/not a valid public key/);
+    const p = new Uint8Array(32).fill(0xff);
+    p[0] = 0xed;
+    p[31] = 0x7f; // u = 2^255 - 19 = 0 mod p
+    expect(bad(p)).toThrow(/not a valid public key/);
+    p[0] = 0xee; // u = p + 1, an alias of 1
+    expect(bad(p)).toThrow(/not a valid public key/);
   });
 
   it('derives the same pair from the printable private key, and the id is the public key', () => {
@@ -69,12 +80,12 @@ describe('identity keys', () => {
     const b = keyPairFromSeed(new Uint8Array(32).fill(2));
     const ab = new Uint8Array(32);
     const ba = new Uint8Array(32);
-    expect(x25519(ab, a.x25519Secret, b.x25519Public)).toBe(true);
-    expect(x25519(ba, b.x25519Secret, a.x25519Public)).toBe(true);
+    expect(x25519(ab, a.secretKey, b.publicKey)).toBe(true);
+    expect(x25519(ba, b.secretKey, a.publicKey)).toBe(true);
     expect(ab).toEqual(ba);
     expect(ab).not.toEqual(new Uint8Array(32));
     // a low-order peer key would give an all-zero secret: refused, never used as key material
-    expect(x25519(ab, a.x25519Secret, new Uint8Array(32))).toBe(false);
+    expect(x25519(ab, a.secretKey, new Uint8Array(32))).toBe(false);
   });
 
   it('has an OS-backed Rng for production', () => {
