@@ -9,10 +9,14 @@ const DEVICE = 'hacloud0';
 
 export type Algorithm = 'plain' | 'aes256-gcm' | 'chacha20-poly1305';
 
-/** Arguments every benchmark node gets; the control socket is private to the run's temp dir. */
+/**
+ * Arguments every benchmark node gets; the control socket and the identity file (next to it)
+ * are private to the run's temp dir, so nodes never share an identity.
+ */
 export function hacloudArgs(opts: { ip: string; peers: string[]; controlSocket: string; extra?: string[] }): string[] {
   return [
     HACLOUD_BIN, '--ip', opts.ip, '--password', 'benchpw', '-d', DEVICE, '--control-socket', opts.controlSocket,
+    '--identity-file', opts.controlSocket.replace(/\.sock$/, '') + '.key',
     ...opts.peers.flatMap((p) => ['-c', `${p}:${HACLOUD_PORT}`]), ...(opts.extra ?? []),
   ];
 }

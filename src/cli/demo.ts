@@ -202,7 +202,7 @@ class Demo {
     const args = [
       hacloudBin(), '--ip', ip, ...peers.flatMap((p) => ['-c', `${p}:3210`]),
       '--keepalive', `${FAST_KEEPALIVE_MS}ms`, '--peer-timeout', `${FAST_PEER_TIMEOUT_MS}ms`,
-      '--control-socket', socket, '-v',
+      '--control-socket', socket, '--identity-file', join(this.dir!, `${host}.key`), '-v',
     ];
     // The password goes through the environment: command lines are visible to everyone.
     const proc = lab.spawn(host, process.execPath, args, { env: { PASSWORD: 'hacloud-demo' } });

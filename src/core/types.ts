@@ -2,7 +2,7 @@
 // every time value is passed in by the caller (milliseconds on a monotonic clock
 // unless the name says otherwise).
 
-/** A node's identity: its Ed25519 public key, base64url without padding (43 chars). */
+/** A node's identity: its X25519 public key (crypto/keys.ts), base64url without padding (43 chars). */
 export type PeerId = string;
 
 /**

@@ -174,6 +174,7 @@ export class SecureChannel implements Channel {
     if (this.isSelf(now, endpoint) || this.connects.has(endpoint) || this.connects.size >= MAX_CONNECTS) return;
     const known = this.endpointPeer.get(endpoint);
     if (known !== undefined && this.isEstablished(known)) return;
+    if (peer !== undefined && this.isEstablished(peer)) return;
     for (const p of this.peers.values()) if (p.endpoint === endpoint && this.isEstablished(p.id)) return;
     const expected = peer !== undefined && peer !== this.localId && this.isTrusted(peer) ? peer : null;
     const init = this.newInitiation(now, endpoint, null, expected);

@@ -5,7 +5,12 @@ import type { Logger } from '../log/logger.js';
 import { shortId } from '../log/text.js';
 
 /** Drops that point at a misconfigured or hostile sender are worth a line by default. */
-const LOUD_DROPS = new Set(['auth', 'untrusted', 'rate-limited', 'self']);
+const LOUD_DROPS = new Set(['auth', 'untrusted', 'rate-limited', 'self', 'mac', 'stale', 'reflected']);
+/** What an operator should check for a drop reason whose cause is not obvious. */
+const HINTS: Record<string, string> = {
+  stale: 'handshake stamped more than 2 min from our clock: check that both clocks are synchronised (NTP)',
+  mac: 'handshake for another password, network name or key: check the peer\'s credentials',
+};
 
 export function short(id: string | null): string {
   return id === null ? 'none' : shortId(id);
@@ -39,7 +44,8 @@ export function logEngineEvent(log: Logger, e: EngineEvent): void {
     case 'stall':
       return log.warn(`process was stalled for ${Math.round(e.gapMs)} ms; peers get a grace period`);
     case 'drop': {
-      const text = `dropped ${e.count} packet(s): ${e.reason}${e.detail ? ` (${e.detail})` : ''}`;
+      const detail = e.detail ?? HINTS[e.reason];
+      const text = `dropped ${e.count} packet(s): ${e.reason}${detail ? ` (${detail})` : ''}`;
       return LOUD_DROPS.has(e.reason) ? log.info(text, { total: e.total }) : log.debug(text, { total: e.total });
     }
     case 'left':

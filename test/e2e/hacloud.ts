@@ -1,5 +1,5 @@
 // Starting real hacloud daemons in lab namespaces, shared by the e2e suites.
-import { builtFile, REPO_ROOT, type Lab, type LabProcess } from './lab.js';
+import { builtFile, labStateDir, REPO_ROOT, type Lab, type LabProcess } from './lab.js';
 
 export const HACLOUD_BIN = `${REPO_ROOT}/bin/hacloud.js`;
 export const TCP_FIXTURE = new URL('./fixtures/tcp.mjs', import.meta.url).pathname;
@@ -10,20 +10,29 @@ export function requireBuilt(): void {
   builtFile('build/Release/hacloud_native.node');
 }
 
-/** Start `hacloud ARGS` in `host` and wait until it listens. Control socket is per lab+host. */
+/**
+ * Start `hacloud ARGS` in `host` and wait until it listens. Control socket and (password mode)
+ * identity file are per lab+host: namespaces on one machine never share an identity.
+ */
 export async function startHacloud(
   lab: Lab,
   host: string,
   args: readonly string[],
   options: { env?: Record<string, string> } = {},
 ): Promise<LabProcess> {
-  const proc = lab.spawn(host, process.execPath, [HACLOUD_BIN, '--control-socket', controlSocket(lab, host), ...args], options);
+  const identity = args.includes('--private-key') ? [] : ['--identity-file', identityFile(lab, host)];
+  const proc = lab.spawn(host, process.execPath,
+    [HACLOUD_BIN, '--control-socket', controlSocket(lab, host), ...identity, ...args], options);
   try {
     await proc.waitForLine(/listening on port/, 15_000);
   } catch (err) {
     throw new Error(`hacloud in ${host} did not start: ${(err as Error).message}\n${proc.tail(20)}`);
   }
   return proc;
+}
+
+export function identityFile(lab: Lab, host: string): string {
+  return `${labStateDir(lab)}/${host}.key`;
 }
 
 export function controlSocket(lab: Lab, host: string): string {

@@ -1,8 +1,14 @@
 // The namespace lab lives in src/lab (the demo and the benchmarks use it too).
 export * from '../../src/lab/netns.js';
 
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { createLab, requireRoot, type Lab } from '../../src/lab/netns.js';
+
+/** Per-lab state of the hacloud nodes (identity files): removed with the lab. */
+export function labStateDir(lab: Lab): string {
+  return `/run/hacloud-test/${lab.id}`;
+}
 
 /**
  * A lab of `hosts` for the enclosing describe block: made in a beforeAll (after checking for
@@ -18,6 +24,7 @@ export function useLab(hosts: string[], ...preconditions: (() => unknown)[]): ()
   });
   afterAll(async () => {
     await lab?.destroy();
+    if (lab) rmSync(labStateDir(lab), { recursive: true, force: true });
   });
   return () => {
     if (!lab) throw new Error('the lab is not up (its beforeAll failed)');

@@ -6,17 +6,17 @@ import { generateKeyPair } from '../../src/crypto/keys.js';
 import { HandshakeRateLimiter, sourceKey } from '../../src/crypto/ratelimit.js';
 import { ResponderTable } from '../../src/crypto/responders.js';
 import type { ResponderEntry } from '../../src/crypto/session.js';
-import { MSG_COOKIE_REPLY, MSG_HANDSHAKE_RESPONSE } from '../../src/wire/header.js';
+import { MSG_COOKIE_REPLY, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, PROTOCOL_VERSION } from '../../src/wire/header.js';
 import { Net, PSK, forgeInitiation, msgType, pair } from './crypto-harness.js';
 
 describe('handshake flood defence', () => {
   it('junk from many sources drains nothing: a legitimate message 1 right after is answered', () => {
     // the original finding: 1000 two-byte packets from 50 addresses made message 1 'rate-limited'
     const { net, a, b } = pair(60);
-    for (let i = 0; i < 1000; i++) b.channel.receive(net.now, `192.0.2.${i % 50}:4000`, Uint8Array.of(1, 2));
+    a.channel.connect(0, b.endpoint); // message 1 arrives at t=1, right after the junk
+    for (let i = 0; i < 1000; i++) net.enqueue({ at: 1, seq: -2000 + i, from: `192.0.2.${i % 50}:4000`, to: b.endpoint, data: Uint8Array.of(MSG_HANDSHAKE_INIT, PROTOCOL_VERSION) });
+    net.advance(100); // before any retransmission
     expect(b.dropCount('malformed')).toBe(1000);
-    a.channel.connect(net.now, b.endpoint);
-    net.advance(100);
     expect(a.channel.isEstablished(b.id)).toBe(true);
     expect(b.dropCount('rate-limited')).toBe(0);
   });
@@ -41,6 +41,12 @@ describe('handshake flood defence', () => {
     for (let i = 0; i < 2000; i++) limiter.allow(0, `198.51.100.${i % 50}:1`, false); // 50 busy sources
     expect(limiter.allow(1, '203.0.113.9:3210', false)).toBe(true); // a newcomer still gets in
     expect(limiter.allow(2, '203.0.113.10:3210', true)).toBe(true); // and a live peer from its reserve
+    // cookie replies: a few per source, and a global cap
+    expect(Array.from({ length: 10 }, () => limiter.allowCookie(3, '198.51.100.1:1')).filter(Boolean)).toHaveLength(4);
+    let cookies = 0;
+    for (let i = 0; i < 500; i++) if (limiter.allowCookie(3, `192.0.2.${i % 250}:${i}`)) cookies++;
+    expect(cookies).toBe(100 - 4);
+    expect(limiter.busy(3)).toBe(true);
   });
 
   it('answers a spoofed flood with cookies, not asymmetric work, and a real node still connects', () => {

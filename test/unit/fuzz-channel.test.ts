@@ -4,7 +4,7 @@
 // peer must still be served afterwards.
 import { describe, expect, it } from 'vitest';
 import { DROP_REASONS, type DropReason } from '../../src/core/types.js';
-import { readU32, writeU32 } from '../../src/wire/header.js';
+import { MSG_COOKIE_REPLY, PROTOCOL_VERSION, readU32, writeU32 } from '../../src/wire/header.js';
 import { Net, PSK, SeededRng, text } from './crypto-harness.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
@@ -74,7 +74,7 @@ describe('channel fuzz', () => {
             if (d.length >= off + 4) writeU32(d, off, pick(knownIndices));
             break;
           }
-          case 5: if (d.length) d[0] = 1 + rng.int(4); break;
+          case 5: if (d.length) d[0] = 1 + rng.int(MSG_COOKIE_REPLY); break;
           case 6: { const o = pick(captured); const cut = rng.int(Math.min(d.length, o.length) + 1); const x = new Uint8Array(cut + o.length - cut); x.set(d.subarray(0, cut)); x.set(o.subarray(cut), cut); d = x; break; }
           case 7: if (d[0] === 4 && d.length >= 16) { writeU32(d, 8, rng.int(2) ? rng.int(64) : rng.u32()); writeU32(d, 12, rng.int(4) ? 0 : rng.u32()); } break;
           case 8: if (d.length > 2) { const s = 2 + rng.int(d.length - 2); d.fill(0, s, s + rng.int(16)); } break;
@@ -87,8 +87,8 @@ describe('channel fuzz', () => {
       const r = rng.next();
       if (r < 0.12) return randomBytes(rng.int(rng.int(10) ? 200 : 1600));
       if (r < 0.25) { // plausible header, random body
-        const d = randomBytes([2, 8, 16, 32, 60, 81, 121, 200][rng.int(8)]!);
-        d[0] = 1 + rng.int(4); d[1] = 1; if (d.length > 3) { d[2] = rng.int(3); d[3] = 0; }
+        const d = randomBytes([2, 8, 16, 32, 60, 81, 121, 132, 200][rng.int(9)]!);
+        d[0] = 1 + rng.int(MSG_COOKIE_REPLY); d[1] = PROTOCOL_VERSION; if (d.length > 3) { d[2] = rng.int(3); d[3] = 0; }
         if (d.length >= 8 && rng.int(2)) writeU32(d, d[0] === 2 && d.length >= 12 ? 8 : 4, pick(knownIndices));
         return d;
       }
@@ -121,7 +121,7 @@ describe('channel fuzz', () => {
     expect(b.dropCount() - dropsBefore).toBe(COUNT);
     expect(b.errors).toEqual([]);
     // the fuzz reached every layer
-    for (const r of ['malformed', 'auth', 'unknown-session', 'replay', 'handshake-state'] as const) {
+    for (const r of ['malformed', 'auth', 'unknown-session', 'replay', 'handshake-state', 'mac'] as const) {
       expect(drops[r], `${r} drops`).toBeGreaterThan(100);
     }
 
