@@ -74,7 +74,7 @@ export interface FloodPlan {
 }
 
 export const FLOOD_PLAN: FloodPlan = {
-  mode: 'password', rate: 60_000, joins: 3, joinTimeoutMs: 8_000, pingSeconds: 15,
+  mode: 'password', rate: 60_000, joins: 5, joinTimeoutMs: 8_000, pingSeconds: 15,
   sources4: 128, sources6Same64: 512, sources6Other64: 16,
 };
 
