@@ -45,7 +45,7 @@ import {
   INIT_BYTES, INSTANCE_ID_BYTES, MAX_ALGORITHMS, createConfirm, createInitiation, createResponse, initiationEphemeral,
   isFail, negotiateAlgorithm, readConfirm, readInitiation, readResponse, type HandshakeIdentity,
 } from './handshake.js';
-import { InitiationReplayCache } from './initiation-cache.js';
+import { InitiationReplayCache, capacityFor, ephemeralKey } from './initiation-cache.js';
 import { encodeKey, parsePeerId, peerIdToPublicKey } from './keys.js';
 import { COOKIE_USE_MS, CookieMaker, mac1Key, mac1Valid, openCookieReply, sealInitiation } from './macs.js';
 import { PSK_BYTES } from './password.js';
@@ -67,6 +67,8 @@ export const MAX_ENDPOINT_MEMORY = 1024;
 /** Endpoints found to be ourselves, and for how long we believe it. */
 export const MAX_SELF_ENDPOINTS = 64;
 export const SELF_ENDPOINT_TTL_MS = 10 * 60_000;
+/** Bounds the replay cache however generous the rate limits are (tests use huge ones). */
+const MAX_ACCEPTED_INITIATIONS_PER_SEC = 5_000;
 /** A retransmitted message 1 is answered from stored state at most this often, this many times. */
 const RESEND_MIN_GAP_MS = 100;
 const MAX_RESENDS = 4;
@@ -92,7 +94,7 @@ export class SecureChannel implements Channel {
   /** Key mode: the trusted keys other than ours, to key mac1 when the responder is unknown. */
   private readonly otherKeys: Uint8Array[];
   private readonly cookieMaker: CookieMaker;
-  private readonly replayCache = new InitiationReplayCache();
+  private readonly replayCache: InitiationReplayCache;
 
   private readonly peers = new Map<PeerId, PeerState>();
   private readonly byIndex = new Map<number, IndexEntry>();
@@ -142,7 +144,11 @@ export class SecureChannel implements Channel {
     this.rng = opts.rng;
     this.sink = opts.sink;
     this.timing = { ...DEFAULT_TIMING, ...opts.timing };
-    this.limiter = new HandshakeRateLimiter({ ...DEFAULT_RATE_LIMIT, ...opts.rateLimit });
+    const rateLimit = { ...DEFAULT_RATE_LIMIT, ...opts.rateLimit };
+    this.limiter = new HandshakeRateLimiter(rateLimit);
+    // room for every message 1 the limits let through (at most 2 x global + reserve a second)
+    this.replayCache = new InitiationReplayCache(
+      capacityFor(Math.min(2 * rateLimit.globalPerSec + rateLimit.establishedPerSec, MAX_ACCEPTED_INITIATIONS_PER_SEC)));
     this.onInternalError = opts.onInternalError ?? (() => {});
     this.wallClock = opts.wallClock ?? null;
     this.passwordMode = !!opts.psk;
@@ -349,7 +355,9 @@ export class SecureChannel implements Channel {
 
   private receiveInitiation(now: number, from: Endpoint, d: Uint8Array): void {
     if (d.length !== INIT_BYTES || d[2] !== 0 || d[3] !== 0) return this.drop('malformed');
-    const ephemeral = hex(initiationEphemeral(d));
+    const e = initiationEphemeral(d);
+    const ephemeral = hex(e);
+    const cacheKey = ephemeralKey(e);
     const own = this.ownEphemerals.get(ephemeral);
     if (own) {
       // our own message 1: only a packet from where we sent it proves that endpoint is us
@@ -362,7 +370,7 @@ export class SecureChannel implements Channel {
     }
     if (!mac1Valid(d, this.ownMac1Key)) return this.drop('mac');
     const dup = this.responders.get(ephemeral);
-    if (dup || this.replayCache.has(ephemeral)) {
+    if (dup || this.replayCache.has(cacheKey)) {
       this.drop('replay');
       // the initiator may have lost message 2; answer it again, but only where it went before
       if (dup && !dup.completed && from === dup.from && dup.resends < MAX_RESENDS && now - dup.lastSentAt >= RESEND_MIN_GAP_MS) {
@@ -380,14 +388,14 @@ export class SecureChannel implements Channel {
     }
     const r = readInitiation(this.hsId, d);
     if (isFail(r)) return this.drop(r.reason);
-    const fresh = this.replayCache.check(this.wall(now), r.timestampMs, ephemeral);
+    const fresh = this.replayCache.check(this.wall(now), r.timestampMs, cacheKey);
     if (fresh !== 'fresh') return this.drop(fresh);
     const algorithm = negotiateAlgorithm(r.initiatorAlgorithms, this.algorithms);
     if (!algorithm) return this.drop('handshake-state');
     if (!this.limiter.allow(now, from, this.isPeerEndpoint(now, from))) return this.drop('rate-limited');
     const st = createResponse(this.hsId, r, this.newIndex(), this.randomKey(), algorithm);
     if (!st) return this.drop('auth');
-    this.replayCache.remember(this.wall(now), r.timestampMs, ephemeral);
+    this.replayCache.remember(this.wall(now), r.timestampMs, cacheKey);
     const entry: ResponderEntry = {
       kind: 'responder', st, from, source: sourceKey(from), expiresAt: now + this.timing.responderStateTtlMs,
       ephemeral, lastSentAt: now, resends: 0, completed: false,

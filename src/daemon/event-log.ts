@@ -9,7 +9,8 @@ const LOUD_DROPS = new Set(['auth', 'untrusted', 'rate-limited', 'self', 'mac', 
 /** What an operator should check for a drop reason whose cause is not obvious. */
 const HINTS: Record<string, string> = {
   stale: 'handshake stamped more than 2 min from our clock: check that both clocks are synchronised (NTP)',
-  mac: 'handshake for another password, network name or key: check the peer\'s credentials',
+  mac: 'handshake for another password, network name or key: check the sender\'s credentials ' +
+    '(in key mode also normal while a peer tries its trusted keys on our address)',
 };
 
 export function short(id: string | null): string {

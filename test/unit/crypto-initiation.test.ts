@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { BoundedMap } from '../../src/crypto/bounded-map.js';
 import { MAX_CONNECTS } from '../../src/crypto/channel.js';
-import { InitiationReplayCache, TIMESTAMP_WINDOW_MS } from '../../src/crypto/initiation-cache.js';
+import { InitiationReplayCache, TIMESTAMP_WINDOW_MS, capacityFor, ephemeralKey } from '../../src/crypto/initiation-cache.js';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE } from '../../src/wire/header.js';
 import { Net, PSK, forgeInitiation, msgType, pair, type Packet } from './crypto-harness.js';
@@ -116,18 +116,34 @@ describe('message 1 freshness', () => {
   });
 
   it('the replay cache never forgets into accepting a replay: a full cache shrinks the window', () => {
-    const c = new InitiationReplayCache(3, 1_000);
-    c.remember(100, 100, 'k1');
-    c.remember(100, 90, 'k2');
-    c.remember(100, 95, 'k3');
-    c.remember(100, 99, 'k4'); // evicts k1 (stamped 100): everything stamped <= 100 is refused now
+    const c = new InitiationReplayCache(3, 60_000);
+    const wall = 1_000_000;
+    c.remember(wall, wall - 30_000, 1);
+    c.remember(wall, wall - 10_000, 2);
+    c.remember(wall, wall, 3);
+    c.remember(wall, wall + 1, 4); // full: the oldest slot goes, and its timestamps are refused now
     expect(c.size).toBe(3);
-    expect(c.check(100, 100, 'k1')).toBe('stale');
-    expect(c.check(100, 95, 'k3')).toBe('replay');
-    expect(c.check(100, 101, 'k9')).toBe('fresh');
-    c.remember(5_000, 5_000, 'k5'); // k2..k4 expired: forgotten, and still refused as stale
+    expect(c.check(wall, wall - 30_000, 1)).toBe('stale');
+    expect(c.check(wall, wall - 26_000, 8)).toBe('stale'); // its whole 5 s slot
+    expect(c.check(wall, wall - 10_000, 2)).toBe('replay');
+    expect(c.check(wall, wall - 20_000, 9)).toBe('fresh'); // outside what was dropped
+    c.remember(wall + 100_000, wall + 100_000, 5); // the rest expired: forgotten, and still refused
     expect(c.size).toBe(1);
-    expect(c.check(100, 99, 'k4')).toBe('stale'); // even with the clock stepped back
+    expect(c.check(wall, wall + 1, 4)).toBe('stale'); // even with the clock stepped back
+  });
+
+  it('future-stamped message 1s cannot push the refusal floor up to now', () => {
+    const c = new InitiationReplayCache(100, 60_000);
+    const wall = 1_000_000;
+    for (let i = 0; i < 500; i++) c.remember(wall, wall + 59_000, 1000 + i); // an attacker's, all "from the future"
+    expect(c.size).toBeLessThanOrEqual(100);
+    expect(c.check(wall, wall - 1_000, 7)).toBe('fresh'); // a genuine one stamped just now
+  });
+
+  it('is sized for everything the rate limits let through in a window', () => {
+    expect(capacityFor(1200)).toBeGreaterThanOrEqual(1200 * 2 * TIMESTAMP_WINDOW_MS / 1000);
+    expect(ephemeralKey(new Uint8Array([1, 0, 0, 0, 0, 0, 9]))).toBe(1);
+    expect(ephemeralKey(new Uint8Array(6).fill(255))).toBe(2 ** 48 - 1);
   });
 });
 
