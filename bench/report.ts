@@ -1,5 +1,7 @@
 // Markdown tables for the terminal and bench/RESULTS.md.
 import { summarize, type FailoverResult } from './failover.js';
+import type { FloodRow } from './flood.js';
+import { median } from './ping.js';
 import type { RowResult } from './throughput.js';
 
 const NA = '–';
@@ -48,6 +50,30 @@ export function failoverTable(results: readonly FailoverResult[]): string {
     if (r.error !== undefined && s === null) cells[3] = `n/a (error: ${r.error})`;
     else if (r.error !== undefined) cells[2] += ` (then error: ${r.error})`;
     return cells;
+  });
+  return table(header, body);
+}
+
+export function floodTable(rows: readonly FloodRow[]): string {
+  const header = ['Handshake flood on v', 'flood datagrams/s (sources)', 'joins ≤ 2 s', 'join ms: median (each)',
+    "e's pings lost %", "e's max RTT ms", 'v CPU % core', 'v flood drops / kernel drops'];
+  const body = rows.map((row) => {
+    const r = row.result;
+    if (!r) return [`${row.plan.mode} mode`, `n/a (error: ${row.error})`, NA, NA, NA, NA, NA, NA];
+    // a join that never happened sorts last and may be the median
+    const joins = r.joins.map((j) => j.sessionMs ?? Infinity).sort((a, b) => a - b);
+    const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'never');
+    const p = r.ping;
+    return [
+      `${r.plan.mode} mode`,
+      `${fixed(r.windowRate, 0)} (${r.flood.sources})`,
+      `${joins.filter((v) => v <= 2_000).length} of ${joins.length}`,
+      `${ms(median(joins))} (${joins.map(ms).join(', ')})`,
+      p.sent ? fixed((100 * (p.sent - p.answered)) / p.sent, 1) : NA,
+      fixed(p.maxRttMs, 1),
+      fixed(r.victimCpuPct, 0),
+      `${r.floodDrops} / ${r.kernelDrops}`,
+    ];
   });
   return table(header, body);
 }

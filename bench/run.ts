@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [-- --only NAME,...]`: throughput of hacloud against the
-// underlay and wireguard-go, tinc and nebula, then the failover benchmark; prints the tables
+// underlay and wireguard-go, tinc and nebula, then the failover and handshake-flood benchmarks; prints the tables
 // and records them in bench/RESULTS.md. Root only (network namespaces). Every row runs in
 // its own namespaces, torn down afterwards, also on failure and Ctrl-C; the whole run is
 // bounded by a time budget.
@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../src/lab/netns.js';
 import { FAST_SETTINGS, GUIDE_SETTINGS, measureFailover, type FailoverPlan, type FailoverResult } from './failover.js';
-import { failoverTable, ratioTable, throughputTable } from './report.js';
+import { measureFlood, type FloodRow } from './flood.js';
+import { FLOOD_PLAN, type FloodPlan } from './flood-scenario.js';
+import { failoverTable, floodTable, ratioTable, throughputTable } from './report.js';
 import { machineLine, recordResults } from './results.js';
 import { cleanupAll } from './scratch.js';
 import { measureRow, type RowResult, type ThroughputSettings } from './throughput.js';
@@ -21,6 +23,7 @@ interface Mode {
   name: 'quick' | 'full';
   throughput: ThroughputSettings;
   failover: FailoverPlan[];
+  flood: FloodPlan[];
   /** Measurements stop starting after this long; then a hard stop a minute later. */
   budgetMs: number;
 }
@@ -32,7 +35,8 @@ const QUICK: Mode = {
     { settings: FAST_SETTINGS, runs: [{ kind: 'kill -9', count: 3 }] },
     { settings: GUIDE_SETTINGS, runs: [{ kind: 'kill -9', count: 1 }, { kind: 'SIGTERM', count: 1 }] },
   ],
-  budgetMs: 100_000,
+  flood: [{ ...FLOOD_PLAN, joins: 3, pingSeconds: 10 }],
+  budgetMs: 130_000,
 };
 
 const FULL: Mode = {
@@ -42,7 +46,8 @@ const FULL: Mode = {
     { settings: FAST_SETTINGS, runs: [{ kind: 'kill -9', count: 5 }] },
     { settings: GUIDE_SETTINGS, runs: [{ kind: 'kill -9', count: 5 }, { kind: 'SIGTERM', count: 5 }] },
   ],
-  budgetMs: 40 * 60_000,
+  flood: [{ ...FLOOD_PLAN, joins: 5, pingSeconds: 20 }, { ...FLOOD_PLAN, mode: 'key', joins: 5, pingSeconds: 20 }],
+  budgetMs: 42 * 60_000,
 };
 
 const HACLOUD_ROWS = [hacloudVpn('plain'), hacloudVpn('aes256-gcm'), hacloudVpn('chacha20-poly1305')];
@@ -100,6 +105,17 @@ async function main(): Promise<number> {
     }
   }
 
+  const floods: FloodRow[] = [];
+  if (selected('flood')) {
+    for (const plan of mode.flood) {
+      const t0 = Date.now();
+      const row = await measureFlood(plan, deadline, log);
+      floods.push(row);
+      if (row.error) log(`flood, ${plan.mode} mode: error: ${row.error}`);
+      log(`flood, ${plan.mode} mode, took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+
   const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
   const parts = [`## ${when} UTC · ${mode.name}`, '', `Machine: ${machineLine()}. ${describeMode(mode)}.`, ''];
   if (rows.length > 0) {
@@ -118,6 +134,18 @@ async function main(): Promise<number> {
     );
   }
   if (failovers.length > 0) parts.push(failoverTable(failovers), '');
+  if (floods.length > 0) {
+    parts.push(
+      floodTable(floods),
+      '',
+      `Flood: the flooder namespace sends at v's port (aiming at ${FLOOD_PLAN.rate} datagrams/s, SCHED_FIFO, paced every 0.2 ms) random`,
+      'bytes, message-1 lookalikes and replays of a message 1 captured from e, from IPv4 addresses in the lab /24, many',
+      'IPv6 addresses of one /64 and one each from other /64s; the rate column is what it sent while measured. Meanwhile',
+      'e pings v through the tunnel every 200 ms and new nodes start one after another with `-c v`; join: from the',
+      "node's \"listening on port\" log line to its \"peer … connected\" line for v (its own log timestamps).",
+      '',
+    );
+  }
   const section = parts.join('\n');
   process.stdout.write(`\n${section}\n`);
   if (!only) {

@@ -144,6 +144,50 @@ int get_u32(napi_env env, napi_value obj, const char *key, uint32_t *out) {
   return get_prop(env, obj, key, &v) || arg_uint32(env, v, key, out);
 }
 
+int get_optional_u32(napi_env env, napi_value obj, const char *key, uint32_t fallback, uint32_t *out) {
+  napi_value v;
+  napi_valuetype t;
+  if (get_prop(env, obj, key, &v) || napi_typeof(env, v, &t) != napi_ok) return -1;
+  if (t == napi_undefined) {
+    *out = fallback;
+    return 0;
+  }
+  return arg_uint32(env, v, key, out);
+}
+
+static size_t element_bytes(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: case napi_uint8_array: case napi_uint8_clamped_array: return 1;
+    case napi_int16_array: case napi_uint16_array: return 2;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: return 4;
+    default: return 8; /* float64, bigint64, biguint64 */
+  }
+}
+
+int typed_span(napi_env env, napi_value v, void **data, size_t *bytes) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t length, offset;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return -1;
+  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return -1;
+  *bytes = length * element_bytes(type);
+  return 0;
+}
+
+napi_status export_constants(napi_env env, napi_value exports, const char *name, const js_constant_t *list,
+                             size_t n) {
+  napi_value obj, v;
+  napi_status st = napi_create_object(env, &obj);
+  for (size_t i = 0; i < n && st == napi_ok; i++) {
+    st = napi_create_double(env, list[i].value, &v);
+    if (st == napi_ok) st = napi_set_named_property(env, obj, list[i].name, v);
+  }
+  if (st == napi_ok) st = napi_object_freeze(env, obj);
+  if (st == napi_ok) st = napi_set_named_property(env, exports, name, obj);
+  return st;
+}
+
 napi_status define_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
                          const napi_property_descriptor *methods, size_t n_methods) {
   napi_value cls;

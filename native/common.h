@@ -50,6 +50,21 @@ int arg_string(napi_env env, napi_value v, const char *name, char *buf, size_t c
 /* Option readers: obj[key] (-1 if the lookup throws), and obj[key] as with arg_uint32. */
 int get_prop(napi_env env, napi_value obj, const char *key, napi_value *out);
 int get_u32(napi_env env, napi_value obj, const char *key, uint32_t *out);
+/* obj[key] as with get_u32 when present (not undefined), else *out = fallback. */
+int get_optional_u32(napi_env env, napi_value obj, const char *key, uint32_t fallback, uint32_t *out);
+
+/* The byte length and data of a typed array of any element type; -1 (nothing thrown) if v is
+   none. */
+int typed_span(napi_env env, napi_value v, void **data, size_t *bytes);
+
+/* exports[name] = a frozen object of named numbers: the limits a class checks its arguments
+   against, so the TypeScript side reads them instead of copying them. */
+typedef struct {
+  const char *name;
+  double value;
+} js_constant_t;
+napi_status export_constants(napi_env env, napi_value exports, const char *name, const js_constant_t *list,
+                             size_t n);
 
 /* Define class `name` with the given prototype methods and set it as exports[name]. */
 napi_status define_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,

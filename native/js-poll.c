@@ -116,8 +116,10 @@ int js_poll_init(js_poll_t *jp, const js_poll_class_t *cls, napi_env env, napi_v
   napi_value name;
   int failed = get_fn(env, opts, cls->on_data, cls->callbacks_msg, &jp->on_data) ||
                get_fn(env, opts, "onError", cls->callbacks_msg, &jp->on_error);
-  for (size_t i = 0; i < n_keep && i < JS_POLL_MAX_KEEP && !failed; i++)
-    failed = napi_create_reference(env, keep[i], 1, &jp->keep[i]) != napi_ok;
+  jp->n_keep = n_keep < JS_POLL_MAX_KEEP ? n_keep : JS_POLL_MAX_KEEP;
+  for (size_t i = 0; i < jp->n_keep && !failed; i++)
+    failed = typed_span(env, keep[i], &jp->keep_data[i], &jp->keep_bytes[i]) ||
+             napi_create_reference(env, keep[i], 1, &jp->keep[i]) != napi_ok;
   if (failed || napi_create_string_utf8(env, resource, NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, NULL, name, &jp->async) != napi_ok) {
     char what[64];
@@ -143,6 +145,18 @@ int js_poll_init(js_poll_t *jp, const js_poll_class_t *cls, napi_env env, napi_v
     return -1;
   }
   return 0;
+}
+
+bool js_poll_buffers_intact(js_poll_t *jp) {
+  for (size_t i = 0; i < jp->n_keep; i++) {
+    napi_value v;
+    void *data;
+    size_t bytes;
+    if (!jp->keep[i] || napi_get_reference_value(jp->env, jp->keep[i], &v) != napi_ok || !v ||
+        typed_span(jp->env, v, &data, &bytes) || data != jp->keep_data[i] || bytes < jp->keep_bytes[i])
+      return false;
+  }
+  return true;
 }
 
 static js_poll_t *unwrap_as(napi_env env, napi_value self, const js_poll_class_t *cls) {

@@ -38,6 +38,9 @@ struct js_poll {
   napi_ref self; /* weak; made strong while polling */
   napi_ref on_data, on_error;
   napi_ref keep[JS_POLL_MAX_KEEP]; /* the buffers the native side writes into */
+  void *keep_data[JS_POLL_MAX_KEEP]; /* ... and their memory and size when checked at init */
+  size_t keep_bytes[JS_POLL_MAX_KEEP];
+  size_t n_keep;
   napi_async_context async;
   int fd;
   bool handle_open, polling, closing, finalized, in_callback;
@@ -50,6 +53,15 @@ struct js_poll {
  */
 int js_poll_init(js_poll_t *jp, const js_poll_class_t *cls, napi_env env, napi_value self,
                  napi_value opts, int fd, const napi_value *keep, size_t n_keep);
+
+/*
+ * Whether the kept typed arrays still have the memory and byte length they had at init. The
+ * reference keeps them alive, but JS can still take their memory away: transfer or detach the
+ * ArrayBuffer (structuredClone(b, { transfer: [b] })), or shrink a resizable one. Call it (in
+ * an open handle scope) before writing into them: a wake-up, a method that writes. False
+ * after close() too: the references are gone, so the memory may be.
+ */
+bool js_poll_buffers_intact(js_poll_t *jp);
 
 /* The wrapped object behind `this`, or NULL after throwing "not a <name>". */
 js_poll_t *js_poll_unwrap(napi_env env, napi_callback_info info, const js_poll_class_t *cls,

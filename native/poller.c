@@ -4,17 +4,22 @@
  * blocked forever on shutdown).
  *
  *   new Poller({ fd, buffer, meta, slotBytes, headroomBytes, tailroomBytes, maxBatch,
- *                onPackets(count, segmented), onError(code, errno, message, fatal) })
- *   (segmented: how many of the count packets were cut from TSO reads)
+ *                onPackets(count, segmented, dropped), onError(code, errno, message, fatal) })
+ *   (segmented: how many of the count packets were cut from TSO reads; dropped: reads thrown
+ *   away, with a bogus vnet header or a TSO segment that does not fit the batch)
  *   .start()  .stop()  .close()
+ *   exports.pollerConstants: the limits the options are checked against (maxBatch,
+ *   minReadBytes, metaStride, vnetHeaderBytes, tsoSlots, tsoMetaPackets)
  *
  * On each wake-up the poller read()s packets until EAGAIN, at most maxBatch so one busy device
  * cannot starve the rest of the loop (epoll is level-triggered, so leftovers wake us again).
  * Packet i goes into slot i of `buffer` (slotBytes each), headroomBytes after the slot start,
  * leaving tailroomBytes free after the largest possible packet so callers can add an encryption
  * header and tag in place. meta[2i] and meta[2i+1] receive its offset and length. Then ONE JS
- * call: onPackets(count). `buffer` and `meta` are overwritten on the next wake-up, so their
- * contents are valid only during that call.
+ * call: onPackets(count, ...). `buffer` and `meta` are overwritten on the next wake-up, so
+ * their contents are valid only during that call. Every write into them is bounded by the
+ * sizes checked at construction, and each wake-up first checks that JS has not detached or
+ * shrunk them since (then the poller stops with EFAULT rather than write).
  *
  * vnetHeaderBytes (optional, 0 or 10): the device was opened with IFF_VNET_HDR, so each read
  * starts with a virtio_net_hdr; it is read into the headroom and dropped, after completing a
@@ -43,6 +48,13 @@
 /* A read that asks for fewer bytes than this could silently truncate an IP packet. */
 #define MIN_READ_BYTES 65535u
 #define MAX_BATCH 4096u
+#define META_STRIDE 2u
+/* A read with a vnet header may be a TSO segment: it takes this many slots (one read, two
+   for the packets cut from it) and keeps this many meta packets free for them: 64 KiB cut at
+   MSS 536 (hacloud's smallest MTU, 576) gives 123. A segment that cuts into more than fit
+   (a peer announcing a tinier MSS) is dropped and counted. */
+#define TSO_SLOTS 3u
+#define TSO_META_PACKETS 128u
 /* Wake-ups flagged as errors, in a row, without any packet or errno to show for them. */
 #define MAX_ERROR_STREAK 8u
 
@@ -52,6 +64,7 @@ typedef struct {
   uint32_t *meta;
   uint32_t slot_bytes, headroom, tailroom, read_bytes, max_batch, vnet, max_packets;
   uint32_t segmented; /* packets of this wake-up cut from TSO reads */
+  uint32_t dropped;   /* reads of this wake-up dropped: bogus vnet header, TSO that does not fit */
   uint32_t error_streak;
 } poller_t;
 
@@ -111,7 +124,7 @@ static uint32_t segment_tcp4(poller_t *p, const uint8_t *pkt, uint32_t len, cons
   if (thlen < 20 || hlen >= len || mss == 0) return 0;
   uint32_t payload = len - hlen, nseg = (payload + mss - 1) / mss;
   uint32_t room = p->headroom + p->tailroom; /* every packet keeps the room the batch promises */
-  if (count + nseg > p->max_packets || payload + nseg * (hlen + room) > out_cap) return 0;
+  if (count + nseg > p->max_packets || (uint64_t)payload + (uint64_t)nseg * (hlen + room) > out_cap) return 0;
   uint16_t id = rd16(pkt + 4);
   uint32_t seq = (uint32_t)pkt[ihl + 4] << 24 | (uint32_t)pkt[ihl + 5] << 16 | (uint32_t)pkt[ihl + 6] << 8 | pkt[ihl + 7];
   uint8_t flags = pkt[ihl + 13];
@@ -132,8 +145,8 @@ static uint32_t segment_tcp4(poller_t *p, const uint8_t *pkt, uint32_t len, cons
     if (i > 0) th[13] &= (uint8_t)~0x80;                      /* CWR only on the first */
     th[16] = th[17] = 0;
     wr16(th + 16, (uint16_t)~csum_partial(th, thlen + chunk, pseudo_addrs + thlen + chunk));
-    p->meta[2 * (count + i)] = out_offset + at;
-    p->meta[2 * (count + i) + 1] = seg_len;
+    p->meta[META_STRIDE * (count + i)] = out_offset + at;
+    p->meta[META_STRIDE * (count + i) + 1] = seg_len;
     at += seg_len + room;
   }
   return nseg;
@@ -148,17 +161,18 @@ static uint32_t take_vnet_packet(poller_t *p, uint32_t offset, uint32_t len, uin
   memcpy(&h, pkt - p->vnet, sizeof h);
   *slots_used = 1;
   if (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4) {
-    if (slot + 3 > p->max_batch) return 0; /* cannot happen: the loop keeps 3 slots free */
+    if (slot + TSO_SLOTS > p->max_batch) return 0; /* cannot happen: the loop keeps the slots free */
     uint32_t out = (slot + 1) * p->slot_bytes;
-    *slots_used = 3;
-    uint32_t n = segment_tcp4(p, pkt, len, &h, out, 2 * p->slot_bytes, count);
+    *slots_used = TSO_SLOTS;
+    uint32_t n = segment_tcp4(p, pkt, len, &h, out, (TSO_SLOTS - 1) * p->slot_bytes, count);
     p->segmented += n;
     return n;
   }
   if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) return 0;
   if ((h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !finish_checksum(pkt, len, &h)) return 0;
-  p->meta[2 * count] = offset;
-  p->meta[2 * count + 1] = len;
+  if (count >= p->max_packets) return 0; /* cannot happen: the loop keeps meta room */
+  p->meta[META_STRIDE * count] = offset;
+  p->meta[META_STRIDE * count + 1] = len;
   return 1;
 }
 
@@ -166,24 +180,32 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   poller_t *p = h->data;
   js_poll_t *jp = &p->jp;
   if (jp->closing) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(jp->env, &scope) != napi_ok) return;
+  if (!js_poll_buffers_intact(jp)) { /* JS detached or shrank buffer or meta */
+    js_poll_stop(jp);
+    js_poll_report(jp, EFAULT, true);
+    goto out;
+  }
 
   uint32_t count = 0, slot = 0;
   int err = 0;
   p->segmented = 0;
-  /* with vnet headers a read may need 3 slots and 64 meta entries (a TSO segment) */
-  uint32_t slot_need = p->vnet ? 3 : 1, meta_need = p->vnet ? 64 : 1;
+  p->dropped = 0;
+  /* with vnet headers a read may need TSO_SLOTS slots and TSO_META_PACKETS meta entries */
+  uint32_t slot_need = p->vnet ? TSO_SLOTS : 1, meta_need = p->vnet ? TSO_META_PACKETS : 1;
   for (uint32_t tries = 0; slot + slot_need <= p->max_batch && count + meta_need <= p->max_packets && tries < p->max_batch;
        tries++) {
     uint32_t offset = (p->vnet ? slot : count) * p->slot_bytes + p->headroom;
     ssize_t n = read(jp->fd, p->base + offset - p->vnet, p->read_bytes + p->vnet);
     if (n > 0 && p->vnet) {
-      if ((uint32_t)n <= p->vnet) continue;
-      uint32_t used = 1;
-      count += take_vnet_packet(p, offset, (uint32_t)n - p->vnet, count, slot, &used);
+      uint32_t used = 1, got = (uint32_t)n > p->vnet ? take_vnet_packet(p, offset, (uint32_t)n - p->vnet, count, slot, &used) : 0;
+      if (got == 0) p->dropped++;
+      count += got;
       slot += used;
     } else if (n > 0) {
-      p->meta[2 * count] = offset;
-      p->meta[2 * count + 1] = (uint32_t)n;
+      p->meta[META_STRIDE * count] = offset;
+      p->meta[META_STRIDE * count + 1] = (uint32_t)n;
       count++;
     } else if (n < 0 && errno == EINTR) {
       continue;
@@ -195,14 +217,13 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     } /* n == 0: an empty datagram on a socket; a TUN never returns one */
   }
 
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(jp->env, &scope) != napi_ok) return;
-  if (count > 0) {
+  if (count > 0 || p->dropped > 0) {
     p->error_streak = 0;
-    napi_value argv[2];
+    napi_value argv[3];
     if (napi_create_uint32(jp->env, count, &argv[0]) == napi_ok &&
-        napi_create_uint32(jp->env, p->segmented, &argv[1]) == napi_ok)
-      js_poll_call(jp, 2, argv);
+        napi_create_uint32(jp->env, p->segmented, &argv[1]) == napi_ok &&
+        napi_create_uint32(jp->env, p->dropped, &argv[2]) == napi_ok)
+      js_poll_call(jp, 3, argv);
     if (jp->closing) goto out; /* closed from inside onPackets */
   }
 
@@ -259,23 +280,20 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
       get_prop(env, opts, "meta", &meta_value) ||
       arg_u32array(env, meta_value, "meta", &meta, &meta_len))
     return NULL;
-  if (max_batch < 1 || max_batch > MAX_BATCH) return throw_range(env, "maxBatch must be 1..4096");
+  if (max_batch < 1 || max_batch > MAX_BATCH) return throw_range(env, "maxBatch must be 1..pollerConstants.maxBatch");
   uint32_t vnet = 0;
-  bool has_vnet = false;
-  if (napi_has_named_property(env, opts, "vnetHeaderBytes", &has_vnet) == napi_ok && has_vnet &&
-      get_u32(env, opts, "vnetHeaderBytes", &vnet))
-    return NULL;
+  if (get_optional_u32(env, opts, "vnetHeaderBytes", 0, &vnet)) return NULL;
   if (vnet != 0 && vnet != sizeof(struct virtio_net_hdr)) return throw_range(env, "vnetHeaderBytes must be 0 or 10");
   if (vnet > headroom) return throw_range(env, "headroomBytes must hold the vnet header");
   if ((uint64_t)slot_bytes < (uint64_t)headroom + tailroom + MIN_READ_BYTES)
-    return throw_range(env, "slotBytes must hold headroom + 65535 + tailroom bytes");
+    return throw_range(env, "slotBytes must hold headroom + pollerConstants.minReadBytes + tailroom bytes");
   if ((uint64_t)slot_bytes * max_batch > base_len || (uint64_t)slot_bytes * max_batch > UINT32_MAX)
     return throw_range(env, "buffer must hold maxBatch slots (and stay under 4 GiB)");
-  if (meta_len < 2 * (size_t)max_batch) return throw_range(env, "meta must hold 2 * maxBatch entries");
-  if (meta_len / 2 > UINT32_MAX) return throw_range(env, "meta is too large");
+  if (meta_len < META_STRIDE * (size_t)max_batch) return throw_range(env, "meta must hold metaStride * maxBatch entries");
+  if (meta_len / META_STRIDE > UINT32_MAX) return throw_range(env, "meta is too large");
 
-  if (vnet && (max_batch < 3 || meta_len < 128))
-    return throw_range(env, "with vnet headers maxBatch must be >= 3 and meta hold 128 entries");
+  if (vnet && (max_batch < TSO_SLOTS || meta_len < META_STRIDE * TSO_META_PACKETS))
+    return throw_range(env, "with vnet headers maxBatch must be >= tsoSlots and meta hold metaStride * tsoMetaPackets entries");
 
   poller_t *p = calloc(1, sizeof *p);
   if (!p) return throw_errno(env, ENOMEM, "calloc", "Poller");
@@ -286,7 +304,7 @@ static napi_value poller_new(napi_env env, napi_callback_info info) {
   p->read_bytes = slot_bytes - headroom - tailroom;
   p->max_batch = max_batch;
   p->vnet = vnet;
-  p->max_packets = vnet ? (uint32_t)(meta_len / 2) : max_batch;
+  p->max_packets = vnet ? (uint32_t)(meta_len / META_STRIDE) : max_batch;
   p->tailroom = tailroom;
 
   napi_value keep[] = {buffer, meta_value};
@@ -300,5 +318,15 @@ napi_status poller_register(napi_env env, napi_value exports) {
       JS_POLL_METHOD("stop", js_poll_stop_method, &poller_class),
       JS_POLL_METHOD("close", js_poll_close_method, &poller_class),
   };
+  static const js_constant_t constants[] = {
+      {"maxBatch", MAX_BATCH},
+      {"minReadBytes", MIN_READ_BYTES},
+      {"metaStride", META_STRIDE},
+      {"vnetHeaderBytes", sizeof(struct virtio_net_hdr)},
+      {"tsoSlots", TSO_SLOTS},
+      {"tsoMetaPackets", TSO_META_PACKETS},
+  };
+  napi_status st = export_constants(env, exports, "pollerConstants", constants, sizeof constants / sizeof constants[0]);
+  if (st != napi_ok) return st;
   return define_class(env, exports, "Poller", poller_new, methods, sizeof methods / sizeof methods[0]);
 }

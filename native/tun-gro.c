@@ -21,7 +21,6 @@
 #include <unistd.h>
 #include <linux/virtio_net.h>
 
-#define MAX_SEGMENTS 64
 #define MAX_IP_BYTES 65535u
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -135,7 +134,7 @@ static bool write_merged(int fd, const seg_t *segs, int n, uint32_t *failed_segm
 
 int32_t tun_write_coalesced(int fd, const uint8_t *data, const uint32_t *meta, uint32_t count, bool *gso_ok) {
   int32_t written = 0;
-  seg_t segs[MAX_SEGMENTS];
+  seg_t segs[TUN_GRO_MAX_SEGMENTS];
   uint32_t i = 0;
   while (i < count) {
     const uint8_t *p = data + meta[2 * i];
@@ -144,7 +143,7 @@ int32_t tun_write_coalesced(int fd, const uint8_t *data, const uint32_t *meta, u
     if (*gso_ok && parse(p, len, &segs[0]) && !(segs[0].flags & TCP_PSH)) {
       n = 1;
       uint32_t total = segs[0].len, next_seq = segs[0].seq + segs[0].payload;
-      while (i + n < count && n < MAX_SEGMENTS) {
+      while (i + n < count && n < TUN_GRO_MAX_SEGMENTS) {
         seg_t *s = &segs[n];
         if (!parse(data + meta[2 * (i + n)], meta[2 * (i + n) + 1], s) || !same_flow(&segs[0], s) ||
             s->seq != next_seq || s->payload > segs[0].payload || total + s->payload > MAX_IP_BYTES)

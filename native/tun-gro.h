@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Most TCP segments merged into one write. */
+#define TUN_GRO_MAX_SEGMENTS 64
+
 /* Write one packet behind an all-zero virtio_net_hdr; bytes written or -errno. */
 ssize_t tun_write_vnet(int fd, const uint8_t *data, size_t len);
 

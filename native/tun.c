@@ -16,6 +16,8 @@
  *                                           pairs; mode 0 plain, 1 vnet header, 2 vnet header
  *                                           and TCP segments coalesced (tun-gro.c)
  *   close(fd) -> 0 or -errno
+ *   tunConstants                            writeBatch modes (writePlain, writeVnet,
+ *                                           writeCoalesced) and maxCoalescedSegments
  *   groStats(out)                           fills the Float64Array out with [merged writes,
  *                                           segments in them] since start (process-wide, tun-gro.c)
  *   Poller                                  see poller.c
@@ -109,6 +111,11 @@ static napi_value write_one(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* writeBatch modes */
+#define TUN_WRITE_PLAIN 0
+#define TUN_WRITE_VNET 1
+#define TUN_WRITE_COALESCED 2
+
 /* Cleared for good when the kernel refuses a coalesced write (one TUN device per process). */
 static bool gso_ok = true;
 
@@ -136,12 +143,13 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
   /* TUN write errors are per packet (EINVAL: not IPv4/IPv6, EIO: link down), so keep going;
      the caller counts count - written as drops. */
   int32_t written = 0;
-  if (mode == 2) {
+  if (mode > TUN_WRITE_COALESCED) return throw_range(env, "mode must be 0, 1 or 2");
+  if (mode == TUN_WRITE_COALESCED) {
     written = tun_write_coalesced(fd, data, meta, count, &gso_ok);
   } else {
     for (uint32_t i = 0; i < count; i++) {
       const uint8_t *p = data + meta[2 * i];
-      if ((mode == 1 ? tun_write_vnet(fd, p, meta[2 * i + 1]) : write_packet(fd, p, meta[2 * i + 1])) >= 0) written++;
+      if ((mode == TUN_WRITE_VNET ? tun_write_vnet(fd, p, meta[2 * i + 1]) : write_packet(fd, p, meta[2 * i + 1])) >= 0) written++;
     }
   }
   napi_value result;
@@ -184,6 +192,13 @@ static napi_value init(napi_env env, napi_value exports) {
       {"groStats", NULL, gro_stats, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   NAPI_CALL(env, napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  static const js_constant_t constants[] = {
+      {"writePlain", TUN_WRITE_PLAIN},
+      {"writeVnet", TUN_WRITE_VNET},
+      {"writeCoalesced", TUN_WRITE_COALESCED},
+      {"maxCoalescedSegments", TUN_GRO_MAX_SEGMENTS},
+  };
+  NAPI_CALL(env, export_constants(env, exports, "tunConstants", constants, sizeof constants / sizeof constants[0]));
   NAPI_CALL(env, poller_register(env, exports));
   NAPI_CALL(env, aead_register(env, exports));
   NAPI_CALL(env, udp_register(env, exports));

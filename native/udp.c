@@ -5,34 +5,46 @@
  * and sends are queued and leave in one sendmmsg per batch.
  *
  *   new UdpSocket({ family, host, port, bufferBytes, buffer, meta, addrs, slotBytes, maxBatch,
- *                   offload, onDatagrams(count, reset), onError(code, errno, message, fatal) })
- *     offload 1: use UDP GSO/GRO where the kernel has them (meta then needs 64 entries a slot).
- *     family 0 = dual-stack (AF_INET6, IPV6_V6ONLY off), 4 = IPv4 only, 6 = IPv6 only.
+ *                   offload, onDatagrams(count, reset), onError(code, errno, message, fatal),
+ *                   simulatedKernelSegments?, hashKey? })
+ *     offload 1: use UDP GSO/GRO where the kernel has them (meta then needs maxSegments
+ *     entries a slot). family 0 = dual-stack (AF_INET6, IPV6_V6ONLY off), 4 = IPv4 only,
+ *     6 = IPv6 only. simulatedKernelSegments (tests only): refuse GSO messages of more
+ *     segments with EINVAL, as kernels before 6.8 do above 64. hashKey (tests only): a
+ *     16-byte endpoint-table key instead of a random one, so a test can build collisions.
  *     Throws an Error with .code (EADDRINUSE, EAFNOSUPPORT...) when it cannot bind.
  *   .start() .close() .localPort()
- *   .stats() -> [sent, sendDrops, received, recvDrops, softErrors, gso (0/1), gro (0/1)]
- *   .endpoint(ip, port) -> id (+ RESET_FLAG if the endpoint table was cleared), or -1 when the
- *     address does not parse or this socket cannot reach its family
+ *   .stats() -> [sent, sendDrops, received, recvDrops, softErrors, gso (0/1), gro (0/1),
+ *                gsoSegments, endpointResets, endpointProbeLimits]
+ *   .endpoint(ip, port) -> id (+ resetFlag if the endpoint table was cleared), or -1 when the
+ *     address does not parse, this socket cannot reach its family, or it is closed
  *   .send(id, bytes) -> 1 queued, 0 dropped (unknown id / too large)
  *   .flush() -> datagrams handed to the kernel
+ *   exports.udpConstants: the limits below (maxBatch, maxSegments, metaStride, addrBytes...),
+ *     so the TypeScript side sizes buffer, meta and addrs from them
  *
  * Endpoints: each distinct peer address gets a small integer id from a table shared by both
- * directions, so the hot path never parses or formats addresses: received datagram i carries
- * its sender's id in meta[3i+2], and JS formats the address of an id it has not seen yet from
- * addrs[id*18 ..] (16-byte IPv6 or IPv4-mapped address, 2-byte port, big-endian). The table is
- * bounded; when it is nearly full it is cleared at the start of a receive batch (reset = true)
- * or in endpoint(), and JS forgets its cached names. Queued sends keep their own copy of the
+ * directions (endpoints.c), so the hot path never parses or formats addresses: received
+ * datagram i carries its sender's id in meta[3i+2], and JS formats the address of an id it has
+ * not seen yet from addrs[id*18 ..] (16-byte IPv6 or IPv4-mapped address, 2-byte port,
+ * big-endian). The table is bounded; when it is nearly full, or refused an address whose probe
+ * chain grew too long, it is cleared at the start of a receive batch (reset = true) or in
+ * endpoint(), and JS forgets its cached names. Queued sends keep their own copy of the
  * destination, so a reset never misdirects one.
  *
  * Received datagram i lies at buffer[meta[3i]] with length meta[3i+1]; buffer and meta are
  * overwritten on the next wake-up. meta may hold more datagrams than there are slots: with
- * UDP_GRO the kernel hands over up to 64 same-sized datagrams from one sender in one slot
- * (split here by the gso_size it reports), and flush() sends runs of same-sized datagrams to
- * one destination as one UDP_SEGMENT (GSO) message, so the kernel walks its UDP/IP/veth path
- * once per run instead of once per datagram. Both are detected at start-up and switched off
- * (GSO at the first send the kernel refuses) where unsupported. ICMP errors (POLLERR on the socket) are cleared with
- * SO_ERROR and polling continues: libuv stops a poll handle on POLLERR by itself.
+ * UDP_GRO the kernel hands over up to UDP_SEGMENTS same-sized datagrams from one sender in one
+ * slot (split here by the gso_size it reports), and flush() sends runs of same-sized datagrams
+ * to one destination as one UDP_SEGMENT (GSO) message, so the kernel walks its UDP/IP/veth
+ * path once per run instead of once per datagram. Both are detected at start-up and switched
+ * off (GSO at the first send the kernel refuses) where unsupported. Every write into meta is
+ * checked against its length: a datagram that does not fit is counted in recvDrops, never
+ * written; and each wake-up first checks that JS has not detached or shrunk buffer, meta or
+ * addrs (the socket then stops with EFAULT). ICMP errors (POLLERR on the socket) are cleared
+ * with SO_ERROR and polling continues: libuv stops a poll handle on POLLERR by itself.
  */
+#include "endpoints.h"
 #include "js-poll.h"
 
 #include <arpa/inet.h>
@@ -45,41 +57,55 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define MAX_BATCH 1024u
-#define SEND_BATCH 64u
-#define SEND_SLOT_BYTES 65536u
-#define ENDPOINT_CAP 4096u
-#define HASH_BUCKETS 8192u /* power of two, 2x the capacity: short probe chains */
-#define ADDR_BYTES 18u
-#define RESET_FLAG 0x10000
-#define NO_ENDPOINT 0xffffffffu
-/* Kernel limits for one GSO/GRO message: UDP_MAX_SEGMENTS and the largest UDP payload. */
-#define MAX_SEGMENTS 64u
+/* Receive slots per wake-up at most (the caller picks its maxBatch up to this). */
+#define UDP_MAX_BATCH 1024u
+/* Most datagrams the kernel packs into one GRO message or takes in one GSO message. Linux
+   6.8 raised UDP_MAX_SEGMENTS from 64 to 128; the running kernel may be newer than the
+   headers we build with (which normally lack the constant: it is not uapi), so never assume
+   fewer than 128. Receiving, meta keeps room for this many per slot and anything beyond it is
+   counted as dropped, never written; sending, runs are cut at it, and at 64 if the kernel
+   refuses more (flush_queue). */
+#if defined(UDP_MAX_SEGMENTS) && UDP_MAX_SEGMENTS > 128
+#define UDP_SEGMENTS ((uint32_t)UDP_MAX_SEGMENTS)
+#else
+#define UDP_SEGMENTS 128u
+#endif
+#define UDP_OLD_MAX_SEGMENTS 64u
+/* Largest payload of one GSO message (the kernel's limit is a 64 KiB IP packet). */
 #define MAX_GSO_BYTES 65000u
+/* Queued sends before a flush: one full GSO run. */
+#define UDP_SEND_BATCH UDP_SEGMENTS
+/* Largest datagram send() queues (the largest UDP payload is 65507: larger ones fail later). */
+#define UDP_MAX_DATAGRAM_BYTES 65536u
+/* Queued bytes before a flush, datagrams packed back to back. */
+#define UDP_SEND_BUFFER_BYTES (1u << 20)
+/* The smallest receive slot: the largest UDP payload, so nothing is ever truncated. */
+#define UDP_MIN_SLOT_BYTES 65536u
+/* meta entries per received datagram: offset, length, endpoint id. */
+#define UDP_META_STRIDE 3u
+/* Added to endpoint()'s id when the endpoint table was cleared first. */
+#define RESET_FLAG 0x10000
 #define CMSG_BYTES 64
 
-typedef struct {
-  uint8_t key[ADDR_BYTES]; /* 16-byte IPv6 / v4-mapped address + port (network order) */
-  struct sockaddr_storage sa;
-  socklen_t sa_len;
-} endpoint_t;
+_Static_assert(UDP_SEND_BUFFER_BYTES >= UDP_MAX_DATAGRAM_BYTES, "a send buffer holds the largest datagram");
+_Static_assert(ENDPOINT_CAP < RESET_FLAG, "ids stay below the reset flag");
 
 typedef struct {
   js_poll_t jp; /* first: the shared lifecycle (js-poll.h); it owns and closes the fd */
   int family; /* AF_INET or AF_INET6 of the socket */
   uint8_t *base;
   uint32_t *meta;
-  uint8_t *addrs;
   uint32_t slot_bytes, max_batch, max_datagrams;
   bool reset_pending;
   bool gso, gro;
   int gso_errno;
+  /* most datagrams per GSO message: UDP_MAX_SEGMENTS, lowered to UDP_OLD_MAX_SEGMENTS when
+     the kernel refuses more (before Linux 6.8) */
+  uint32_t gso_segments;
+  /* tests only: refuse GSO messages of more segments, as an older kernel does (0: off) */
+  uint32_t simulated_kernel_segments;
 
-  /* endpoint table */
-  endpoint_t *endpoints;
-  uint32_t n_endpoints;
-  uint32_t *buckets; /* id + 1, 0 = empty */
-  uint32_t last_id;
+  endpoint_table_t table;
 
   /* receive scratch */
   struct mmsghdr *rmsg;
@@ -87,88 +113,25 @@ typedef struct {
   struct sockaddr_storage *rsa;
   uint8_t (*rctl)[CMSG_BYTES];
 
-  /* send queue */
+  /* send queue: datagrams packed back to back in sbuf */
   uint8_t *sbuf;
-  struct mmsghdr smsg[SEND_BATCH];
-  struct iovec siov[SEND_BATCH];
-  struct sockaddr_storage ssa[SEND_BATCH];
-  uint32_t sid[SEND_BATCH]; /* endpoint id of each queued datagram */
+  uint32_t sbytes;
+  struct mmsghdr smsg[UDP_SEND_BATCH];
+  struct iovec siov[UDP_SEND_BATCH];
+  struct sockaddr_storage ssa[UDP_SEND_BATCH];
+  uint32_t sid[UDP_SEND_BATCH]; /* endpoint id of each queued datagram */
   uint32_t squeued;
   /* GSO messages built by flush from runs of the queue */
-  struct mmsghdr gmsg[SEND_BATCH];
-  uint8_t gctl[SEND_BATCH][CMSG_BYTES];
+  struct mmsghdr gmsg[UDP_SEND_BATCH];
+  uint8_t gctl[UDP_SEND_BATCH][CMSG_BYTES];
 
   double sent, send_drops, received, recv_drops, soft_errors;
 } udp_t;
 
-/* ---- endpoint table ------------------------------------------------------------------- */
-
-static uint32_t hash_key(const uint8_t *k) {
-  uint32_t h = 2166136261u;
-  for (unsigned i = 0; i < ADDR_BYTES; i++) h = (h ^ k[i]) * 16777619u;
-  return h;
-}
-
-/* The table key of a socket address; false for a family we do not handle. */
-static bool key_of(const struct sockaddr_storage *sa, uint8_t key[ADDR_BYTES]) {
-  if (sa->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-    memcpy(key, &s6->sin6_addr, 16);
-    memcpy(key + 16, &s6->sin6_port, 2);
-    return true;
-  }
-  if (sa->ss_family == AF_INET) {
-    const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-    memset(key, 0, 10);
-    key[10] = key[11] = 0xff;
-    memcpy(key + 12, &s4->sin_addr, 4);
-    memcpy(key + 16, &s4->sin_port, 2);
-    return true;
-  }
-  return false;
-}
-
-static void table_reset(udp_t *u) {
-  u->n_endpoints = 0;
-  u->last_id = NO_ENDPOINT;
-  memset(u->buckets, 0, HASH_BUCKETS * sizeof *u->buckets);
-}
-
-static uint32_t table_find(udp_t *u, const uint8_t *key, uint32_t *bucket) {
-  uint32_t b = hash_key(key) & (HASH_BUCKETS - 1);
-  for (;; b = (b + 1) & (HASH_BUCKETS - 1)) {
-    uint32_t v = u->buckets[b];
-    if (v == 0) break;
-    if (memcmp(u->endpoints[v - 1].key, key, ADDR_BYTES) == 0) return v - 1;
-  }
-  *bucket = b;
-  return NO_ENDPOINT;
-}
-
-/* Id of `key`, inserting it (with sockaddr `sa`) if new; NO_ENDPOINT if the table is full. */
-static uint32_t table_get(udp_t *u, const uint8_t *key, const struct sockaddr_storage *sa, socklen_t sa_len) {
-  if (u->last_id != NO_ENDPOINT && memcmp(u->endpoints[u->last_id].key, key, ADDR_BYTES) == 0) return u->last_id;
-  uint32_t bucket;
-  uint32_t id = table_find(u, key, &bucket);
-  if (id == NO_ENDPOINT) {
-    if (u->n_endpoints >= ENDPOINT_CAP) return NO_ENDPOINT;
-    id = u->n_endpoints++;
-    endpoint_t *e = &u->endpoints[id];
-    memcpy(e->key, key, ADDR_BYTES);
-    memcpy(&e->sa, sa, sa_len);
-    e->sa_len = sa_len;
-    memcpy(u->addrs + id * ADDR_BYTES, key, ADDR_BYTES);
-    u->buckets[bucket] = id + 1;
-  }
-  u->last_id = id;
-  return id;
-}
-
 /* ---- lifecycle ------------------------------------------------------------------------ */
 
 static void free_all(udp_t *u) { /* also the constructor's clean-up: u may be half-built */
-  free(u->endpoints);
-  free(u->buckets);
+  endpoints_free(&u->table);
   free(u->rmsg);
   free(u->riov);
   free(u->rsa);
@@ -186,6 +149,15 @@ static bool is_soft_error(int err) {
 
 /* ---- send ----------------------------------------------------------------------------- */
 
+/* How many of msgs[0..count) to hand to one sendmmsg: all, unless a test simulates a kernel
+   that refuses GSO messages of more than simulated_kernel_segments (then up to that one). */
+static uint32_t sendable(const udp_t *u, const uint32_t *counts, uint32_t count) {
+  if (!u->simulated_kernel_segments || !counts) return count;
+  for (uint32_t k = 0; k < count; k++)
+    if (counts[k] > u->simulated_kernel_segments) return k;
+  return count;
+}
+
 /* Send msgs[0..count) with sendmmsg; returns the datagrams the kernel took (counts[k]
    datagrams in message k, or 1 each when counts is NULL). A message that fails alone
    (unreachable, too big) is dropped and the rest still go; a full socket buffer drops the rest
@@ -195,7 +167,8 @@ static uint32_t send_messages(udp_t *u, struct mmsghdr *msgs, uint32_t count, co
                               int *gso_stop) {
   uint32_t done = 0, sent = 0;
   while (done < count) {
-    int n = sendmmsg(u->jp.fd, msgs + done, count - done, MSG_DONTWAIT);
+    uint32_t take = sendable(u, counts + (counts ? done : 0), count - done);
+    int n = take ? sendmmsg(u->jp.fd, msgs + done, take, MSG_DONTWAIT) : (errno = EINVAL, -1);
     if (n > 0) {
       for (int k = 0; k < n; k++) sent += counts ? counts[done + k] : 1;
       done += (uint32_t)n;
@@ -204,8 +177,10 @@ static uint32_t send_messages(udp_t *u, struct mmsghdr *msgs, uint32_t count, co
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       break;
     } else {
+      /* EIO: a device without checksum offload; EINVAL: a segment over the MTU, or more
+         segments than the kernel takes */
       if (gso_stop && msgs[done].msg_hdr.msg_controllen && (errno == EIO || errno == EINVAL || errno == EOPNOTSUPP)) {
-        *gso_stop = (int)done; /* EIO: a device without checksum offload; EINVAL: segment > MTU */
+        *gso_stop = (int)done;
         u->gso_errno = errno;
         return sent;
       }
@@ -216,16 +191,18 @@ static uint32_t send_messages(udp_t *u, struct mmsghdr *msgs, uint32_t count, co
   return sent;
 }
 
-/* Group runs of the queue (same destination, same size, the last may be shorter) into GSO
-   messages; returns the number of messages built in u->gmsg. */
-static uint32_t build_gso(udp_t *u) {
+/* Group runs of the queue from index `first` on (same destination, same size, the last may be
+   shorter but not empty, at most gso_segments) into messages in u->gmsg, with their datagram counts in
+   counts; returns the number of messages. */
+static uint32_t build_gso(udp_t *u, uint32_t first, uint32_t counts[UDP_SEND_BATCH]) {
   uint32_t m = 0;
-  for (uint32_t i = 0; i < u->squeued;) {
+  for (uint32_t i = first; i < u->squeued;) {
     size_t seg = u->siov[i].iov_len;
     uint32_t j = i + 1;
     size_t total = seg;
-    while (j < u->squeued && j - i < MAX_SEGMENTS && u->sid[j] == u->sid[i] && u->siov[j].iov_len <= seg &&
-           total + u->siov[j].iov_len <= MAX_GSO_BYTES) {
+    /* an empty datagram never joins a run: as a segment it would vanish (0 bytes of payload) */
+    while (j < u->squeued && seg > 0 && j - i < u->gso_segments && u->sid[j] == u->sid[i] &&
+           u->siov[j].iov_len > 0 && u->siov[j].iov_len <= seg && total + u->siov[j].iov_len <= MAX_GSO_BYTES) {
       total += u->siov[j].iov_len;
       bool shorter = u->siov[j].iov_len < seg;
       j++;
@@ -248,36 +225,41 @@ static uint32_t build_gso(udp_t *u) {
       uint16_t gso_size = (uint16_t)seg;
       memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
     }
-    u->gmsg[m].msg_len = j - i; /* remember the datagram count (the kernel overwrites it) */
-    m++;
+    counts[m++] = j - i;
     i = j;
   }
   return m;
 }
 
 static uint32_t flush_queue(udp_t *u) {
-  uint32_t queued = u->squeued, sent = 0;
+  uint32_t queued = u->squeued, sent = 0, first = 0;
   if (queued == 0) return 0;
-  uint32_t m = u->gso && queued > 1 ? build_gso(u) : queued;
-  if (m < queued) {
-    uint32_t counts[SEND_BATCH];
-    for (uint32_t k = 0; k < m; k++) counts[k] = u->gmsg[k].msg_len;
-    int stop = -1;
-    sent = send_messages(u, u->gmsg, m, counts, &stop);
-    if (stop >= 0) { /* resend from the refused message on, one datagram each */
-      /* a device that cannot do it at all: never again; a too-large segment (EINVAL, the path
-         MTU shrank) is the kernel's business: it may still IP-fragment single datagrams */
-      if (u->gso_errno != EINVAL) u->gso = false;
-      uint32_t first = 0;
-      for (int k = 0; k < stop; k++) first += counts[k];
+  while (first < queued) {
+    uint32_t counts[UDP_SEND_BATCH];
+    uint32_t m = u->gso && queued - first > 1 ? build_gso(u, first, counts) : queued - first;
+    if (m == queued - first) { /* no runs: plain datagrams */
       sent += send_messages(u, u->smsg + first, queued - first, NULL, NULL);
+      break;
     }
-  } else {
-    sent = send_messages(u, u->smsg, queued, NULL, NULL);
+    int stop = -1;
+    sent += send_messages(u, u->gmsg, m, counts, &stop);
+    if (stop < 0) break;
+    for (int k = 0; k < stop; k++) first += counts[k];
+    if (u->gso_errno == EINVAL && counts[stop] > UDP_OLD_MAX_SEGMENTS && u->gso_segments > UDP_OLD_MAX_SEGMENTS) {
+      u->gso_segments = UDP_OLD_MAX_SEGMENTS; /* a kernel before 6.8: rebuild the rest in shorter runs */
+      continue;
+    }
+    /* resend from the refused message on, one datagram each. A device that cannot do GSO at
+       all: never again; a too-large segment (EINVAL, the path MTU shrank) is the kernel's
+       business: it may still IP-fragment single datagrams */
+    if (u->gso_errno != EINVAL) u->gso = false;
+    sent += send_messages(u, u->smsg + first, queued - first, NULL, NULL);
+    break;
   }
   u->sent += sent;
   u->send_drops += queued - sent;
   u->squeued = 0;
+  u->sbytes = 0;
   return sent;
 }
 
@@ -289,29 +271,63 @@ static void clear_socket_error(udp_t *u) {
   if (getsockopt(u->jp.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) u->soft_errors++;
 }
 
+/* The GRO segment size of a received message (its whole length without one). */
+static uint32_t gro_segment(struct msghdr *h) {
+  uint32_t seg = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int gso_size = 0;
+      memcpy(&gso_size, CMSG_DATA(c), sizeof gso_size);
+      if (gso_size > 0) seg = (uint32_t)gso_size;
+    }
+  }
+  return seg;
+}
+
+/* Append datagram (offset, len, id) to meta; false (and counted as dropped) when meta is full. */
+static inline bool put_meta(udp_t *u, uint32_t *count, uint32_t offset, uint32_t len, uint32_t id) {
+  if (*count >= u->max_datagrams) {
+    u->recv_drops++;
+    return false;
+  }
+  uint32_t *m = u->meta + (size_t)UDP_META_STRIDE * *count;
+  m[0] = offset;
+  m[1] = len;
+  m[2] = id;
+  (*count)++;
+  return true;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   udp_t *u = h->data;
   js_poll_t *jp = &u->jp;
   if (jp->closing) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(jp->env, &scope) != napi_ok) return;
+  if (!js_poll_buffers_intact(jp)) { /* JS detached or shrank buffer, meta or addrs */
+    js_poll_stop(jp);
+    js_poll_report(jp, EFAULT, true);
+    goto out;
+  }
   if (status < 0) clear_socket_error(u);
   bool reset = u->reset_pending;
   u->reset_pending = false;
-  if (u->n_endpoints + u->max_batch > ENDPOINT_CAP) {
+  if (u->table.n + u->max_batch > ENDPOINT_CAP || u->table.full) {
     flush_queue(u); /* queued runs are grouped by id: never mix ids of two tables */
-    table_reset(u);
+    endpoints_reset(&u->table);
     reset = true;
   }
 
   uint32_t count = 0, slots = 0; /* datagrams kept; slots filled (a dropped one wastes its slot) */
   int fatal = 0;
-  /* each slot may carry MAX_SEGMENTS datagrams with GRO: keep room for that in meta */
-  uint32_t per_slot = u->gro ? MAX_SEGMENTS : 1;
+  /* each slot may carry UDP_SEGMENTS datagrams with GRO: keep room for that in meta */
+  uint32_t per_slot = u->gro ? UDP_SEGMENTS : 1;
   while (slots < u->max_batch && count + per_slot <= u->max_datagrams) {
     uint32_t want = u->max_batch - slots;
     if (want > (u->max_datagrams - count) / per_slot) want = (u->max_datagrams - count) / per_slot;
     for (uint32_t i = 0; i < want; i++) {
       struct msghdr *m = &u->rmsg[i].msg_hdr;
-      u->riov[i].iov_base = u->base + (slots + i) * u->slot_bytes;
+      u->riov[i].iov_base = u->base + (size_t)(slots + i) * u->slot_bytes;
       u->riov[i].iov_len = u->slot_bytes;
       m->msg_iov = &u->riov[i];
       m->msg_iovlen = 1;
@@ -336,48 +352,33 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     for (int i = 0; i < n; i++) {
       struct mmsghdr *mm = &u->rmsg[i];
       uint8_t key[ADDR_BYTES];
-      if ((mm->msg_hdr.msg_flags & MSG_TRUNC) || !key_of(&u->rsa[i], key)) {
+      uint32_t len = mm->msg_len;
+      if ((mm->msg_hdr.msg_flags & MSG_TRUNC) || len > u->slot_bytes || !endpoint_key(&u->rsa[i], key)) {
         u->recv_drops++;
         continue;
       }
-      uint32_t id = table_get(u, key, &u->rsa[i], mm->msg_hdr.msg_namelen);
-      if (id == NO_ENDPOINT) { /* cannot happen: the table had room for a whole batch */
-        u->recv_drops++;
+      /* NO_ENDPOINT: the table refused a too-long probe chain; it is cleared next wake-up */
+      uint32_t id = endpoints_get(&u->table, key, &u->rsa[i], mm->msg_hdr.msg_namelen);
+      uint32_t seg = u->gro && !(mm->msg_hdr.msg_flags & MSG_CTRUNC) ? gro_segment(&mm->msg_hdr) : 0;
+      if (seg == 0 || seg > len) seg = len;
+      uint32_t segments = len == 0 ? 1 : (len + seg - 1) / seg; /* an empty datagram is still one */
+      if (id == NO_ENDPOINT) {
+        u->recv_drops += segments;
         continue;
       }
       /* meta is compact even when a dropped datagram left its slot unused */
       uint32_t offset = (uint32_t)((uint8_t *)mm->msg_hdr.msg_iov->iov_base - u->base);
-      uint32_t seg = mm->msg_len;
-      if (u->gro) {
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mm->msg_hdr); c; c = CMSG_NXTHDR(&mm->msg_hdr, c)) {
-          if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
-            int gso_size = 0;
-            memcpy(&gso_size, CMSG_DATA(c), sizeof gso_size);
-            if (gso_size > 0) seg = (uint32_t)gso_size;
-          }
+      for (uint32_t k = 0, at = 0; k < segments; k++, at += seg) {
+        if (!put_meta(u, &count, offset + at, len - at < seg ? len - at : seg, id)) {
+          u->recv_drops += segments - k - 1; /* the rest do not fit either */
+          break;
         }
-        if (mm->msg_hdr.msg_flags & MSG_CTRUNC) seg = mm->msg_len; /* cannot happen: room for one int */
-      }
-      for (uint32_t at = 0; at < mm->msg_len && count < u->max_datagrams; at += seg) {
-        uint32_t len = mm->msg_len - at < seg ? mm->msg_len - at : seg;
-        u->meta[3 * count] = offset + at;
-        u->meta[3 * count + 1] = len;
-        u->meta[3 * count + 2] = id;
-        count++;
-      }
-      if (mm->msg_len == 0) { /* an empty datagram is still a datagram */
-        u->meta[3 * count] = offset;
-        u->meta[3 * count + 1] = 0;
-        u->meta[3 * count + 2] = id;
-        count++;
       }
     }
     if ((uint32_t)n < want) break; /* drained */
   }
   u->received += count;
 
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(jp->env, &scope) != napi_ok) return;
   if (count > 0 || reset) {
     napi_value argv[2];
     if (napi_create_uint32(jp->env, count, &argv[0]) == napi_ok && napi_get_boolean(jp->env, reset, &argv[1]) == napi_ok)
@@ -440,10 +441,12 @@ static napi_value udp_local_port(napi_env env, napi_callback_info info) {
 static napi_value udp_stats(napi_env env, napi_callback_info info) {
   udp_t *u = unwrap(env, info, NULL, NULL);
   if (!u) return NULL;
-  double v[7] = {u->sent, u->send_drops, u->received, u->recv_drops, u->soft_errors, u->gso, u->gro};
+  double v[] = {u->sent, u->send_drops, u->received, u->recv_drops, u->soft_errors, u->gso, u->gro,
+                u->gso_segments, u->table.resets, u->table.probe_limits};
+  uint32_t n = sizeof v / sizeof v[0];
   napi_value arr, x;
-  NAPI_CALL(env, napi_create_array_with_length(env, 7, &arr));
-  for (uint32_t i = 0; i < 7; i++) {
+  NAPI_CALL(env, napi_create_array_with_length(env, n, &arr));
+  for (uint32_t i = 0; i < n; i++) {
     NAPI_CALL(env, napi_create_double(env, v[i], &x));
     NAPI_CALL(env, napi_set_element(env, arr, i, x));
   }
@@ -458,7 +461,7 @@ static napi_value udp_endpoint(napi_env env, napi_callback_info info) {
   char ip[64];
   uint32_t port;
   if (argc < 2 || arg_string(env, argv[0], "ip", ip, sizeof ip) || arg_uint32(env, argv[1], "port", &port)) return NULL;
-  if (port == 0 || port > 65535) return int_result(env, -1);
+  if (port == 0 || port > 65535 || u->jp.closing) return int_result(env, -1); /* closed: addrs may be gone */
   struct sockaddr_storage sa;
   memset(&sa, 0, sizeof sa);
   socklen_t sa_len;
@@ -489,16 +492,17 @@ static napi_value udp_endpoint(napi_env env, napi_callback_info info) {
     s4->sin_addr = a4;
     sa_len = sizeof *s4;
   }
+  if (!js_poll_buffers_intact(&u->jp)) return throw_range(env, "the UdpSocket's buffers were detached or shrunk");
   uint8_t key[ADDR_BYTES];
-  key_of(&sa, key);
+  endpoint_key(&sa, key);
   int32_t flag = 0;
-  uint32_t id = table_get(u, key, &sa, sa_len);
+  uint32_t id = endpoints_get(&u->table, key, &sa, sa_len);
   if (id == NO_ENDPOINT) {
     flush_queue(u); /* queued runs are grouped by id: never mix ids of two tables */
-    table_reset(u);
+    endpoints_reset(&u->table);
     u->reset_pending = true; /* the next receive batch tells JS too (harmless twice) */
     flag = RESET_FLAG;
-    id = table_get(u, key, &sa, sa_len);
+    id = endpoints_get(&u->table, key, &sa, sa_len); /* the first key of an empty table: fits */
   }
   return int_result(env, (int32_t)id + flag);
 }
@@ -512,17 +516,19 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   uint8_t *data;
   size_t len;
   if (argc < 2 || arg_uint32(env, argv[0], "id", &id) || arg_bytes(env, argv[1], "bytes", &data, &len)) return NULL;
-  if (u->jp.closing || id >= u->n_endpoints || len > SEND_SLOT_BYTES) {
+  if (u->jp.closing || id >= u->table.n || len > UDP_MAX_DATAGRAM_BYTES) {
     u->send_drops++;
     return int_result(env, 0);
   }
+  if (u->sbytes + len > UDP_SEND_BUFFER_BYTES) flush_queue(u);
   uint32_t i = u->squeued;
-  const endpoint_t *e = &u->endpoints[id];
+  const endpoint_t *e = &u->table.endpoints[id];
   memcpy(&u->ssa[i], &e->sa, e->sa_len);
   u->sid[i] = id;
-  uint8_t *slot = u->sbuf + (size_t)i * SEND_SLOT_BYTES;
-  memcpy(slot, data, len);
-  u->siov[i].iov_base = slot;
+  uint8_t *at = u->sbuf + u->sbytes;
+  if (len) memcpy(at, data, len); /* data may be NULL for an empty (or detached) array */
+  u->sbytes += (uint32_t)len;
+  u->siov[i].iov_base = at;
   u->siov[i].iov_len = len;
   struct msghdr *m = &u->smsg[i].msg_hdr;
   m->msg_name = &u->ssa[i];
@@ -532,7 +538,7 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   m->msg_control = NULL;
   m->msg_controllen = 0;
   m->msg_flags = 0;
-  if (++u->squeued == SEND_BATCH) flush_queue(u);
+  if (++u->squeued == UDP_SEND_BATCH) flush_queue(u);
   return int_result(env, 1);
 }
 
@@ -615,15 +621,23 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
       arg_u32array(env, meta_v, "meta", &meta, &meta_len) || get_prop(env, opts, "addrs", &addrs_v) ||
       arg_bytes(env, addrs_v, "addrs", &addrs, &addrs_len))
     return NULL;
+  uint32_t simulated = 0;
+  if (get_optional_u32(env, opts, "simulatedKernelSegments", 0, &simulated)) return NULL;
+  uint8_t *hash_key = NULL; /* tests only: a known endpoint-table key, to build collisions */
+  size_t hash_key_len = 0;
+  napi_valuetype key_type;
+  if (get_prop(env, opts, "hashKey", &v) || napi_typeof(env, v, &key_type) != napi_ok) return NULL;
+  if (key_type != napi_undefined && arg_bytes(env, v, "hashKey", &hash_key, &hash_key_len)) return NULL;
+  if (key_type != napi_undefined && (!hash_key || hash_key_len != 16)) return throw_range(env, "hashKey must have 16 bytes");
   if (family != 0 && family != 4 && family != 6) return throw_range(env, "family must be 0, 4 or 6");
   if (port > 65535) return throw_range(env, "port must be 0..65535");
-  if (max_batch < 1 || max_batch > MAX_BATCH) return throw_range(env, "maxBatch must be 1..1024");
-  if (slot_bytes < 65536) return throw_range(env, "slotBytes must be at least 65536");
+  if (max_batch < 1 || max_batch > UDP_MAX_BATCH) return throw_range(env, "maxBatch must be 1..udpConstants.maxBatch");
+  if (slot_bytes < UDP_MIN_SLOT_BYTES) return throw_range(env, "slotBytes must be at least udpConstants.minSlotBytes");
   if ((uint64_t)slot_bytes * max_batch > base_len || (uint64_t)slot_bytes * max_batch > UINT32_MAX)
     return throw_range(env, "buffer must hold maxBatch slots");
-  if (meta_len < 3 * (size_t)max_batch * (offload ? MAX_SEGMENTS : 1))
-    return throw_range(env, "meta must hold 3 * maxBatch entries (x 64 with offload)");
-  if (addrs_len < ENDPOINT_CAP * ADDR_BYTES) return throw_range(env, "addrs must hold 4096 * 18 bytes");
+  if (meta_len < (size_t)UDP_META_STRIDE * max_batch * (offload ? UDP_SEGMENTS : 1))
+    return throw_range(env, "meta must hold metaStride * maxBatch entries (x maxSegments with offload)");
+  if (addrs_len < (size_t)ENDPOINT_CAP * ADDR_BYTES) return throw_range(env, "addrs must hold endpointCapacity * addrBytes bytes");
 
   const char *syscall;
   int af = AF_INET6;
@@ -631,28 +645,28 @@ static napi_value udp_new(napi_env env, napi_callback_info info) {
   if (fd < 0) return throw_errno(env, -fd, syscall, "cannot open the UDP socket");
 
   udp_t *u = calloc(1, sizeof *u);
-  if (u) {
-    u->endpoints = calloc(ENDPOINT_CAP, sizeof *u->endpoints);
-    u->buckets = calloc(HASH_BUCKETS, sizeof *u->buckets);
+  int err = u ? endpoints_init(&u->table, addrs, addrs_len, hash_key) : ENOMEM;
+  if (!err) {
     u->rmsg = calloc(max_batch, sizeof *u->rmsg);
     u->riov = calloc(max_batch, sizeof *u->riov);
     u->rsa = calloc(max_batch, sizeof *u->rsa);
     u->rctl = calloc(max_batch, sizeof *u->rctl);
-    u->sbuf = malloc((size_t)SEND_BATCH * SEND_SLOT_BYTES);
+    u->sbuf = malloc(UDP_SEND_BUFFER_BYTES);
+    if (!u->rmsg || !u->riov || !u->rsa || !u->rctl || !u->sbuf) err = ENOMEM;
   }
-  if (!u || !u->endpoints || !u->buckets || !u->rmsg || !u->riov || !u->rsa || !u->rctl || !u->sbuf) {
+  if (err) {
     if (u) free_all(u);
     close(fd);
-    return throw_errno(env, ENOMEM, "malloc", "UdpSocket");
+    return throw_errno(env, err, err == ENOMEM ? "malloc" : "getrandom", "UdpSocket");
   }
   u->family = af;
   u->base = base;
   u->meta = meta;
-  u->addrs = addrs;
   u->slot_bytes = slot_bytes;
   u->max_batch = max_batch;
-  u->max_datagrams = (uint32_t)(meta_len / 3);
-  u->last_id = NO_ENDPOINT;
+  u->max_datagrams = (uint32_t)(meta_len / UDP_META_STRIDE);
+  u->gso_segments = UDP_SEGMENTS;
+  u->simulated_kernel_segments = simulated;
   if (offload) {
     /* Both exist since Linux 5.0; an older kernel refuses the option and we do without. */
     int on = 1, seg = 0;
@@ -676,5 +690,20 @@ napi_status udp_register(napi_env env, napi_value exports) {
       JS_METHOD("send", udp_send),
       JS_METHOD("flush", udp_flush),
   };
+  static const js_constant_t constants[] = {
+      {"maxBatch", UDP_MAX_BATCH},
+      {"maxSegments", UDP_SEGMENTS},
+      {"oldKernelSegments", UDP_OLD_MAX_SEGMENTS},
+      {"minSlotBytes", UDP_MIN_SLOT_BYTES},
+      {"metaStride", UDP_META_STRIDE},
+      {"sendBatch", UDP_SEND_BATCH},
+      {"maxDatagramBytes", UDP_MAX_DATAGRAM_BYTES},
+      {"endpointCapacity", ENDPOINT_CAP},
+      {"endpointMaxProbes", ENDPOINT_MAX_PROBES},
+      {"addrBytes", ADDR_BYTES},
+      {"resetFlag", RESET_FLAG},
+  };
+  napi_status st = export_constants(env, exports, "udpConstants", constants, sizeof constants / sizeof constants[0]);
+  if (st != napi_ok) return st;
   return define_class(env, exports, "UdpSocket", udp_new, methods, sizeof methods / sizeof methods[0]);
 }

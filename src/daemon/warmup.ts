@@ -24,7 +24,9 @@ export class LoopTun implements TunDevice {
   readonly mtu = LOOP_MTU;
   readonly headroomBytes = ROOM_BYTES;
   readonly tailroomBytes = ROOM_BYTES;
-  readonly stats: TunStats = { readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, mergedPackets: 0, segmentedPackets: 0 };
+  readonly stats: TunStats = {
+    readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, mergedPackets: 0, segmentedPackets: 0, readDrops: 0,
+  };
   readonly batch: { buffer: Uint8Array; meta: Uint32Array; count: number };
   private handler: ((b: PacketBatch) => void) | undefined;
 

@@ -39,6 +39,8 @@ export interface TunStats {
   mergedPackets: number;
   /** Read packets that the kernel handed over as part of one large TCP segment (TSO). */
   segmentedPackets: number;
+  /** Reads the addon dropped: a bogus vnet header, a TSO segment too large for the batch. */
+  readDrops: number;
 }
 
 export interface TunDevice {
@@ -120,17 +122,15 @@ const DEFAULT_MAX_BATCH = 128;
  */
 const DEFAULT_MAX_BATCH_VNET = 64;
 const DEFAULT_ROOM_BYTES = 64;
-/** Largest IP packet: a smaller read buffer would let the kernel truncate silently. */
-const MAX_PACKET_BYTES = 65535;
-/** sizeof(struct virtio_net_hdr) */
-const VNET_HEADER_BYTES = 10;
-/** Packets a received batch may hold per slot when TSO reads are cut up (46 at most for 64 KB). */
+/**
+ * Packets a received batch may hold per slot when TSO reads are cut up: a read takes 3 slots
+ * and gives up to 46 packets at MSS 1400, 123 at MSS 536; when meta runs short the poller
+ * ends the wake-up early (it keeps tsoMetaPackets free) rather than drop.
+ */
 const PACKETS_PER_SLOT_TSO = 32;
-/** Write queue: room for several runs of 64 full-sized segments. */
+/** Write queue: room for several runs of tunConstants.maxCoalescedSegments (64) full-sized segments. */
 const WRITE_QUEUE_BYTES = 512 * 1024;
 const WRITE_QUEUE_PACKETS = 512;
-/** native writeBatch modes */
-const WRITE_VNET_COALESCE = 2;
 
 /** Open a TUN device and configure it (addresses, MTU, up) with iproute2. */
 export async function openTun(options: TunOptions): Promise<TunDevice> {
@@ -195,6 +195,8 @@ class NativeTun implements TunDevice {
   private readonly gate = new FlushGate(() => this.flush());
   /** The addon's [merged writes, segments], filled in place when stats are read. */
   private readonly groStats = new Float64Array(2);
+  /** writeBatch mode for received-batch writes: merged TCP runs with vnet headers, else plain. */
+  private readonly writeMode: 0 | 2;
 
   constructor(
     private readonly native: NativeAddon,
@@ -207,7 +209,7 @@ class NativeTun implements TunDevice {
     const mergedAtOpen = this.mergedSoFar();
     const merged = (): number => this.mergedSoFar() - mergedAtOpen;
     this.stats = {
-      readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, segmentedPackets: 0,
+      readBatches: 0, readPackets: 0, writePackets: 0, writeDrops: 0, segmentedPackets: 0, readDrops: 0,
       get mergedPackets() {
         return merged(); // read from the addon when asked: the write path stays free of it
       },
@@ -215,12 +217,18 @@ class NativeTun implements TunDevice {
     this.headroomBytes = options.headroomBytes ?? DEFAULT_ROOM_BYTES;
     this.tailroomBytes = options.tailroomBytes ?? DEFAULT_ROOM_BYTES;
     const maxBatch = options.maxBatch ?? (vnet ? DEFAULT_MAX_BATCH_VNET : DEFAULT_MAX_BATCH);
-    // Slots rounded to 64 bytes keep every slot cache-line aligned.
-    const slotBytes = Math.ceil((this.headroomBytes + MAX_PACKET_BYTES + this.tailroomBytes) / 64) * 64;
+    const limits = native.pollerConstants;
+    // PacketBatch's layout is the poller's meta: [offset, length] per packet.
+    if (limits.metaStride !== 2) throw new TunError('hacloud native addon: unexpected Poller meta layout, rebuild it');
+    this.writeMode = vnet ? native.tunConstants.writeCoalesced : native.tunConstants.writePlain;
+    // A read gets the largest IP packet (a smaller buffer would let the kernel truncate
+    // silently); slots rounded to 64 bytes keep every slot cache-line aligned.
+    const slotBytes = Math.ceil((this.headroomBytes + limits.minReadBytes + this.tailroomBytes) / 64) * 64;
     // Untouched pages of this buffer are never made resident, so the large virtual size is cheap.
+    const packets = Math.max(maxBatch * (vnet ? PACKETS_PER_SLOT_TSO : 1), vnet ? limits.tsoMetaPackets : 0);
     this.batch = {
       buffer: new Uint8Array(new ArrayBuffer(slotBytes * maxBatch)),
-      meta: new Uint32Array(2 * maxBatch * (vnet ? PACKETS_PER_SLOT_TSO : 1)),
+      meta: new Uint32Array(limits.metaStride * packets),
       count: 0,
     };
     this.poller = new native.Poller({
@@ -231,8 +239,8 @@ class NativeTun implements TunDevice {
       headroomBytes: this.headroomBytes,
       tailroomBytes: this.tailroomBytes,
       maxBatch,
-      vnetHeaderBytes: vnet ? VNET_HEADER_BYTES : 0,
-      onPackets: (count, segmented) => this.deliver(count, segmented),
+      vnetHeaderBytes: vnet ? limits.vnetHeaderBytes : 0,
+      onPackets: (count, segmented, dropped) => this.deliver(count, segmented, dropped),
       onError: (code, _errno, message, fatal) => this.fail(code, message, fatal),
     });
     this.queue = vnet
@@ -292,7 +300,7 @@ class NativeTun implements TunDevice {
     const count = q.count;
     q.count = 0;
     q.bytes = 0;
-    const written = this.closed ? 0 : this.native.writeBatch(this.fd, q.buffer, q.meta, count, WRITE_VNET_COALESCE);
+    const written = this.closed ? 0 : this.native.writeBatch(this.fd, q.buffer, q.meta, count, this.native.tunConstants.writeCoalesced);
     this.stats.writePackets += written;
     this.stats.writeDrops += count - written;
   }
@@ -300,7 +308,7 @@ class NativeTun implements TunDevice {
   writeBatch(batch: PacketBatch): number {
     this.flush(); // keep the order of earlier write()s
     const written = this.closed ? 0
-      : this.native.writeBatch(this.fd, batch.buffer, batch.meta, batch.count, this.vnet ? WRITE_VNET_COALESCE : 0);
+      : this.native.writeBatch(this.fd, batch.buffer, batch.meta, batch.count, this.writeMode);
     this.stats.writePackets += written;
     this.stats.writeDrops += batch.count - written;
     return written;
@@ -324,7 +332,9 @@ class NativeTun implements TunDevice {
     this.native.close(this.fd);
   }
 
-  private deliver(count: number, segmented: number): void {
+  private deliver(count: number, segmented: number, dropped: number): void {
+    this.stats.readDrops += dropped;
+    if (count === 0) return; // only drops to report
     this.batch.count = count;
     this.stats.segmentedPackets += segmented;
     this.stats.readBatches++;

@@ -4,10 +4,11 @@
 //
 // Offloads: with UDP GSO a run of same-sized datagrams to one peer leaves as one message that
 // the kernel segments late (after its UDP/IP/veth path), and with UDP GRO the kernel hands over
-// up to 64 datagrams from one sender at once; the addon splits them again, so this file and
-// the channel still see one datagram at a time. `offload: false` switches both off.
+// up to udpConstants.maxSegments (128) datagrams from one sender at once; the addon splits them
+// again, so this file and the channel still see one datagram at a time. `offload: false`
+// switches both off. Buffer sizes come from the addon's udpConstants, never copied here.
 //
-// Sends are queued in the addon and leave in one sendmmsg when 64 are queued, when flush() is
+// Sends are queued in the addon and leave in one sendmmsg when sendBatch are queued, when flush() is
 // called (the data plane does after every TUN batch and timer), after every received batch,
 // and at the latest in a microtask at the end of the current event-loop callback, so a send
 // made anywhere else (start-up, shutdown) is never stuck. A corked transport (the data plane
@@ -20,7 +21,7 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '../core/types.js';
 import { formatAddress, formatEndpoint, parseHostPort } from '../wire/addr.js';
 import { FlushGate } from './flush-gate.js';
-import { loadNative, type NativeUdpSocket } from '../native/addon.js';
+import { loadNative, type NativeUdpSocket, type UdpConstants } from '../native/addon.js';
 import { ViewCache } from './views.js';
 import {
   DEFAULT_SOCKET_BUFFER_BYTES, TransportError, bindListen, openUdpTransport,
@@ -29,13 +30,6 @@ import {
 
 /** Receive slots per wake-up (fairness towards the TUN side of the loop). */
 const MAX_BATCH = 64;
-/** With UDP GRO one slot holds up to 64 datagrams of one sender (the kernel's limit). */
-const MAX_SEGMENTS = 64;
-/** A receive slot holds the largest UDP payload (so nothing is ever truncated). */
-const SLOT_BYTES = 65536;
-const ENDPOINT_TABLE_SIZE = 4096;
-const ADDR_BYTES = 18;
-const RESET_FLAG = 0x10000;
 
 export interface NativeUdpStats {
   sent: number;
@@ -45,6 +39,12 @@ export interface NativeUdpStats {
   softErrors: number;
   gso: boolean;
   gro: boolean;
+  /** Datagrams per GSO message at most: maxSegments, or oldKernelSegments after a refusal. */
+  gsoSegments: number;
+  /** Times the endpoint table was cleared (full, or a probe chain grew too long). */
+  endpointResets: number;
+  /** Of those, the inserts refused for a too-long probe chain while the table had room. */
+  endpointProbeLimits: number;
 }
 
 /** Whether the built addon has the UDP socket (older builds do not). */
@@ -79,9 +79,10 @@ export class NativeUdpTransport implements Transport {
   /** Problems reported through onError (unsendable endpoints, socket errors, handler failures). */
   errors = 0;
   private readonly socket: NativeUdpSocket;
-  private readonly buffer = new Uint8Array(new ArrayBuffer(MAX_BATCH * SLOT_BYTES)); // touched pages only
+  private readonly limits: UdpConstants;
+  private readonly buffer: Uint8Array;
   private readonly meta: Uint32Array;
-  private readonly addrs = new Uint8Array(ENDPOINT_TABLE_SIZE * ADDR_BYTES);
+  private readonly addrs: Uint8Array;
   /** id -> canonical name; filled lazily from `addrs`. */
   private names: (Endpoint | undefined)[] = [];
   /** name -> id, or -1 for a name this socket cannot send to. */
@@ -101,10 +102,14 @@ export class NativeUdpTransport implements Transport {
     port: number,
     private readonly options: UdpOptions,
   ) {
-    const UdpSocket = loadNative().UdpSocket;
+    const { UdpSocket, udpConstants: limits } = loadNative();
     if (!UdpSocket) throw new TransportError('the native addon has no UDP socket: rebuild it with `npm run install`');
+    this.limits = limits;
     const offload = options.offload ?? true;
-    this.meta = new Uint32Array(3 * MAX_BATCH * (offload ? MAX_SEGMENTS : 1));
+    const slotBytes = limits.minSlotBytes; // the largest UDP payload: nothing is ever truncated
+    this.buffer = new Uint8Array(new ArrayBuffer(MAX_BATCH * slotBytes)); // touched pages only
+    this.meta = new Uint32Array(limits.metaStride * MAX_BATCH * (offload ? limits.maxSegments : 1));
+    this.addrs = new Uint8Array(limits.endpointCapacity * limits.addrBytes);
     this.socket = new UdpSocket({
       offload: offload ? 1 : 0,
       family: family === 'dual' ? 0 : family === 'ipv4' ? 4 : 6,
@@ -114,7 +119,7 @@ export class NativeUdpTransport implements Transport {
       buffer: this.buffer,
       meta: this.meta,
       addrs: this.addrs,
-      slotBytes: SLOT_BYTES,
+      slotBytes,
       maxBatch: MAX_BATCH,
       onDatagrams: (count, reset) => this.receive(count, reset),
       onError: (code, _errno, message, fatal) =>
@@ -134,8 +139,14 @@ export class NativeUdpTransport implements Transport {
    * whether UDP GSO / GRO are in use.
    */
   stats(): NativeUdpStats {
-    const [sent = 0, sendDrops = 0, received = 0, receiveDrops = 0, softErrors = 0, gso = 0, gro = 0] = this.socket.stats();
-    return { sent, sendDrops, received, receiveDrops, softErrors, gso: gso === 1, gro: gro === 1 };
+    const [
+      sent = 0, sendDrops = 0, received = 0, receiveDrops = 0, softErrors = 0, gso = 0, gro = 0,
+      gsoSegments = 0, endpointResets = 0, endpointProbeLimits = 0,
+    ] = this.socket.stats();
+    return {
+      sent, sendDrops, received, receiveDrops, softErrors, gso: gso === 1, gro: gro === 1,
+      gsoSegments, endpointResets, endpointProbeLimits,
+    };
   }
 
   send(endpoint: Endpoint, data: Uint8Array): void {
@@ -182,12 +193,13 @@ export class NativeUdpTransport implements Transport {
     const handler = this.handler;
     if (handler) {
       const { buffer, meta, views } = this;
+      const stride = this.limits.metaStride;
       for (let i = 0; i < count; i++) {
-        const offset = meta[3 * i]!;
-        const id = meta[3 * i + 2]!;
+        const offset = meta[stride * i]!;
+        const id = meta[stride * i + 2]!;
         const from = this.names[id] ?? this.nameOf(id);
         try {
-          handler(from, views.view(buffer, offset, meta[3 * i + 1]!));
+          handler(from, views.view(buffer, offset, meta[stride * i + 1]!));
         } catch (err) {
           // Datagrams come from anyone: a bug they trigger must not take the node down.
           const host = from.slice(0, from.lastIndexOf(':')).replace(/^\[|\]$/g, ''); // as udp.ts reports it
@@ -200,7 +212,8 @@ export class NativeUdpTransport implements Transport {
   }
 
   private nameOf(id: number): Endpoint {
-    const a = this.addrs.subarray(id * ADDR_BYTES, id * ADDR_BYTES + ADDR_BYTES);
+    const bytes = this.limits.addrBytes;
+    const a = this.addrs.subarray(id * bytes, id * bytes + bytes);
     const port = (a[16]! << 8) | a[17]!;
     let mapped = a[10] === 0xff && a[11] === 0xff;
     for (let i = 0; i < 10 && mapped; i++) mapped = a[i] === 0;
@@ -219,11 +232,11 @@ export class NativeUdpTransport implements Transport {
     } catch {
       // malformed: stays -1
     }
-    if (id >= RESET_FLAG) {
+    if (id >= this.limits.resetFlag) {
       this.forgetEndpoints();
-      id -= RESET_FLAG;
+      id -= this.limits.resetFlag;
     }
-    if (this.ids.size >= 2 * ENDPOINT_TABLE_SIZE) this.forgetEndpoints(); // bound the -1 entries
+    if (this.ids.size >= 2 * this.limits.endpointCapacity) this.forgetEndpoints(); // bound the -1 entries
     this.ids.set(endpoint, id);
     return id;
   }

@@ -161,6 +161,13 @@ export class Lab {
     return this.addLoss(host, 0);
   }
 
+  /** Add underlay addresses ("ADDR/LEN") to a host's eth0, IPv6 ones usable at once (nodad). */
+  async addAddresses(host: string, cidrs: readonly string[]): Promise<void> {
+    for (const cidr of cidrs) {
+      await ipCmd(['-n', this.ns(host), 'addr', 'add', cidr, 'dev', 'eth0', ...(cidr.includes(':') ? ['nodad'] : [])]);
+    }
+  }
+
   /** Stop every process (by PID) and delete every namespace. Safe to call twice. */
   destroy(): Promise<void> {
     this.destroying ??= this.teardown();

@@ -20,8 +20,12 @@ export interface NativePollerOptions {
   maxBatch: number;
   /** 10 when the device was opened with IFF_VNET_HDR (the header is stripped), else 0. */
   vnetHeaderBytes?: number;
-  /** One call per wake-up; buffer/meta are valid only during the call. `segmented` of them were cut from TSO reads. */
-  onPackets(count: number, segmented: number): void;
+  /**
+   * One call per wake-up; buffer/meta are valid only during the call. `segmented` of them were
+   * cut from TSO reads; `dropped` reads were thrown away (bogus vnet header, a TSO segment too
+   * large for the batch). Called with count 0 when there are only drops to report.
+   */
+  onPackets(count: number, segmented: number, dropped: number): void;
   /** `fatal`: the poller stopped (device gone); otherwise a soft per-datagram socket error. */
   onError(code: string, errno: number, message: string, fatal: boolean): void;
 }
@@ -54,14 +58,18 @@ export interface NativeUdpOptions {
   bufferBytes: number;
   /** Receive storage: maxBatch slots of slotBytes (>= 65536) each. */
   buffer: Uint8Array;
-  /** Per received datagram: offset, length, endpoint id. */
+  /** Per received datagram: offset, length, endpoint id (metaStride entries). */
   meta: Uint32Array;
-  /** 4096 endpoints x 18 bytes: IPv6/v4-mapped address + big-endian port. */
+  /** endpointCapacity x addrBytes: IPv6/v4-mapped address + big-endian port. */
   addrs: Uint8Array;
   slotBytes: number;
   maxBatch: number;
-  /** 1: UDP GSO/GRO where available (meta then needs 3 * 64 entries per slot). */
+  /** 1: UDP GSO/GRO where available (meta then needs metaStride * maxSegments entries per slot). */
   offload: 0 | 1;
+  /** Tests only: refuse GSO messages of more segments (EINVAL), as kernels before 6.8 do above 64. */
+  simulatedKernelSegments?: number;
+  /** Tests only: a 16-byte SipHash key for the endpoint table instead of a random one. */
+  hashKey?: Uint8Array;
   /** One call per wake-up; `reset`: the endpoint table was cleared, forget cached ids. */
   onDatagrams(count: number, reset: boolean): void;
   onError(code: string, errno: number, message: string, fatal: boolean): void;
@@ -72,13 +80,62 @@ export interface NativeUdpSocket {
   /** Flushes queued sends, stops polling and closes the fd. Idempotent. */
   close(): void;
   localPort(): number;
-  /** [sent, sendDrops, received, recvDrops, softErrors, gso 0/1, gro 0/1] */
+  /**
+   * [sent, sendDrops, received, recvDrops, softErrors, gso 0/1, gro 0/1, gsoSegments,
+   * endpointResets, endpointProbeLimits]
+   */
   stats(): number[];
-  /** Endpoint id (+ 0x10000 if the table was cleared first), or -1 if unreachable/malformed. */
+  /** Endpoint id (+ resetFlag if the table was cleared first), or -1 if unreachable/malformed/closed. */
   endpoint(ip: string, port: number): number;
-  /** 1 queued (sent at the next flush or when 64 are queued), 0 dropped. */
+  /** 1 queued (sent at the next flush or when sendBatch are queued), 0 dropped. */
   send(id: number, bytes: Uint8Array): number;
   flush(): number;
+}
+
+/** native/udp.c's limits: the TypeScript side sizes its buffers from these, never copies them. */
+export interface UdpConstants {
+  /** Receive slots per wake-up at most. */
+  readonly maxBatch: number;
+  /** Datagrams per GRO/GSO message at most (the kernel's UDP_MAX_SEGMENTS, 128 since Linux 6.8). */
+  readonly maxSegments: number;
+  /** The limit before Linux 6.8, where GSO falls back to when the kernel refuses more. */
+  readonly oldKernelSegments: number;
+  readonly minSlotBytes: number;
+  /** meta entries per received datagram: offset, length, endpoint id. */
+  readonly metaStride: number;
+  /** Queued sends that trigger a flush. */
+  readonly sendBatch: number;
+  readonly maxDatagramBytes: number;
+  readonly endpointCapacity: number;
+  /** Longest probe chain in the endpoint table before it counts as full. */
+  readonly endpointMaxProbes: number;
+  /** Bytes per endpoint in addrs: 16-byte IPv6/v4-mapped address + big-endian port. */
+  readonly addrBytes: number;
+  /** Added to endpoint()'s result when the table was cleared first. */
+  readonly resetFlag: number;
+}
+
+/** native/poller.c's limits. */
+export interface PollerConstants {
+  readonly maxBatch: number;
+  /** A slot must leave this much for the read (the largest IP packet). */
+  readonly minReadBytes: number;
+  /** meta entries per packet: offset, length. */
+  readonly metaStride: number;
+  /** sizeof(struct virtio_net_hdr): vnetHeaderBytes when the device has IFF_VNET_HDR. */
+  readonly vnetHeaderBytes: number;
+  /** Slots a read takes with vnet headers (a TSO read is cut into the two after it). */
+  readonly tsoSlots: number;
+  /** meta packets kept free per read with vnet headers. */
+  readonly tsoMetaPackets: number;
+}
+
+/** native/tun.c's writeBatch modes and tun-gro.c's merge limit. */
+export interface TunConstants {
+  readonly writePlain: 0;
+  readonly writeVnet: 1;
+  readonly writeCoalesced: 2;
+  readonly maxCoalescedSegments: number;
 }
 
 export interface NativeAddon {
@@ -104,6 +161,9 @@ export interface NativeAddon {
    */
   groStats?(out: Float64Array): void;
   Poller: new (options: NativePollerOptions) => NativePoller;
+  pollerConstants: PollerConstants;
+  tunConstants: TunConstants;
+  udpConstants: UdpConstants;
   /** Missing from addons built before the data-plane work: check before use. */
   NativeAead?: new (algorithm: number, key: Uint8Array) => NativeAeadHandle;
   UdpSocket?: new (options: NativeUdpOptions) => NativeUdpSocket;
@@ -123,11 +183,17 @@ export function loadNative(): NativeAddon {
         'or `npm run install` (needs python3, make and a C compiler)',
     );
   }
+  let addon: NativeAddon;
   try {
-    cached = createRequire(import.meta.url)(file) as NativeAddon;
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     throw new Error(`cannot load hacloud native addon ${file}: ${why} — rebuild it with \`npm run install\``);
   }
+  // Buffers are sized from the addon's own limits: an addon without them predates this code.
+  if (!addon.pollerConstants || !addon.tunConstants || !addon.udpConstants) {
+    throw new Error(`hacloud native addon ${file} is older than this code — rebuild it with \`npm run install\``);
+  }
+  cached = addon;
   return cached;
 }
