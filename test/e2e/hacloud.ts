@@ -1,4 +1,6 @@
 // Starting real hacloud daemons in lab namespaces, shared by the e2e suites.
+import { execFile } from 'node:child_process';
+import type { StatusJson } from '../../src/status/status-json.js';
 import { builtFile, REPO_ROOT, type Lab, type LabProcess } from './lab.js';
 
 export const HACLOUD_BIN = `${REPO_ROOT}/bin/hacloud.js`;
@@ -28,6 +30,21 @@ export async function startHacloud(
 
 export function controlSocket(lab: Lab, host: string): string {
   return `/run/hacloud-test/${lab.id}-${host}.sock`;
+}
+
+/** Run the hacloud CLI here (control sockets are files, reachable from outside the lab). */
+export function hacloudCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [HACLOUD_BIN, ...args], { timeout: 15_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+  });
+}
+
+/** `hacloud status --json` of the daemon in `host`. */
+export async function statusJson(lab: Lab, host: string): Promise<StatusJson> {
+  const r = await hacloudCli(['status', '--json', '--control-socket', controlSocket(lab, host)]);
+  if (r.code !== 0) throw new Error(`hacloud status of ${host} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as StatusJson;
 }
 
 /** Ask a TCP service through the tunnel; returns its reply text or null on failure. */

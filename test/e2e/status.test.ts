@@ -1,29 +1,14 @@
 // Operations on real daemons in namespaces: `hacloud status` (tables and --json) and the
 // Prometheus endpoint before and after a kill -9 failover, kernel routes for a claimed subnet
 // appearing and disappearing in the client's namespace, and --user nobody.
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { StatusJson } from '../../src/status/status-json.js';
-import { ask, controlSocket, HACLOUD_BIN, requireBuilt, startHacloud, TCP_FIXTURE, waitFor } from './hacloud.js';
+import { ask, controlSocket, HACLOUD_BIN, hacloudCli as cli, requireBuilt, startHacloud, statusJson, TCP_FIXTURE, waitFor } from './hacloud.js';
 import { useLab, type Lab, type LabProcess } from './lab.js';
 
 const FAST = ['--keepalive', '100ms', '--peer-timeout', '800ms', '--password', 'ops-test'];
 const METRICS_PORT = 9310;
 const SUBNET = '192.168.77.0/24';
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [HACLOUD_BIN, ...args], { timeout: 15_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
-  });
-}
-
-async function statusJson(lab: Lab, host: string): Promise<StatusJson> {
-  const r = await cli(['status', '--json', '--control-socket', controlSocket(lab, host)]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout) as StatusJson;
-}
 
 /** Scrape the client's metrics endpoint from inside its namespace (it listens on its loopback). */
 async function scrape(lab: Lab, host: string): Promise<string> {
