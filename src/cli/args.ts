@@ -48,6 +48,16 @@ const FLAG_DOCS: Record<FieldKey, FlagDoc | null> = {
   ifup: { describe: 'command run when the device is up (IFNAME set)', group: G_NET },
   ifdown: { describe: 'command run before the device goes down', group: G_NET },
   routes: { describe: "kernel routes for other nodes' claimed subnets; --no-routes: none [default: on]", group: G_NET },
+  claimRights: {
+    describe: 'KEY=PREFIX[,PREFIX...]: the node with this public key may claim these prefixes and anything inside ' +
+      'them; once any is given, claims no right covers are ignored; repeatable',
+    group: G_SEC,
+  },
+  allowedRoutes: {
+    describe: 'PREFIX peers may claim outside 10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7 ' +
+      '(0.0.0.0/0 allows any); repeatable',
+    group: G_SEC,
+  },
   claims: { describe: 'ADDR/LEN subnets to claim, comma-separated; repeatable', group: G_HA },
   autoClaim: { describe: 'claim the --ip address; --no-auto-claim: do not [default: on]', group: G_HA },
   peerTimeoutMs: { describe: 'drop a peer silent this long [default: 3s]', group: G_HA },

@@ -3,7 +3,7 @@
 // same thing wherever it is written, and errors name the key or the flag it came from.
 import type { HostPort, Prefix } from '../wire/addr.js';
 import type { LogLevel } from '../log/levels.js';
-import type { Algorithm, InterfaceIp } from './types.js';
+import type { Algorithm, ClaimRight, InterfaceIp } from './types.js';
 import { ConfigError, ValueError } from './errors.js';
 import * as v from './values.js';
 
@@ -19,6 +19,11 @@ export interface FieldSpec<T> {
   readonly merge: 'single' | 'append' | 'replace';
   /** A list whose items may also be written comma-separated ("a,b"). */
   readonly commaList?: boolean;
+  /**
+   * In YAML a map `KEY: VALUE` or `KEY: [VALUE, ...]`; each value becomes the item "KEY=VALUE",
+   * the form the flag takes.
+   */
+  readonly yamlMap?: boolean;
   readonly parse: (s: v.Scalar) => T;
 }
 
@@ -59,6 +64,8 @@ export const FIELDS = {
   user: field<string>({ yaml: 'user', flag: 'user', merge: 'single', parse: v.parseAccount }),
   group: field<string>({ yaml: 'group', flag: 'group', merge: 'single', parse: v.parseAccount }),
   routes: field<boolean>({ yaml: 'routes', flag: 'routes', merge: 'single', parse: v.parseBoolean }),
+  claimRights: field<ClaimRight>({ yaml: 'claim-rights', flag: 'claim-right', merge: 'append', yamlMap: true, parse: v.parseClaimRight }),
+  allowedRoutes: field<Prefix>({ yaml: 'allowed-routes', flag: 'allowed-route', merge: 'append', commaList: true, parse: v.parseClaim }),
 } as const;
 
 export type FieldKey = keyof typeof FIELDS;

@@ -105,7 +105,22 @@ export function parseConfigText(text: string, fileName: string): Settings {
         items.push({ scalar: scalar(value as string | number | boolean, text), offset });
       }
     };
-    if (isSeq(node)) {
+    if (spec.yamlMap && isMap(node)) {
+      for (const pair of node.items) {
+        const k = deref(pair.key);
+        const kOffset = (k as Node | null)?.range?.[0] ?? keyOffset;
+        if (!isScalar(k) || k.value === null || typeof k.value === 'object') fail(kOffset, `${name}: keys must be plain values`);
+        const keyText = (k as { source?: string }).source ?? String((k as { value: unknown }).value);
+        const v = deref(pair.value);
+        const values = isSeq(v) ? v.items.map(deref) : [v];
+        if (values.length === 0 || values.some((x) => !isScalar(x) || x.value === null)) {
+          fail(kOffset, `${name}: ${keyText}: expected a prefix or a list of prefixes`);
+        }
+        for (const x of values as { value: unknown; range?: [number, number, number] }[]) {
+          items.push({ scalar: scalar(`${keyText}=${String(x.value)}`), offset: x.range?.[0] ?? kOffset });
+        }
+      }
+    } else if (isSeq(node)) {
       if (spec.merge === 'single') fail(node.range?.[0] ?? keyOffset, `${name}: expected a single value, not a list`);
       for (const item of node.items) addScalar(item);
     } else {

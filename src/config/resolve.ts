@@ -1,7 +1,8 @@
 // Merged settings → the Config the daemon runs with: defaults filled in, values that depend
 // on each other checked (keepalive < peer-timeout, credentials, key pair, MTU vs IPv6).
 import { basename, extname, join } from 'node:path';
-import { prefixEquals, type Prefix } from '../wire/addr.js';
+import { formatPrefix, prefixEquals, type Prefix } from '../wire/addr.js';
+import { routeDenial } from '../core/claim-policy.js';
 import { DEFAULT_LOG_LEVEL } from '../log/levels.js';
 import { ConfigError } from './errors.js';
 import { formatDurationMs } from './duration.js';
@@ -11,7 +12,7 @@ import {
 } from './defaults.js';
 import type { FieldKey, FieldValue, Settings, Sourced } from './fields.js';
 import { publicKeyOf } from './keys.js';
-import type { Config, CryptoConfig } from './types.js';
+import type { ClaimRight, Config, CryptoConfig } from './types.js';
 
 export interface ResolveOptions {
   /** The --config file, if any (used for the default control socket name). */
@@ -62,6 +63,16 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     warnings.push('this node claims no address, so no traffic will be routed to it');
   }
 
+  const allowedRoutes = dedupe(all('allowedRoutes').map((p) => p.value), prefixEquals);
+  const unsafe = claims.filter((c) => routeDenial(c, allowedRoutes) !== null).map(formatPrefix);
+  if (unsafe.length > 0) {
+    warnings.push(`claim ${unsafe.join(', ')} is outside the private and shared ranges: peers ignore it ` +
+      'unless their allowed-routes cover it');
+  }
+  // Whether the rights cover this node's own claims depends on its identity: the daemon checks.
+  const rightsGiven = all('claimRights');
+  const claimRights = rightsGiven.length > 0 ? joinRights(rightsGiven.map((r) => r.value)) : null;
+
   const algorithms = dedupe(all('algorithms').map((a) => a.value), (a, b) => a === b);
   if (algorithms.includes('plain')) {
     warnings.push("algorithm 'plain' is enabled: traffic with peers that also allow it is NOT encrypted");
@@ -97,6 +108,8 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     user: one('user')?.value ?? null,
     group: one('group')?.value ?? null,
     routes: one('routes')?.value ?? true,
+    claimRights,
+    allowedRoutes,
     warnings,
   };
 }
@@ -154,6 +167,18 @@ export function claimedPrefixes(config: Config): Prefix[] {
     if (!out.some((p) => prefixEquals(p, host))) out.push(host);
   }
   return out;
+}
+
+/** One right per key: the prefixes of repeated keys joined, in order, without duplicates. */
+function joinRights(rights: readonly ClaimRight[]): ClaimRight[] {
+  const byKey = new Map<string, Prefix[]>();
+  for (const r of rights) byKey.set(r.key, dedupe([...(byKey.get(r.key) ?? []), ...r.prefixes], prefixEquals));
+  return [...byKey].map(([key, prefixes]) => ({ key, prefixes }));
+}
+
+/** Claim rights as the engine takes them (key -> prefixes), or null when none are configured. */
+export function claimRightsMap(config: Config): Map<string, readonly Prefix[]> | null {
+  return config.claimRights ? new Map(config.claimRights.map((r) => [r.key, r.prefixes])) : null;
 }
 
 function dedupe<T>(items: T[], same: (a: T, b: T) => boolean): T[] {

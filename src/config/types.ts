@@ -27,6 +27,13 @@ export interface DeviceConfig {
   readonly path: string;
 }
 
+/** `claim-rights`: the node with public key `key` may claim `prefixes` and anything inside them. */
+export interface ClaimRight {
+  /** Canonical public key (as parsePeerId gives it), i.e. the node's id. */
+  readonly key: string;
+  readonly prefixes: readonly Prefix[];
+}
+
 export interface CryptoConfig {
   /** Password mode: the network key is derived from this. Null in key mode. */
   readonly password: string | null;
@@ -79,6 +86,13 @@ export interface Config {
   readonly group: string | null;
   /** Add kernel routes through the TUN for other nodes' claimed subnets (--no-routes: off). */
   readonly routes: boolean;
+  /**
+   * Who may claim what: one entry per key, prefixes of repeated keys joined. Null when not
+   * configured: every member may then claim anything routable.
+   */
+  readonly claimRights: readonly ClaimRight[] | null;
+  /** Prefixes peers may claim (and get kernel routes for) beyond the private and shared ranges. */
+  readonly allowedRoutes: readonly Prefix[];
   /** Things worth a warning at start-up; cli/main.ts logs them before the daemon starts. */
   readonly warnings: readonly string[];
 }

@@ -11,7 +11,8 @@ import { ValueError } from './errors.js';
 import {
   DEFAULT_IPV4_PREFIX_LEN, DEFAULT_IPV6_PREFIX_LEN, DEFAULT_PORT, MAX_MTU, MIN_MTU,
 } from './defaults.js';
-import { ALGORITHMS, type Algorithm, type InterfaceIp } from './types.js';
+import { KeyFormatError, parsePeerId } from '../crypto/keys.js';
+import { ALGORITHMS, type Algorithm, type ClaimRight, type InterfaceIp } from './types.js';
 
 /**
  * One value as written. YAML scalars keep their source text, so `password: 0123` stays
@@ -79,6 +80,23 @@ export function parseInterfaceIp(s: Scalar): InterfaceIp {
 export function parseClaim(s: Scalar): Prefix {
   const text = addressText(s, 'a prefix like 10.0.1.0/24');
   return wrapAddressError(() => parsePrefix(text));
+}
+
+/** `KEY=PREFIX[,PREFIX...]`: a public key and the prefixes that node may claim. */
+export function parseClaimRight(s: Scalar): ClaimRight {
+  const text = parseString(s).trim();
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new ValueError(`'${text}' is not KEY=PREFIX[,PREFIX...] (a public key, '=', the prefixes it may claim)`);
+  let key: string;
+  try {
+    key = parsePeerId(text.slice(0, eq).trim(), 'the key');
+  } catch (e) {
+    if (e instanceof KeyFormatError) throw new ValueError(e.message);
+    throw e;
+  }
+  const items = text.slice(eq + 1).split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (items.length === 0) throw new ValueError(`'${text}' names no prefix after '='`);
+  return { key, prefixes: items.map((p) => wrapAddressError(() => parsePrefix(p))) };
 }
 
 /** `[IP:]PORT` to bind; the host must be an IP literal (or absent: all addresses). */

@@ -27,8 +27,12 @@ export interface ChannelSink {
 export interface Channel {
   /** This node's identity. */
   readonly localId: PeerId;
-  /** Start (or keep retrying with backoff) a handshake with whoever listens at `endpoint`. */
-  connect(now: number, endpoint: Endpoint): void;
+  /**
+   * Start (or keep retrying with backoff) a handshake with whoever listens at `endpoint`.
+   * `peer`, when given, is the identity the mesh expects there (a lost peer, or what gossip
+   * said); seeds are dialled without one.
+   */
+  connect(now: number, endpoint: Endpoint, peer?: PeerId): void;
   /** Stop retrying handshakes to `endpoint` (it was ourselves, or it is no longer wanted). */
   cancelConnect(endpoint: Endpoint): void;
   /** Encrypt and send to an established peer. Returns false if there is no usable session. */

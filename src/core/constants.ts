@@ -66,6 +66,56 @@ export const LEAVE_COPIES = 2;
 export const LEAVE_GRAVE_MS = 2_000;
 /** Gossip: soft byte budget for a NodeInfo's peer list (the rest rotates in later). */
 export const NODE_INFO_PEER_BUDGET_BYTES = 1_000;
+
+// Limits on what the network can make a node store or do. Every one is counted when it bites
+// (drop reasons in types.ts) and listed in the README's "Limits" table. Members are
+// authenticated but not trusted: one compromised node must not be able to turn the others
+// into amplifiers, grow their tables without bound, or take over addresses.
+
+/**
+ * Gossip entries read from one NodeInfo; the rest are dropped ('gossip-limit'). Our own
+ * NodeInfo carries about a dozen within its byte budget, so 64 is far above honest use.
+ */
+export const MAX_GOSSIP_PEERS_PER_INFO = 64;
+/** Endpoints per gossip entry (we send the current one and up to two it used before). */
+export const MAX_GOSSIP_ENDPOINTS_PER_PEER = 3;
+/** Pending dial targets that one informant's gossip may create ('gossip-limit' beyond). */
+export const MAX_TARGETS_PER_INFORMANT = 32;
+/** Pending dial targets learned from gossip, all informants together. */
+export const MAX_GOSSIP_TARGETS = 256;
+/** Dial targets kept for lost peers (the one expiring first makes room for a new one). */
+export const MAX_LOST_TARGETS = 512;
+/**
+ * Dial targets on one host address (any port, seeds and lost peers included): gossip cannot
+ * aim a node at many ports of one victim. Several real nodes behind one NAT address still
+ * connect: a target leaves the table once connected, making room for the next.
+ */
+export const MAX_TARGETS_PER_HOST = 4;
+/** First contacts to gossip-learned endpoints: a token bucket, per second and burst ('dial-limit'). */
+export const DIAL_RATE_PER_S = 10;
+export const DIAL_BURST = 20;
+/**
+ * A gossip-learned endpoint that never connected is given up after this long (lost peers,
+ * which did connect, are retried for lostPeerRetryMs so healed partitions merge). Gossip
+ * mentioning it again later starts a new, rate-limited first contact.
+ */
+export const GOSSIP_TARGET_RETRY_MS = 30_000;
+/** Endpoints at which we found ourselves; the oldest mark is forgotten beyond this. */
+export const MAX_SELF_ENDPOINTS = 16;
+/** Endpoints remembered per peer (it roams): the most recent ones. */
+export const MAX_PEER_ENDPOINTS = 4;
+/**
+ * Claims accepted per peer: the first ones in its NodeInfo's order (the same on every node),
+ * the rest dropped ('claim-limit'). Each accepted claim may become a kernel route.
+ */
+export const MAX_CLAIMS_PER_PEER = 64;
+/** Denied claims remembered per peer (status, and one log line per peer and prefix). */
+export const MAX_DENIED_CLAIMS_PER_PEER = 64;
+/**
+ * Boot times further ahead of our own wall clock than this are clamped to it for ranking:
+ * a broken clock shows up in status, and the claimant just ranks as the youngest.
+ */
+export const MAX_BOOT_TIME_AHEAD_MS = 5 * 60_000;
 /** Recent failovers kept for status. */
 export const FAILOVER_HISTORY = 32;
 /** At most one 'drop' event per reason per this interval (counters count everything). */

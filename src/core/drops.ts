@@ -16,9 +16,10 @@ export class DropCounters {
     this.nextEventAt = zeroes();
   }
 
-  count(reason: DropReason, now: number, detail?: string): void {
-    this.counts[reason]++;
-    this.unreported[reason]++;
+  /** Count `n` drops (one event at most, rate-limited). */
+  count(reason: DropReason, now: number, detail?: string, n = 1): void {
+    this.counts[reason] += n;
+    this.unreported[reason] += n;
     if (now < this.nextEventAt[reason]) return;
     const count = this.unreported[reason];
     this.unreported[reason] = 0;

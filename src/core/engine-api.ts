@@ -28,6 +28,14 @@ export interface EngineConfig {
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   lostPeerRetryMs?: number;
+  /**
+   * Claim rights: public key (canonical PeerId) -> the prefixes that node may claim (each
+   * covering itself and everything more specific). Absent or null: any member may claim
+   * anything routable.
+   */
+  claimRights?: ReadonlyMap<PeerId, readonly Prefix[]> | null;
+  /** Prefixes peers may claim beyond the private and shared ranges (claim-policy.ts). */
+  allowedRoutes?: readonly Prefix[];
 }
 
 export interface EngineOptions {

@@ -5,10 +5,21 @@
 // - Routing: longest claimed prefix; among its claimants the earliest announced boot time,
 //   then the lowest id (routing.ts). Our own claims take part: if we win, packets are
 //   delivered to our own TUN.
-// - Incoming Data is delivered only if its destination is inside one of OUR claims (active or
-//   not: during a failover the sender's view may be a moment ahead of ours). hacloud does not
+// - Claims: a peer's claims are screened by claim-policy.ts (claim rights, route safety, a cap)
+//   before they enter the claim table; denied ones are counted, logged once per peer and
+//   prefix, and shown in status. Our own claims are the operator's and always apply.
+// - Incoming Data is delivered only if its inner source address lies inside one of the
+//   sender's accepted claims (WireGuard's allowed-ips rule: a member cannot spoof another's
+//   address; else 'bad-source') and its destination inside one of OUR claims (active or not:
+//   during a failover the sender's view may be a moment ahead of ours). hacloud does not
 //   forward between peers, so anything else would be a peer using us as a router into our
-//   kernel; it is dropped as 'not-claimed'. Source addresses are not checked (like VpnCloud).
+//   kernel; it is dropped as 'not-claimed'.
+// - Boot times are self-announced, so a member can always make itself the preferred claimant
+//   of whatever it may claim by announcing an early one; only claim rights limit what that is.
+//   One further ahead of our wall clock than MAX_BOOT_TIME_AHEAD_MS is clamped (a broken
+//   clock); our wall clock is our own boot time advanced by the monotonic clock, so the
+//   engine reads no clock.
+// - Gossip is screened before it can make us dial anything (membership.ts, endpoint-policy.ts).
 // - Replaced peers: if a different identity completes a handshake from the endpoint a live
 //   peer is using, that peer is declared down at once ('replaced'). A UDP endpoint belongs to
 //   one socket at a time and a completed handshake proves the new identity receives there now,
@@ -25,19 +36,24 @@
 // - Re-entrancy: the engine sends from inside channel callbacks (answers, NodeInfo on
 //   establish) but defers forget/connect/cancelConnect until the channel call has returned.
 import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
-import { decodeControl, encodeControl, type ControlMessage, type NodeInfo } from '../wire/control.js';
+import { decodeControl, encodeControl, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo } from '../wire/control.js';
 import { IpHeader } from '../wire/ip.js';
 import type { Channel, ChannelSink } from './channel.js';
+import { ClaimPolicy } from './claim-policy.js';
 import { ClaimTable, type RouteEntry } from './claims.js';
-import { deriveTiming, FAILOVER_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS, type Timing } from './constants.js';
+import {
+  deriveTiming, FAILOVER_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS, MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER,
+  MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO, type Timing,
+} from './constants.js';
 import { DropCounters } from './drops.js';
+import { isDialable } from './endpoint-policy.js';
 import type { EngineEvent, PeerDownReason, RouteChangeCause } from './events.js';
 import { OwnInfo } from './gossip.js';
 import type { Engine, EngineOptions } from './engine-api.js';
 import { Departure, Grave } from './leave.js';
 import { forgiveStall, isTimedOut, peerDeadline, runPeerTimers, type PeerTimerActions } from './liveness.js';
 import { Membership } from './membership.js';
-import { newPeerRecord, PeerTable, type PeerRecord } from './peers.js';
+import { newPeerRecord, PeerTable, setPeerClaims, type PeerRecord } from './peers.js';
 import { buildStatus, type EngineStatus, type FailoverRecord } from './status.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
 
@@ -61,6 +77,7 @@ class MeshEngine implements Engine {
   private readonly channel: Channel;
   private readonly peers = new PeerTable();
   private readonly claims: ClaimTable;
+  private readonly policy: ClaimPolicy;
   private readonly membership: Membership;
   private readonly drops: DropCounters;
   private readonly ip = new IpHeader();
@@ -116,6 +133,7 @@ class MeshEngine implements Engine {
     this.emit = opts.onEvent ?? (() => {});
     this.drops = new DropCounters(this.emit);
     this.claims = new ClaimTable((entry, from, to) => this.onRouteChange(entry, from, to));
+    this.policy = new ClaimPolicy(config.claimRights ?? null, config.allowedRoutes ?? []);
     const sink: ChannelSink = {
       send: (to, datagram) => opts.send(to, datagram),
       onEstablished: (now, peer, endpoint) => this.onEstablished(now, peer, endpoint),
@@ -129,8 +147,9 @@ class MeshEngine implements Engine {
       this.timing,
       opts.rng,
       {
-        connect: (now, ep) => this.defer(() => this.channel.connect(now, ep)),
+        connect: (now, ep, peer) => this.defer(() => this.channel.connect(now, ep, peer)),
         cancelConnect: (ep) => this.defer(() => this.channel.cancelConnect(ep)),
+        drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
       },
       this.peers,
     );
@@ -281,7 +300,7 @@ class MeshEngine implements Engine {
 
   private onSelf(endpoint: Endpoint): void {
     if (this.membership.isSelf(endpoint)) return;
-    this.membership.markSelf(endpoint);
+    this.membership.markSelf(this.lastNow, endpoint);
     this.emit({ type: 'self-detected', endpoint });
     this.deadlineDirty = true;
   }
@@ -292,7 +311,8 @@ class MeshEngine implements Engine {
   private receiveData(now: number, rec: PeerRecord, packet: Uint8Array): void {
     rec.rxPackets++;
     rec.rxBytes += packet.length;
-    if (this.ip.parseDst(packet) !== 0) return this.drop('bad-packet', now);
+    if (this.ip.parse(packet) !== 0) return this.drop('bad-packet', now);
+    if (rec.sources.lookup(this.ip.src) === undefined) return this.drop('bad-source', now);
     const dst = this.ip.dst;
     for (let i = 0; i < this.ownClaims.length; i++) {
       if (prefixContains(this.ownClaims[i]!, dst)) return this.opts.deliver(packet);
@@ -361,22 +381,72 @@ class MeshEngine implements Engine {
       this.emit({ type: 'peer-restart', peer: rec.id, bootTimeMs: msg.bootTimeMs, previousBootTimeMs: known });
       rec.ackedSeq = -1;
     }
+    // Ranked with one value per incarnation: a clamp recomputed per NodeInfo would move it.
+    if (restarted || rec.rankBootTimeMs === null) rec.rankBootTimeMs = this.rankBootTime(now, rec, msg.bootTimeMs);
+    const rankBootTimeMs = rec.rankBootTimeMs;
     rec.bootTimeMs = msg.bootTimeMs;
     rec.infoSeq = msg.seq;
     rec.handshakeSinceInfo = false;
-    const claims = msg.claims.map((c) => c.prefix);
+    const claims = this.screenClaims(now, rec, msg.claims);
     if (restarted || known === null || !samePrefixes(claims, rec.claims)) {
-      rec.claims = claims;
+      setPeerClaims(rec, claims);
       const cause: Cause = restarted
         ? { cause: 'restart', peer: rec.id, silentSinceMs: rec.heardBeforeHandshakeMs }
         : { cause: 'claims', peer: rec.id, silentSinceMs: now };
-      this.withCause(cause, () => this.claims.setClaims(rec.id, msg.bootTimeMs, claims));
+      this.withCause(cause, () => this.claims.setClaims(rec.id, rankBootTimeMs, claims));
       this.emit({ type: 'peer-claims', peer: rec.id, claims: claims.map(formatPrefix) });
     }
     this.ackInfo(rec, now, msg);
-    for (const p of msg.peers) {
+    this.learnGossip(now, rec, msg.peers);
+  }
+
+  /** Our wall clock: our announced boot time advanced by the monotonic clock. */
+  private wallNow(now: number): number {
+    return this.bootTimeMs + (now - this.startedAtMs);
+  }
+
+  /** The boot time `rec`'s claims rank with: what it announced, at most a little ahead of our clock. */
+  private rankBootTime(now: number, rec: PeerRecord, announcedMs: number): number {
+    const latest = this.wallNow(now) + MAX_BOOT_TIME_AHEAD_MS;
+    if (announcedMs <= latest) return announcedMs;
+    this.emit({ type: 'boot-time-clamped', peer: rec.id, announcedMs, usedMs: latest });
+    return latest;
+  }
+
+  /** The claims of `rec` we accept; the others are counted, remembered for status, logged once. */
+  private screenClaims(now: number, rec: PeerRecord, announced: readonly ClaimInfo[]): Prefix[] {
+    const { accepted, denied } = this.policy.screen(rec.id, announced.map((c) => c.prefix));
+    rec.deniedClaims = denied.slice(0, MAX_DENIED_CLAIMS_PER_PEER);
+    for (const d of denied) {
+      this.drop(d.reason === 'limit' ? 'claim-limit' : 'claim-denied', now, `${d.prefix} (${d.reason})`);
+      const key = `${d.prefix} ${d.reason}`;
+      if (rec.reportedDenials.has(key) || rec.reportedDenials.size >= MAX_DENIED_CLAIMS_PER_PEER) continue;
+      rec.reportedDenials.add(key);
+      this.emit({ type: 'claim-denied', peer: rec.id, prefix: d.prefix, reason: d.reason });
+    }
+    return accepted;
+  }
+
+  /** Peers `rec` says it reaches: dial the usable ones we do not have, within the limits. */
+  private learnGossip(now: number, rec: PeerRecord, entries: readonly PeerInfo[]): void {
+    const over = entries.length - MAX_GOSSIP_PEERS_PER_INFO;
+    if (over > 0) this.drop('gossip-limit', now, `${over} peer entries over ${MAX_GOSSIP_PEERS_PER_INFO}`, over);
+    for (let i = 0; i < entries.length && i < MAX_GOSSIP_PEERS_PER_INFO; i++) {
+      const p = entries[i]!;
       if (p.id === this.localId || this.peers.has(p.id)) continue;
-      this.membership.learn(now, p.id, p.endpoints, true);
+      // Key mode: a key we do not trust could never complete a handshake; do not dial for it.
+      if (!this.channel.accepts(p.id)) {
+        this.drop('gossip-limit', now, 'untrusted peer id', Math.max(1, p.endpoints.length));
+        continue;
+      }
+      const endpoints: Endpoint[] = [];
+      for (let j = 0; j < p.endpoints.length; j++) {
+        const ep = p.endpoints[j]!;
+        if (j >= MAX_GOSSIP_ENDPOINTS_PER_PEER) this.drop('gossip-limit', now, `endpoints over ${MAX_GOSSIP_ENDPOINTS_PER_PEER} per peer`);
+        else if (!isDialable(ep)) this.drop('gossip-limit', now, `${ep} is not dialable`);
+        else endpoints.push(ep);
+      }
+      if (endpoints.length > 0) this.membership.learnFromGossip(now, rec.id, p.id, endpoints);
     }
   }
 
@@ -467,7 +537,7 @@ class MeshEngine implements Engine {
     } else {
       this.defer(() => this.channel.forget(rec.id));
       // Keep trying it for a while: a healed partition must reconnect even if nobody gossips it.
-      this.membership.learn(now, rec.id, [...rec.endpoints], false);
+      this.membership.lost(now, rec.id, [...rec.endpoints]);
     }
     this.info.markDirty();
     this.deadlineDirty = true;
@@ -534,8 +604,8 @@ class MeshEngine implements Engine {
     this.lastNow = now;
   }
 
-  private drop(reason: DropReason, now: number, detail?: string): void {
-    this.drops.count(reason, now, detail);
+  private drop(reason: DropReason, now: number, detail?: string, n = 1): void {
+    this.drops.count(reason, now, detail, n);
   }
 
   private defer(action: () => void): void {

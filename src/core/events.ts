@@ -1,6 +1,7 @@
 // What the engine reports to the daemon (logs, status, metrics, kernel routes). Events are
 // plain data; times are the caller's monotonic milliseconds unless the name says wall clock.
 import type { Prefix } from '../wire/addr.js';
+import type { ClaimDenial } from './claim-policy.js';
 import type { DropReason, Endpoint, PeerId } from './types.js';
 
 export type PeerDownReason =
@@ -28,6 +29,10 @@ export type EngineEvent =
   | { type: 'peer-suspect'; peer: PeerId; silentMs: number }
   | { type: 'peer-recovered'; peer: PeerId; silentMs: number }
   | { type: 'peer-claims'; peer: PeerId; claims: string[] }
+  /** A claim of `peer` we do not accept (once per peer, prefix and reason; every one is counted). */
+  | { type: 'claim-denied'; peer: PeerId; prefix: string; reason: ClaimDenial }
+  /** `peer` announced a boot time far ahead of our clock; its claims rank with `usedMs`. */
+  | { type: 'boot-time-clamped'; peer: PeerId; announcedMs: number; usedMs: number }
   | {
       type: 'route-change';
       prefix: Prefix;

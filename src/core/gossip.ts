@@ -3,11 +3,9 @@
 // rotating through the peers so a large mesh still learns everyone over a few rounds.
 import type { Prefix } from '../wire/addr.js';
 import { encodeControl, type NodeInfo, type PeerInfo } from '../wire/control.js';
-import { NODE_INFO_PEER_BUDGET_BYTES } from './constants.js';
+import { MAX_GOSSIP_ENDPOINTS_PER_PEER, NODE_INFO_PEER_BUDGET_BYTES } from './constants.js';
 import type { PeerRecord } from './peers.js';
 
-/** Endpoints per peer in gossip: its current one first, then up to two others it used. */
-const ENDPOINTS_PER_PEER = 3;
 
 /** Rough wire size of one peer entry (tag, length, id, endpoints, END). */
 function peerEntryBytes(p: PeerInfo): number {
@@ -35,7 +33,9 @@ export function buildNodeInfo(
   let used = 0;
   for (let i = 0; i < sorted.length; i++) {
     const rec = sorted[(i + rotation) % sorted.length]!;
-    const endpoints = [rec.endpoint, ...[...rec.endpoints].filter((e) => e !== rec.endpoint)].slice(0, ENDPOINTS_PER_PEER);
+    // Its current endpoint first, then the most recent others it used.
+    const others = [...rec.endpoints].filter((e) => e !== rec.endpoint).reverse();
+    const endpoints = [rec.endpoint, ...others].slice(0, MAX_GOSSIP_ENDPOINTS_PER_PEER);
     const entry = { id: rec.id, endpoints };
     const size = peerEntryBytes(entry);
     if (used + size > budgetBytes && list.length > 0) {

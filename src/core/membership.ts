@@ -1,14 +1,29 @@
 // Who we try to connect to: the configured seeds (forever, re-resolved by the daemon), peers
-// we heard of in gossip, and peers we lost (for a while, so a healed partition reconnects even
-// when nobody else mentions them). Attempts back off exponentially with jitter; an endpoint
-// that turned out to be ourselves is never tried again. The channel retransmits a handshake
-// within one attempt; each new attempt starts a fresh handshake.
-import type { Timing } from './constants.js';
-import type { Endpoint, PeerId, Rng } from './types.js';
+// we heard of in gossip (briefly), and peers we lost (for a while, so a healed partition
+// reconnects even when nobody else mentions them). Attempts back off exponentially with
+// jitter. The channel retransmits a handshake within one attempt; each new attempt starts a
+// fresh handshake.
+//
+// Gossip is authenticated but not trusted, so what it can make us dial is bounded (constants.ts):
+// targets per informant, gossip targets in total, targets per host address, a token bucket
+// for first contacts, and a short life for gossip targets that never connected. A gossip or
+// lost-peer target leaves the table once connected (the peer table knows the peer then).
+// An endpoint that turned out to be ourselves is not tried again for lostPeerRetryMs: the
+// mark expires, so a forged "that was you" cannot blacklist a real peer forever.
+import {
+  DIAL_BURST, DIAL_RATE_PER_S, GOSSIP_TARGET_RETRY_MS, MAX_GOSSIP_TARGETS, MAX_LOST_TARGETS,
+  MAX_SELF_ENDPOINTS, MAX_TARGETS_PER_HOST, MAX_TARGETS_PER_INFORMANT, type Timing,
+} from './constants.js';
+import { hostOf } from './endpoint-policy.js';
+import { TokenBucket } from './token-bucket.js';
+import type { DropReason, Endpoint, PeerId, Rng } from './types.js';
 
 export interface ConnectPort {
-  connect(now: number, ep: Endpoint): void;
+  /** `peer`: the identity expected at `ep`, when known (never for seeds). */
+  connect(now: number, ep: Endpoint, peer?: PeerId): void;
   cancelConnect(ep: Endpoint): void;
+  /** A gossip entry or a first contact was refused by a limit. */
+  drop(reason: Extract<DropReason, 'gossip-limit' | 'dial-limit'>, detail: string): void;
 }
 
 /** What membership needs to know about the peer table. */
@@ -17,17 +32,24 @@ export interface ConnectedView {
   hasEndpoint(ep: Endpoint): boolean;
 }
 
+type TargetKind = 'seed' | 'lost' | 'gossip';
+
 interface Target {
   readonly endpoint: Endpoint;
-  seed: boolean;
-  /** The identity expected there (gossip or a lost peer); null for a seed. */
+  readonly host: string;
+  kind: TargetKind;
+  /** The identity expected there (gossip or a lost peer); null for a seed nobody answered yet. */
   peer: PeerId | null;
+  /** Who told us about it (gossip targets only). */
+  informant: PeerId | null;
   /** Seeds never expire. */
   expiresAtMs: number;
-  /** Connected at the last check: going from connected to not connected retries at once. */
+  /** Connected at the last check (seeds): going from connected to not connected retries at once. */
   connected: boolean;
   nextAttemptAtMs: number;
   lastAttemptAtMs: number;
+  /** Last time gossip moved the next attempt forward (at most once per reconnectMaxMs). */
+  pulledAtMs: number;
   /** No attempt before this (a peer that just left is still closing its socket). */
   holdUntilMs: number;
   backoffMs: number;
@@ -44,7 +66,13 @@ export interface TargetStatus {
 
 export class Membership {
   private readonly targets = new Map<Endpoint, Target>();
-  private readonly selfEndpoints = new Set<Endpoint>();
+  private readonly seeds = new Set<Endpoint>();
+  /** Endpoint -> when the "that is ourselves" mark expires; insertion order is age order. */
+  private readonly selfEndpoints = new Map<Endpoint, number>();
+  private readonly perHost = new Map<string, number>();
+  private readonly perInformant = new Map<PeerId, number>();
+  private readonly kinds: Record<TargetKind, number> = { seed: 0, lost: 0, gossip: 0 };
+  private readonly firstContacts = new TokenBucket(DIAL_RATE_PER_S, DIAL_BURST);
 
   constructor(
     private readonly timing: Timing,
@@ -55,47 +83,71 @@ export class Membership {
 
   /** Replace the seed list (the daemon re-resolved the -c host names). */
   setSeeds(now: number, endpoints: readonly Endpoint[]): void {
-    const wanted = new Set(endpoints);
-    for (const t of this.targets.values()) {
-      if (!t.seed || wanted.has(t.endpoint)) continue;
-      t.seed = false;
-      if (t.peer === null) this.drop(t);
+    this.seeds.clear();
+    for (const ep of endpoints) this.seeds.add(ep);
+    for (const t of [...this.targets.values()]) {
+      if (t.kind !== 'seed' || this.seeds.has(t.endpoint)) continue;
+      if (t.peer === null) {
+        this.remove(t);
+      } else {
+        // A peer was seen there: retry it like any lost peer.
+        this.setKind(t, 'lost');
+        t.expiresAtMs = now + this.timing.lostPeerRetryMs;
+      }
     }
-    for (const ep of wanted) {
-      if (this.selfEndpoints.has(ep)) continue;
-      const t = this.targets.get(ep);
-      if (t) t.seed = true;
-      else this.add(ep, now, { seed: true, peer: null, expiresAtMs: Infinity });
-    }
+    for (const ep of this.seeds) this.addSeed(now, ep);
   }
 
   /**
-   * Gossip mentioned `peer` at `endpoints` (a live peer reaches it there, so try again soon,
-   * whatever the backoff says), or we lost it. Either way keep trying for lostPeerRetryMs.
+   * Gossip from `informant` says `peer` is reachable at `endpoints` (already screened by the
+   * caller: dialable addresses, capped per entry). A live peer reaches it there, so a target
+   * we have already is tried again soon, whatever its backoff says.
    */
-  learn(now: number, peer: PeerId, endpoints: readonly Endpoint[], fromGossip: boolean): void {
+  learnFromGossip(now: number, informant: PeerId, peer: PeerId, endpoints: readonly Endpoint[]): void {
+    for (const ep of endpoints) {
+      if (this.selfEndpoints.has(ep)) continue;
+      const t = this.targets.get(ep);
+      if (t) {
+        if (t.kind !== 'seed') t.peer = peer;
+        if (now >= t.pulledAtMs + this.timing.reconnectMaxMs) {
+          t.pulledAtMs = now;
+          t.nextAttemptAtMs = Math.min(t.nextAttemptAtMs, Math.max(now, t.lastAttemptAtMs + this.timing.reconnectMinMs));
+        }
+        continue;
+      }
+      const refused = this.gossipRefusal(informant, ep);
+      if (refused !== null) {
+        this.port.drop('gossip-limit', `${ep}: ${refused}`);
+        continue;
+      }
+      this.add(now, ep, { kind: 'gossip', peer, informant, expiresAtMs: now + GOSSIP_TARGET_RETRY_MS });
+    }
+  }
+
+  /** We lost `peer`, last seen at `endpoints`: keep trying them for lostPeerRetryMs. */
+  lost(now: number, peer: PeerId, endpoints: readonly Endpoint[]): void {
     const expiresAtMs = now + this.timing.lostPeerRetryMs;
     for (const ep of endpoints) {
       if (this.selfEndpoints.has(ep)) continue;
       const t = this.targets.get(ep);
       if (t) {
         t.peer = peer;
-        t.expiresAtMs = t.seed ? Infinity : Math.max(t.expiresAtMs, expiresAtMs);
-        if (fromGossip) {
-          const soon = Math.max(now, t.lastAttemptAtMs + this.timing.reconnectMinMs);
-          t.nextAttemptAtMs = Math.min(t.nextAttemptAtMs, soon);
-        }
-      } else {
-        this.add(ep, now, { seed: false, peer, expiresAtMs });
+        if (t.kind === 'gossip') this.setKind(t, 'lost');
+        if (t.kind === 'lost') t.expiresAtMs = Math.max(t.expiresAtMs, expiresAtMs);
+        continue;
       }
+      if (this.kinds.lost >= MAX_LOST_TARGETS) this.evictLost();
+      this.add(now, ep, { kind: 'lost', peer, informant: null, expiresAtMs });
     }
   }
 
-  /** A handshake to `ep` reached this node: never try it again. */
-  markSelf(ep: Endpoint): void {
-    this.selfEndpoints.add(ep);
+  /** A handshake to `ep` reached this node: do not try it again for lostPeerRetryMs. */
+  markSelf(now: number, ep: Endpoint): void {
+    this.selfEndpoints.delete(ep);
+    this.selfEndpoints.set(ep, now + this.timing.lostPeerRetryMs);
+    if (this.selfEndpoints.size > MAX_SELF_ENDPOINTS) this.selfEndpoints.delete(this.selfEndpoints.keys().next().value!);
     const t = this.targets.get(ep);
-    if (t) this.drop(t);
+    if (t) this.remove(t);
   }
 
   /** Do not try these endpoints before `untilMs`. */
@@ -110,14 +162,23 @@ export class Membership {
     return this.selfEndpoints.has(ep);
   }
 
-  /** Start the attempts that are due; forget expired targets. */
+  /** Start the attempts that are due; forget expired targets and self marks. */
   tick(now: number): void {
+    for (const [ep, until] of this.selfEndpoints) {
+      if (now < until) continue;
+      this.selfEndpoints.delete(ep);
+      if (this.seeds.has(ep)) this.addSeed(now, ep);
+    }
     for (const t of [...this.targets.values()]) {
       if (now >= t.expiresAtMs) {
-        this.drop(t);
+        this.remove(t);
         continue;
       }
       const connected = this.isConnected(t);
+      if (connected && t.kind !== 'seed') {
+        this.remove(t); // the peer table has it now; if it is lost again, lost() brings it back
+        continue;
+      }
       if (connected !== t.connected) {
         t.connected = connected;
         t.backoffMs = this.timing.reconnectMinMs;
@@ -126,12 +187,17 @@ export class Membership {
         t.nextAttemptAtMs = Math.max(now, t.holdUntilMs);
       }
       if (connected || now < t.nextAttemptAtMs) continue;
+      if (t.kind === 'gossip' && t.attempts === 0 && !this.firstContacts.take(now)) {
+        this.port.drop('dial-limit', t.endpoint);
+        t.nextAttemptAtMs = this.firstContacts.nextAt(now);
+        continue;
+      }
       // Restart the channel's handshake, which may be waiting out a long backoff of its own:
       // this schedule (and gossip saying the peer is reachable) sets the pace.
       if (t.attempts > 0) this.port.cancelConnect(t.endpoint);
       t.attempts++;
       t.lastAttemptAtMs = now;
-      this.port.connect(now, t.endpoint);
+      this.port.connect(now, t.endpoint, t.kind === 'seed' || t.peer === null ? undefined : t.peer);
       const jitter = 0.75 + 0.5 * this.rng.next();
       t.nextAttemptAtMs = now + t.backoffMs * jitter;
       t.backoffMs = Math.min(this.timing.reconnectMaxMs, t.backoffMs * 2);
@@ -140,10 +206,11 @@ export class Membership {
 
   nextDeadline(): number {
     let next = Infinity;
+    for (const until of this.selfEndpoints.values()) next = Math.min(next, until);
     for (const t of this.targets.values()) {
       next = Math.min(next, t.expiresAtMs);
       const connected = this.isConnected(t);
-      if (connected !== t.connected) return -Infinity; // a transition to handle right away
+      if (connected !== t.connected || (connected && t.kind !== 'seed')) return -Infinity; // handle right away
       if (!connected) next = Math.min(next, t.nextAttemptAtMs);
     }
     return next;
@@ -155,7 +222,7 @@ export class Membership {
       if (this.isConnected(t)) continue;
       out.push({
         endpoint: t.endpoint,
-        kind: t.seed ? 'seed' : 'learned',
+        kind: t.kind === 'seed' ? 'seed' : 'learned',
         peer: t.peer,
         attempts: t.attempts,
         nextAttemptInMs: Math.max(0, t.nextAttemptAtMs - now),
@@ -165,28 +232,79 @@ export class Membership {
   }
 
   get selfList(): Endpoint[] {
-    return [...this.selfEndpoints].sort();
+    return [...this.selfEndpoints.keys()].sort();
+  }
+
+  private gossipRefusal(informant: PeerId, ep: Endpoint): string | null {
+    if (this.kinds.gossip >= MAX_GOSSIP_TARGETS) return `over ${MAX_GOSSIP_TARGETS} gossip targets`;
+    if ((this.perInformant.get(informant) ?? 0) >= MAX_TARGETS_PER_INFORMANT) {
+      return `over ${MAX_TARGETS_PER_INFORMANT} targets from one informant`;
+    }
+    if ((this.perHost.get(hostOf(ep)) ?? 0) >= MAX_TARGETS_PER_HOST) return `over ${MAX_TARGETS_PER_HOST} targets on one host`;
+    return null;
   }
 
   private isConnected(t: Target): boolean {
     return this.view.hasEndpoint(t.endpoint) || (t.peer !== null && this.view.has(t.peer));
   }
 
-  private add(endpoint: Endpoint, now: number, init: Pick<Target, 'seed' | 'peer' | 'expiresAtMs'>): void {
-    this.targets.set(endpoint, {
+  private addSeed(now: number, ep: Endpoint): void {
+    if (this.selfEndpoints.has(ep)) return;
+    const t = this.targets.get(ep);
+    if (t) {
+      if (t.kind !== 'seed') this.setKind(t, 'seed');
+      t.expiresAtMs = Infinity;
+    } else {
+      this.add(now, ep, { kind: 'seed', peer: null, informant: null, expiresAtMs: Infinity });
+    }
+  }
+
+  private add(now: number, endpoint: Endpoint, init: Pick<Target, 'kind' | 'peer' | 'informant' | 'expiresAtMs'>): void {
+    const t: Target = {
       endpoint,
+      host: hostOf(endpoint),
       ...init,
       connected: false,
       nextAttemptAtMs: now,
       lastAttemptAtMs: -Infinity,
+      pulledAtMs: now,
       holdUntilMs: now,
       backoffMs: this.timing.reconnectMinMs,
       attempts: 0,
-    });
+    };
+    this.targets.set(endpoint, t);
+    this.kinds[t.kind]++;
+    bump(this.perHost, t.host, 1);
+    if (t.informant !== null) bump(this.perInformant, t.informant, 1);
   }
 
-  private drop(t: Target): void {
+  /** A target changes kind (a gossip target's peer was lost, a seed was configured away...). */
+  private setKind(t: Target, kind: TargetKind): void {
+    this.kinds[t.kind]--;
+    if (t.informant !== null) bump(this.perInformant, t.informant, -1);
+    t.informant = null;
+    t.kind = kind;
+    this.kinds[kind]++;
+  }
+
+  private evictLost(): void {
+    let first: Target | null = null;
+    for (const t of this.targets.values()) if (t.kind === 'lost' && (!first || t.expiresAtMs < first.expiresAtMs)) first = t;
+    if (first) this.remove(first);
+  }
+
+  private remove(t: Target): void {
     this.targets.delete(t.endpoint);
+    this.kinds[t.kind]--;
+    bump(this.perHost, t.host, -1);
+    if (t.informant !== null) bump(this.perInformant, t.informant, -1);
     if (t.attempts > 0) this.port.cancelConnect(t.endpoint);
   }
+}
+
+/** Add `by` to a count; a count that drops to zero leaves the map (it stays bounded by the targets). */
+function bump<K>(map: Map<K, number>, key: K, by: number): void {
+  const n = (map.get(key) ?? 0) + by;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
 }

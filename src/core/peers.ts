@@ -1,6 +1,9 @@
 // The peer table: live peers keyed by identity, with the liveness and gossip bookkeeping the
 // engine's timers need. A peer that shows up at a new endpoint is the same record.
 import type { Prefix } from '../wire/addr.js';
+import type { DeniedClaim } from './claim-policy.js';
+import { MAX_PEER_ENDPOINTS } from './constants.js';
+import { PrefixTrie } from './prefix-trie.js';
 import type { Endpoint, PeerId } from './types.js';
 
 export type PeerState =
@@ -13,7 +16,10 @@ export interface PeerRecord {
   readonly id: PeerId;
   /** Where it last completed a handshake or sent from. */
   endpoint: Endpoint;
-  /** Every endpoint it was seen at while connected (for "is this seed already connected?"). */
+  /**
+   * The last MAX_PEER_ENDPOINTS endpoints it was seen at while connected, oldest first (for
+   * "is this seed already connected?", gossip, and retrying it once lost).
+   */
   readonly endpoints: Set<Endpoint>;
   state: PeerState;
   upSinceMs: number;
@@ -23,11 +29,20 @@ export interface PeerRecord {
   lastSentMs: number;
   /** Its announced wall-clock start time; null until its first NodeInfo. */
   bootTimeMs: number | null;
+  /** The boot time its claims rank with: the announced one, clamped (engine.ts). */
+  rankBootTimeMs: number | null;
   /** Seq of the last NodeInfo from it we applied (-1: none). */
   infoSeq: number;
   /** A handshake completed since its last NodeInfo: the next one may come from a new process. */
   handshakeSinceInfo: boolean;
+  /** Its accepted claims (claim-policy.ts); `sources` holds the same prefixes for lookups. */
   claims: Prefix[];
+  /** Inner source addresses it may send from: its accepted claims. Lookups allocate nothing. */
+  sources: PrefixTrie<true>;
+  /** Claims of its latest NodeInfo we denied (at most MAX_DENIED_CLAIMS_PER_PEER). */
+  deniedClaims: DeniedClaim[];
+  /** "prefix reason" of denials already logged (bounded like deniedClaims). */
+  readonly reportedDenials: Set<string>;
   /** Smoothed round-trip time from probes; null until measured. */
   rttMs: number | null;
   lastRttMs: number | null;
@@ -57,9 +72,13 @@ export function newPeerRecord(id: PeerId, endpoint: Endpoint, now: number): Peer
     heardBeforeHandshakeMs: now,
     lastSentMs: now,
     bootTimeMs: null,
+    rankBootTimeMs: null,
     infoSeq: -1,
     handshakeSinceInfo: false,
     claims: [],
+    sources: new PrefixTrie<true>(),
+    deniedClaims: [],
+    reportedDenials: new Set(),
     rttMs: null,
     lastRttMs: null,
     ackedSeq: -1,
@@ -111,8 +130,14 @@ export class PeerTable {
 
   /** Move `rec` to endpoint `ep`; returns the previous endpoint if it changed. */
   moveTo(rec: PeerRecord, ep: Endpoint): Endpoint | null {
-    rec.endpoints.add(ep);
+    rec.endpoints.delete(ep);
+    rec.endpoints.add(ep); // most recent last
     this.byEndpoint.set(ep, rec);
+    for (const old of rec.endpoints) {
+      if (rec.endpoints.size <= MAX_PEER_ENDPOINTS) break;
+      rec.endpoints.delete(old);
+      if (this.byEndpoint.get(old) === rec) this.byEndpoint.delete(old);
+    }
     if (rec.endpoint === ep) return null;
     const from = rec.endpoint;
     rec.endpoint = ep;
@@ -135,4 +160,12 @@ export class PeerTable {
   list(): PeerRecord[] {
     return [...this.byId.values()];
   }
+}
+
+/** Replace the claims `rec` may route and send from. */
+export function setPeerClaims(rec: PeerRecord, claims: Prefix[]): void {
+  rec.claims = claims;
+  const sources = new PrefixTrie<true>();
+  for (const p of claims) sources.set(p, true);
+  rec.sources = sources;
 }

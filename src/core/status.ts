@@ -2,6 +2,7 @@
 // stats file, and the function that builds it from the engine's tables. Times are durations relative to the snapshot ("...Ago", "...ForMs") or wall
 // clock where the name says so.
 import { formatPrefix, type Prefix } from '../wire/addr.js';
+import type { DeniedClaim } from './claim-policy.js';
 import type { RouteEntry } from './claims.js';
 import type { Timing } from './constants.js';
 import type { RouteChangeCause } from './events.js';
@@ -32,7 +33,10 @@ export interface PeerStatus {
   rttMs: number | null;
   /** Its own wall-clock start time (epoch ms); null until its first NodeInfo. */
   bootTimeMs: number | null;
+  /** Its accepted claims. */
   claims: string[];
+  /** Claims of its latest NodeInfo this node ignores, and why (bounded). */
+  deniedClaims: DeniedClaim[];
   /** Data packets (IP packets through the tunnel). */
   rx: TrafficStatus;
   tx: TrafficStatus;
@@ -136,6 +140,7 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
       rttMs: p.rttMs,
       bootTimeMs: p.bootTimeMs,
       claims: p.claims.map(formatPrefix),
+      deniedClaims: p.deniedClaims.map((d) => ({ ...d })),
       rx: { packets: p.rxPackets, bytes: p.rxBytes },
       tx: { packets: p.txPackets, bytes: p.txBytes },
     })),

@@ -5,7 +5,7 @@ import type { Logger } from '../log/logger.js';
 import { shortId } from '../log/text.js';
 
 /** Drops that point at a misconfigured or hostile sender are worth a line by default. */
-const LOUD_DROPS = new Set(['auth', 'untrusted', 'rate-limited', 'self']);
+const LOUD_DROPS = new Set(['auth', 'untrusted', 'rate-limited', 'self', 'bad-source', 'gossip-limit', 'dial-limit']);
 
 export function short(id: string | null): string {
   return id === null ? 'none' : shortId(id);
@@ -29,6 +29,11 @@ export function logEngineEvent(log: Logger, e: EngineEvent): void {
       return log.debug(`peer ${short(e.peer)} answered again`, { silent_ms: Math.round(e.silentMs) });
     case 'peer-claims':
       return log.debug(`peer ${short(e.peer)} claims ${e.claims.join(',') || 'nothing'}`);
+    case 'claim-denied':
+      return log.warn(`peer ${short(e.peer)} claims ${e.prefix}: ignored (${e.reason})`);
+    case 'boot-time-clamped':
+      return log.warn(`peer ${short(e.peer)} announced a start time ${Math.round((e.announcedMs - e.usedMs) / 1000)} s ` +
+        'beyond the allowed clock skew; its claims rank as if it had just started');
     case 'route-change':
       return log.info(`route ${e.prefixText} -> ${e.toSelf ? 'self' : short(e.to)}`, {
         from: short(e.from),

@@ -1,4 +1,4 @@
-// Kernel routes for other nodes' claims: `ip route replace PREFIX dev DEVICE` for every prefix
+// Kernel routes for other nodes' claims: `route replace PREFIX dev DEVICE` for every prefix
 // claimed by another node that lies outside this node's own networks, removed again when the
 // claim disappears, so users need not route claimed subnets through the TUN by hand.
 //
@@ -6,20 +6,36 @@
 //   - prefixes inside `ownNetworks` (the interface's network is routed by the kernel already;
 //     the daemon also passes its own --claim subnets, so a LAN a node serves itself is never
 //     hijacked by a route through the TUN);
-//   - default routes (/0): they would also capture the UDP traffic that carries the tunnel.
-// All `ip` invocations run one after another; errors are logged, never thrown.
+//   - default routes (/0): they would also capture the UDP traffic that carries the tunnel;
+//   - anything a peer may not claim (claim-policy.ts: outside the private and shared ranges
+//     and `allowed-routes`). The engine already ignores such claims; this is the second lock.
+// One change set is one `ip -force -batch -` process (not one per prefix: a peer with many
+// claims must not fork many processes); batches run one after another; errors are logged per
+// line, never thrown.
 import { execFile } from 'node:child_process';
 import type { Logger } from '../log/logger.js';
-import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
+import { formatPrefix, type Prefix } from '../wire/addr.js';
+import { prefixWithin, routeDenial } from '../core/claim-policy.js';
 import { errorText } from '../log/text.js';
 
-export type RunIp = (args: string[]) => Promise<void>;
+export { prefixWithin } from '../core/claim-policy.js';
+
+/** A line of a batch that failed, and why (iproute2's message). */
+export interface BatchFailure {
+  /** 0-based index into the lines given. */
+  line: number;
+  error: string;
+}
+
+/** Runs `ip` batch lines; resolves with the lines that failed, rejects if `ip` could not run. */
+export type RunIpBatch = (lines: string[]) => Promise<BatchFailure[]>;
 
 export interface KernelRoutesOptions {
   device: string;
   ownNetworks: Prefix[];
-  /** Runs `ip` with these arguments; rejects with a one-line message on failure. */
-  run?: RunIp;
+  /** Prefixes peers may claim beyond the private and shared ranges (`allowed-routes`). */
+  allowedRoutes?: readonly Prefix[];
+  run?: RunIpBatch;
   log: Logger;
 }
 
@@ -29,25 +45,26 @@ export interface RoutePlan {
   remove: string[];
 }
 
-/** Is `inner` entirely inside `outer`? */
-export function prefixWithin(inner: Prefix, outer: Prefix): boolean {
-  return inner.family === outer.family && outer.len <= inner.len && prefixContains(outer, inner.bytes);
-}
-
 /** The prefixes that should have a route through the TUN, deduplicated, keyed by their text. */
-export function wantedRoutes(claimed: readonly Prefix[], ownNetworks: readonly Prefix[]): Map<string, Prefix> {
+export function wantedRoutes(claimed: readonly Prefix[], ownNetworks: readonly Prefix[], allowedRoutes: readonly Prefix[] = []): Map<string, Prefix> {
   const out = new Map<string, Prefix>();
   for (const p of claimed) {
     if (p.len === 0) continue;
     if (ownNetworks.some((own) => prefixWithin(p, own))) continue;
+    if (routeDenial(p, allowedRoutes) !== null) continue;
     out.set(formatPrefix(p), p);
   }
   return out;
 }
 
 /** What to change to go from the installed routes to the wanted ones. */
-export function planRoutes(installed: Iterable<string>, claimed: readonly Prefix[], ownNetworks: readonly Prefix[]): RoutePlan {
-  const wanted = wantedRoutes(claimed, ownNetworks);
+export function planRoutes(
+  installed: Iterable<string>,
+  claimed: readonly Prefix[],
+  ownNetworks: readonly Prefix[],
+  allowedRoutes: readonly Prefix[] = [],
+): RoutePlan {
+  const wanted = wantedRoutes(claimed, ownNetworks, allowedRoutes);
   const have = new Set(installed);
   return {
     add: [...wanted].filter(([text]) => !have.has(text)).map(([, p]) => p),
@@ -58,7 +75,8 @@ export function planRoutes(installed: Iterable<string>, claimed: readonly Prefix
 export class KernelRoutes {
   private readonly device: string;
   private readonly ownNetworks: Prefix[];
-  private readonly run: RunIp;
+  private readonly allowedRoutes: readonly Prefix[];
+  private readonly run: RunIpBatch;
   private readonly log: Logger;
   /** Routes we added (and did not delete yet), by prefix text. */
   private readonly installed = new Map<string, Prefix>();
@@ -70,7 +88,8 @@ export class KernelRoutes {
   constructor(opts: KernelRoutesOptions) {
     this.device = opts.device;
     this.ownNetworks = [...opts.ownNetworks];
-    this.run = opts.run ?? runIp;
+    this.allowedRoutes = [...(opts.allowedRoutes ?? [])];
+    this.run = opts.run ?? runIpBatch;
     this.log = opts.log;
   }
 
@@ -98,43 +117,64 @@ export class KernelRoutes {
   }
 
   private async apply(claimed: Prefix[]): Promise<void> {
-    const plan = planRoutes(this.installed.keys(), claimed, this.ownNetworks);
-    for (const text of plan.remove) {
-      const prefix = this.installed.get(text)!;
-      try {
-        await this.run([...familyFlag(prefix), 'route', 'del', text, 'dev', this.device]);
-        this.log.debug('kernel route removed', { prefix: text, dev: this.device });
-      } catch (e) {
-        // Usually the route is gone already (the device went down); retrying would not help.
-        this.log.warn('cannot remove kernel route', { prefix: text, dev: this.device, error: errorText(e) });
-      }
+    const plan = planRoutes(this.installed.keys(), claimed, this.ownNetworks, this.allowedRoutes);
+    if (plan.add.length === 0 && plan.remove.length === 0) return;
+    const added = plan.add.map(formatPrefix);
+    const dev = this.device;
+    const lines = [...plan.remove.map((text) => `route del ${text} dev ${dev}`), ...added.map((text) => `route replace ${text} dev ${dev}`)];
+    const failed = new Map<number, string>();
+    try {
+      for (const f of await this.run(lines)) failed.set(f.line, f.error);
+    } catch (e) {
+      lines.forEach((_, i) => failed.set(i, errorText(e)));
+    }
+    plan.remove.forEach((text, i) => {
+      const error = failed.get(i);
+      // Usually the route is gone already (the device went down); retrying would not help.
+      if (error !== undefined) this.log.warn('cannot remove kernel route', { prefix: text, dev, error });
+      else this.log.debug('kernel route removed', { prefix: text, dev });
       this.installed.delete(text);
-    }
-    for (const prefix of plan.add) {
-      const text = formatPrefix(prefix);
-      try {
-        await this.run([...familyFlag(prefix), 'route', 'replace', text, 'dev', this.device]);
-        this.installed.set(text, prefix);
-        this.log.debug('kernel route added', { prefix: text, dev: this.device });
-      } catch (e) {
-        // Not recorded as installed, so the next sync tries again.
-        this.log.warn('cannot add kernel route', { prefix: text, dev: this.device, error: errorText(e) });
-      }
-    }
+    });
+    added.forEach((text, i) => {
+      const error = failed.get(plan.remove.length + i);
+      // Not recorded as installed, so the next sync tries again.
+      if (error !== undefined) return this.log.warn('cannot add kernel route', { prefix: text, dev, error });
+      this.installed.set(text, plan.add[i]!);
+      this.log.debug('kernel route added', { prefix: text, dev });
+    });
   }
 }
 
-function familyFlag(p: Prefix): string[] {
-  return p.family === 6 ? ['-6'] : ['-4'];
+/**
+ * Which lines of an `ip -force -batch` run failed, from its stderr: each failure is its
+ * message line(s) followed by "Command failed -:N" (N counted from 1).
+ */
+export function parseBatchErrors(stderr: string): BatchFailure[] {
+  const out: BatchFailure[] = [];
+  let message: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^Command failed -:(\d+)\s*$/.exec(line.trim());
+    if (m) {
+      out.push({ line: Number(m[1]) - 1, error: message.join('; ') || 'failed' });
+      message = [];
+    } else if (line.trim() !== '') {
+      message.push(line.trim());
+    }
+  }
+  return out;
 }
 
-/** The real `ip` (iproute2), bounded in time; rejects with its stderr on failure. */
-export function runIp(args: string[]): Promise<void> {
+/** The real `ip` (iproute2): one `ip -force -batch -` process per change set, bounded in time. */
+export function runIpBatch(lines: string[]): Promise<BatchFailure[]> {
   return new Promise((resolve, reject) => {
-    execFile('ip', args, { timeout: 10_000 }, (err, _stdout, stderr) => {
-      if (!err) return resolve();
+    const child = execFile('ip', ['-force', '-batch', '-'], { timeout: 10_000 }, (err, _stdout, stderr) => {
+      const failures = parseBatchErrors(String(stderr));
+      // Exit status 1 with per-line failures is a partial success; anything else is a failure of `ip` itself.
+      if (!err || (err.code === 1 && failures.length > 0)) return resolve(failures);
       const why = String(stderr).trim().split('\n').pop() || err.message;
-      reject(new Error(`ip ${args.join(' ')}: ${why}`));
+      reject(new Error(`ip -batch: ${why}`));
     });
+    child.stdin?.on('error', () => {}); // ip exited early: the callback above reports it
+    child.stdin?.end(`${lines.join('\n')}\n`);
   });
 }

@@ -2,8 +2,9 @@
 // the clock, the file system and the operator's tools (status socket, metrics, stats file,
 // kernel routes, hooks). Start-up failures are one-line errors; SIGINT/SIGTERM tell the
 // peers we leave (so they fail over at once) and tear everything down within a second.
-import { formatAddress, formatEndpoint, type Prefix } from '../wire/addr.js';
-import { claimedPrefixes } from '../config/resolve.js';
+import { formatAddress, formatEndpoint, formatPrefix, type Prefix } from '../wire/addr.js';
+import { claimedPrefixes, claimRightsMap } from '../config/resolve.js';
+import { ClaimPolicy } from '../core/claim-policy.js';
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import { createEngine, type Engine } from '../core/engine.js';
@@ -94,13 +95,26 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
 
   // Kernel routes for subnets other nodes claim outside our own network.
   const ownNetworks: Prefix[] = [...(config.ip ? [config.ip.prefix] : []), ...config.claims];
-  const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, log }) : null;
+  const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, allowedRoutes: config.allowedRoutes, log }) : null;
   if (routes) closers.push(() => routes.close());
+
+  const claimRights = claimRightsMap(config);
+  if (claimRights) {
+    // Our peers apply the same rights to us: say so now rather than leave a silent black hole.
+    const policy = new ClaimPolicy(claimRights, config.allowedRoutes);
+    const uncovered = claimedPrefixes(config).filter((p) => policy.denial(trust.identity.id, p) === 'no-right');
+    if (uncovered.length > 0) {
+      log.warn(`claim-rights give this node (${shortId(trust.identity.id)}) no right to ${uncovered.map(formatPrefix).join(', ')}: ` +
+        'peers with the same rights ignore those claims');
+    }
+  }
 
   const routesChanged = debounce(() => syncRoutes());
   const engine: Engine = createEngine({
     config: {
       claims: claimedPrefixes(config),
+      claimRights,
+      allowedRoutes: config.allowedRoutes,
       bootTimeMs: Date.now(),
       seeds: [],
       keepaliveMs: config.keepaliveMs,

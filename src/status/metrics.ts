@@ -64,6 +64,11 @@ export function createMetricsRegistry(getStatus: () => StatusJson, opts: Metrics
     collect() { this.set(snapshot().routes.length); },
   });
   new Gauge({
+    name: 'hacloud_denied_claims', help: 'Claims of connected peers this node ignores (claim rights, route safety, the cap).',
+    registers,
+    collect() { this.set(snapshot().peers.reduce((n, p) => n + p.deniedClaims.length, 0)); },
+  });
+  new Gauge({
     name: 'hacloud_peer_rtt_seconds', help: 'Smoothed round-trip time to each peer.', labelNames: ['peer'], registers,
     collect() {
       this.reset();

@@ -45,6 +45,11 @@ export function renderStatus(s: StatusJson): string {
       ]),
     ], '  '));
   }
+  const denied = s.peers.flatMap((p) => p.deniedClaims.map((d) => [shortId(p.id), d.prefix, d.reason]));
+  if (denied.length > 0) {
+    out.push('', `DENIED CLAIMS (${denied.length})   ignored: no route, no traffic from these sources`);
+    out.push(table([['PEER', 'PREFIX', 'WHY'], ...denied], '  '));
+  }
   if (s.connecting.length > 0) {
     out.push('', `CONNECTING (${s.connecting.length})`);
     out.push(table([

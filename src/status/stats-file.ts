@@ -34,6 +34,7 @@ export function statsDocument(s: StatusJson): Record<string, unknown> {
       'last-seen-ago-ms': p.lastSeenAgoMs,
       'rtt-ms': p.rttMs,
       'claims': p.claims,
+      'denied-claims': p.deniedClaims.map((d) => ({ 'prefix': d.prefix, 'reason': d.reason })),
       'traffic': {
         'rx-bytes': p.rx.bytes, 'rx-packets': p.rx.packets,
         'tx-bytes': p.tx.bytes, 'tx-packets': p.tx.packets,

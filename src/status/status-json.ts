@@ -65,10 +65,19 @@ export interface PeerJson {
   /** Its announced start time (ISO 8601); null until it told us. */
   bootTime: string | null;
   uptimeMs: number | null;
+  /** Its claims this node accepts (routes to it, and the source addresses it may send from). */
   claims: string[];
+  /** Claims it announced that this node ignores, with the reason (claim rights, route safety, the cap). */
+  deniedClaims: DeniedClaimJson[];
   /** IP packets received from / sent to it through the tunnel. */
   rx: TrafficJson;
   tx: TrafficJson;
+}
+
+export interface DeniedClaimJson {
+  prefix: string;
+  /** no-right | outside-allowed-routes | too-broad | limit */
+  reason: string;
 }
 
 export interface ConnectingJson {
@@ -214,6 +223,7 @@ function peerJson(p: PeerStatus, now: number): PeerJson {
     bootTime: p.bootTimeMs === null ? null : iso(p.bootTimeMs),
     uptimeMs: p.bootTimeMs === null ? null : Math.max(0, ms(now - p.bootTimeMs)),
     claims: [...p.claims],
+    deniedClaims: p.deniedClaims.map((d) => ({ prefix: d.prefix, reason: d.reason })),
     rx: traffic(p.rx),
     tx: traffic(p.tx),
   };

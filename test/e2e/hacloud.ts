@@ -32,7 +32,7 @@ export function controlSocket(lab: Lab, host: string): string {
   return `/run/hacloud-test/${lab.id}-${host}.sock`;
 }
 
-/** Run the hacloud CLI here (control sockets are files, reachable from outside the lab). */
+/** Run the hacloud CLI on the host (e.g. `status` against a lab node's control socket). */
 export function hacloudCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [HACLOUD_BIN, ...args], { timeout: 15_000 }, (err, stdout, stderr) =>
@@ -40,10 +40,10 @@ export function hacloudCli(args: string[]): Promise<{ code: number; stdout: stri
   });
 }
 
-/** `hacloud status --json` of the daemon in `host`. */
+/** `hacloud status --json` of the node in `host`. */
 export async function statusJson(lab: Lab, host: string): Promise<StatusJson> {
   const r = await hacloudCli(['status', '--json', '--control-socket', controlSocket(lab, host)]);
-  if (r.code !== 0) throw new Error(`hacloud status of ${host} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`hacloud status in ${host} failed: ${r.stderr.trim()}`);
   return JSON.parse(r.stdout) as StatusJson;
 }
 

@@ -3,7 +3,7 @@
 // appearing and disappearing in the client's namespace, and --user nobody.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ask, controlSocket, HACLOUD_BIN, hacloudCli as cli, requireBuilt, startHacloud, statusJson, TCP_FIXTURE, waitFor } from './hacloud.js';
+import { ask, controlSocket, hacloudCli as cli, HACLOUD_BIN, requireBuilt, startHacloud, statusJson, TCP_FIXTURE, waitFor } from './hacloud.js';
 import { useLab, type Lab, type LabProcess } from './lab.js';
 
 const FAST = ['--keepalive', '100ms', '--peer-timeout', '800ms', '--password', 'ops-test'];

@@ -94,6 +94,8 @@ export class SimNetwork {
   private readonly blocked = new Set<string>();
   private profile: LinkProfile;
   readonly stats: NetworkStats = { sent: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0 };
+  /** Datagrams and bytes sent to each watched host address (see watchHost). */
+  private readonly watched = new Map<string, { datagrams: number; bytes: number }>();
 
   constructor(private readonly rng: SimRng, profile: LinkProfile = LAN) {
     this.profile = { ...profile };
@@ -135,8 +137,22 @@ export class SimNetwork {
     this.blocked.clear();
   }
 
+  /** Count what is sent to `host` (any port) from now on; the returned object keeps counting. */
+  watchHost(host: string): { datagrams: number; bytes: number } {
+    const counter = { datagrams: 0, bytes: 0 };
+    this.watched.set(host, counter);
+    return counter;
+  }
+
   send(now: number, from: Endpoint, to: Endpoint, data: Uint8Array): void {
     this.stats.sent++;
+    if (this.watched.size > 0) {
+      const w = this.watched.get(to.slice(0, to.lastIndexOf(':')));
+      if (w) {
+        w.datagrams++;
+        w.bytes += data.length;
+      }
+    }
     const key = `${from}>${to}`;
     if (this.blocked.has(key)) {
       this.stats.blocked++;

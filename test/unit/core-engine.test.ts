@@ -1,83 +1,24 @@
 // The engine against a scripted fake channel: each rule of the data path, NodeInfo handling,
 // liveness and leave, observed through what it sends, delivers, counts and reports.
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { deriveTiming, TimingError } from '../../src/core/constants.js';
 import { createEngine, type Engine } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/events.js';
-import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
+import { MsgKind, type PeerId } from '../../src/core/types.js';
 import { formatPrefix, parseIPv4, parsePrefix } from '../../src/wire/addr.js';
-import { decodeControl, encodeControl, type ControlMessage } from '../../src/wire/control.js';
+import type { ControlMessage } from '../../src/wire/control.js';
 import { SimRng } from '../sim/rng.js';
-
-class FakeChannel implements Channel {
-  readonly localId: PeerId = 'self';
-  readonly sent: { peer: PeerId; kind: MsgKind; payload: Uint8Array }[] = [];
-  readonly connects: Endpoint[] = [];
-  readonly forgotten: PeerId[] = [];
-  readonly established = new Set<PeerId>();
-  constructor(readonly sink: ChannelSink) {}
-  connect(_now: number, ep: Endpoint): void {
-    this.connects.push(ep);
-  }
-  cancelConnect(): void {}
-  send(_now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
-    if (!this.established.has(peer)) return false;
-    this.sent.push({ peer, kind, payload: payload.slice() });
-    return true;
-  }
-  receive(): void {}
-  timeout(): void {}
-  nextDeadline(): number {
-    return Infinity;
-  }
-  forget(peer: PeerId): void {
-    this.forgotten.push(peer);
-    this.established.delete(peer);
-  }
-  accepts(): boolean {
-    return true;
-  }
-  isEstablished(peer: PeerId): boolean {
-    return this.established.has(peer);
-  }
-  // scripting
-  up(now: number, peer: PeerId, ep: Endpoint): void {
-    this.established.add(peer);
-    this.sink.onEstablished(now, peer, ep);
-  }
-  control(now: number, peer: PeerId, ep: Endpoint, msg: ControlMessage | Uint8Array): void {
-    this.sink.onMessage(now, peer, ep, MsgKind.Control, msg instanceof Uint8Array ? msg : encodeControl(msg));
-  }
-  controlsTo(peer: PeerId): ControlMessage[] {
-    return this.sent
-      .filter((s) => s.peer === peer && s.kind === MsgKind.Control)
-      .map((s) => decodeControl(s.payload))
-      .flatMap((r) => (r.ok ? [r.msg] : []));
-  }
-}
+import { FakeChannel, info, ipv4Packet } from './core-fake-channel.js';
 
 const SELF_BOOT = 1_000_000;
 const K = 100;
 const T = 800;
-
-function ipv4Packet(dst: string, src = '10.0.0.100'): Uint8Array {
-  const p = new Uint8Array(24);
-  p[0] = 0x45;
-  p[3] = 24;
-  p.set(parseIPv4(src)!, 12);
-  p.set(parseIPv4(dst)!, 16);
-  return p;
-}
 
 let ch: FakeChannel;
 let engine: Engine;
 let events: EngineEvent[];
 let delivered: Uint8Array[];
 
-function info(bootTimeMs: number, seq: number, claims: string[], peers: { id: string; endpoints: string[] }[] = []): ControlMessage {
-  return { type: 'node-info', bootTimeMs, seq, claims: claims.map((c) => ({ prefix: parsePrefix(c) })), peers };
-}
 const route = (ip: string): PeerId | null => engine.routeFor(parseIPv4(ip)!);
 const ofType = <T extends EngineEvent['type']>(t: T) => events.filter((e): e is Extract<EngineEvent, { type: T }> => e.type === t);
 
@@ -137,9 +78,10 @@ describe('engine: start and data path', () => {
 
   it('delivers incoming Data only for destinations it claims', () => {
     ch.up(1, 'p', '192.0.2.2:3210');
-    ch.sink.onMessage(2, 'p', '192.0.2.2:3210', MsgKind.Data, ipv4Packet('192.168.7.20'));
-    ch.sink.onMessage(2, 'p', '192.0.2.2:3210', MsgKind.Data, ipv4Packet('10.0.0.2'));
-    ch.sink.onMessage(2, 'p', '192.0.2.2:3210', MsgKind.Data, new Uint8Array([0x60, 1]));
+    ch.control(1, 'p', '192.0.2.2:3210', info(5, 1, ['10.0.0.100'])); // its source address
+    ch.data(2, 'p', '192.0.2.2:3210', ipv4Packet('192.168.7.20'));
+    ch.data(2, 'p', '192.0.2.2:3210', ipv4Packet('10.0.0.2'));
+    ch.data(2, 'p', '192.0.2.2:3210', new Uint8Array([0x60, 1]));
     expect(delivered.map((p) => p[19])).toEqual([20]);
     const st = engine.status(3);
     expect(st.drops['not-claimed']).toBe(1);

@@ -49,6 +49,7 @@ export function engineStatus(): EngineStatus {
         rttMs: 0.4567,
         bootTimeMs: NOW_WALL_MS - 3_600_000,
         claims: ['10.0.0.1/32', '192.168.77.0/24'],
+        deniedClaims: [],
         rx: { packets: 1200, bytes: 1_572_864 },
         tx: { packets: 1100, bytes: 96_000 },
       },

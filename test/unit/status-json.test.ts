@@ -41,6 +41,7 @@ describe('buildStatusJson', () => {
       bootTime: '2026-01-02T02:04:05.000Z',
       uptimeMs: 3_600_000,
       claims: ['10.0.0.1/32', '192.168.77.0/24'],
+      deniedClaims: [],
       rx: { bytes: 1_572_864, packets: 1200 },
       tx: { bytes: 96_000, packets: 1100 },
     });

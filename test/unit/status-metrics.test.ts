@@ -34,6 +34,7 @@ describe('metrics', () => {
     expect(sample(text, 'hacloud_claims')).toBe(1);
     expect(sample(text, 'hacloud_active_claims')).toBe(1);
     expect(sample(text, 'hacloud_routes')).toBe(3);
+    expect(sample(text, 'hacloud_denied_claims')).toBe(0);
     expect(sample(text, 'hacloud_uptime_seconds')).toBe(125);
     expect(sample(text, `hacloud_info{id="${SELF}",version="0.1.0"}`)).toBe(1);
     expect(sample(text, `hacloud_traffic_bytes_total{peer="${SERVER_B}",direction="rx"}`)).toBe(1_572_864);
@@ -52,6 +53,13 @@ describe('metrics', () => {
     expect(text).toContain('# TYPE hacloud_traffic_bytes_total counter');
     expect(text).toContain('# TYPE hacloud_peers gauge');
     expect(text).not.toContain('process_cpu');
+  });
+
+  it('counts the claims of peers this node ignores', async () => {
+    const e = engineStatus();
+    e.peers[0]!.deniedClaims = [{ prefix: '0.0.0.0/1', reason: 'outside-allowed-routes' }, { prefix: '10.0.0.7/32', reason: 'no-right' }];
+    const text = await createMetricsRegistry(() => buildStatusJson(INFO, e), { processMetrics: false }).scrape();
+    expect(sample(text, 'hacloud_denied_claims')).toBe(2);
   });
 
   it('follows the status from scrape to scrape, dropping series of vanished peers', async () => {

@@ -71,7 +71,23 @@ describe('renderStatus', () => {
     expect(empty).toContain('ROUTES (0)   * = active\n  none');
     expect(empty).toContain('RECENT FAILOVERS (0 shown, 0 total)\n  none');
     expect(empty).not.toContain('CONNECTING');
+    expect(empty).not.toContain('DENIED CLAIMS');
     expect(empty).not.toMatch(/undefined|NaN/);
+  });
+});
+
+describe('renderStatus: denied claims', () => {
+  it('lists the claims of peers this node ignores, with the reason', () => {
+    const e = engineStatus();
+    e.peers[0]!.deniedClaims = [{ prefix: '0.0.0.0/1', reason: 'outside-allowed-routes' }, { prefix: '10.0.0.1/32', reason: 'no-right' }];
+    const l = lines(renderStatus(buildStatusJson(INFO, e)));
+    const start = l.findIndex((x) => x.startsWith('DENIED CLAIMS (2)'));
+    expect(start).toBeGreaterThan(0);
+    expect(l.slice(start + 1, start + 4)).toEqual([
+      '  PEER      PREFIX       WHY',
+      '  BBBBBBBB  0.0.0.0/1    outside-allowed-routes',
+      '  BBBBBBBB  10.0.0.1/32  no-right',
+    ]);
   });
 });
 

@@ -1,0 +1,30 @@
+// A token bucket over injected time (ms): `ratePerS` tokens a second, at most `burst` saved.
+export class TokenBucket {
+  private tokens: number;
+  private last = -Infinity;
+
+  constructor(private readonly ratePerS: number, private readonly burst: number) {
+    this.tokens = burst;
+  }
+
+  /** Spend a token if there is one. */
+  take(now: number): boolean {
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** When the next token will be there (now if one is). */
+  nextAt(now: number): number {
+    this.refill(now);
+    return this.tokens >= 1 ? now : now + ((1 - this.tokens) * 1000) / this.ratePerS;
+  }
+
+  private refill(now: number): void {
+    if (now > this.last) {
+      this.tokens = this.last === -Infinity ? this.burst : Math.min(this.burst, this.tokens + ((now - this.last) * this.ratePerS) / 1000);
+      this.last = now;
+    }
+  }
+}

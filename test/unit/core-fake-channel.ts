@@ -1,0 +1,75 @@
+// A scripted Channel for engine tests: records what the engine sends and dials, and lets a
+// test play the network side (sessions coming up, control and data messages arriving).
+import type { Channel, ChannelSink } from '../../src/core/channel.js';
+import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
+import { parseIPv4, parsePrefix } from '../../src/wire/addr.js';
+import { decodeControl, encodeControl, type ControlMessage } from '../../src/wire/control.js';
+
+export class FakeChannel implements Channel {
+  readonly localId: PeerId = 'self';
+  readonly sent: { peer: PeerId; kind: MsgKind; payload: Uint8Array }[] = [];
+  readonly connects: Endpoint[] = [];
+  /** The identity expected at each connect() (undefined: none given). */
+  readonly connectPeers: (PeerId | undefined)[] = [];
+  /** Key mode: the ids accepts() says yes to; null accepts everyone (password mode). */
+  trusted: Set<PeerId> | null = null;
+  readonly forgotten: PeerId[] = [];
+  readonly established = new Set<PeerId>();
+  constructor(readonly sink: ChannelSink) {}
+  connect(_now: number, ep: Endpoint, peer?: PeerId): void {
+    this.connects.push(ep);
+    this.connectPeers.push(peer);
+  }
+  cancelConnect(): void {}
+  send(_now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
+    if (!this.established.has(peer)) return false;
+    this.sent.push({ peer, kind, payload: payload.slice() });
+    return true;
+  }
+  receive(): void {}
+  timeout(): void {}
+  nextDeadline(): number {
+    return Infinity;
+  }
+  forget(peer: PeerId): void {
+    this.forgotten.push(peer);
+    this.established.delete(peer);
+  }
+  accepts(peer: PeerId): boolean {
+    return this.trusted === null || this.trusted.has(peer);
+  }
+  isEstablished(peer: PeerId): boolean {
+    return this.established.has(peer);
+  }
+  // scripting
+  up(now: number, peer: PeerId, ep: Endpoint): void {
+    this.established.add(peer);
+    this.sink.onEstablished(now, peer, ep);
+  }
+  data(now: number, peer: PeerId, ep: Endpoint, packet: Uint8Array): void {
+    this.sink.onMessage(now, peer, ep, MsgKind.Data, packet);
+  }
+  control(now: number, peer: PeerId, ep: Endpoint, msg: ControlMessage | Uint8Array): void {
+    this.sink.onMessage(now, peer, ep, MsgKind.Control, msg instanceof Uint8Array ? msg : encodeControl(msg));
+  }
+  controlsTo(peer: PeerId): ControlMessage[] {
+    return this.sent
+      .filter((s) => s.peer === peer && s.kind === MsgKind.Control)
+      .map((s) => decodeControl(s.payload))
+      .flatMap((r) => (r.ok ? [r.msg] : []));
+  }
+}
+
+/** A minimal IPv4 packet (24 bytes) from `src` to `dst`. */
+export function ipv4Packet(dst: string, src = '10.0.0.100'): Uint8Array {
+  const p = new Uint8Array(24);
+  p[0] = 0x45;
+  p[3] = 24;
+  p.set(parseIPv4(src)!, 12);
+  p.set(parseIPv4(dst)!, 16);
+  return p;
+}
+
+export function info(bootTimeMs: number, seq: number, claims: string[], peers: { id: string; endpoints: string[] }[] = []): ControlMessage {
+  return { type: 'node-info', bootTimeMs, seq, claims: claims.map((c) => ({ prefix: parsePrefix(c) })), peers };
+}
