@@ -2,6 +2,7 @@
 // to stderr or appended to --log-file. It never throws: a failing log must not stop a VPN.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { LOG_LEVELS, DEFAULT_LOG_LEVEL, type LogLevel } from './levels.js';
+import { escapeControls } from './text.js';
 
 export { LOG_LEVELS, type LogLevel } from './levels.js';
 
@@ -128,12 +129,12 @@ function closeQuietly(fd: number | null): void {
 /** One line, always: control characters in messages and values are escaped. */
 export function formatLine(time: Date, level: LogLevel, nodeId: string | null, message: string, fields?: LogFields): string {
   let line = `${time.toISOString()} ${LEVEL_TAGS[level]}`;
-  if (nodeId) line += ` [${oneLine(nodeId)}]`;
-  line += ` ${oneLine(message)}`;
+  if (nodeId) line += ` [${escapeControls(nodeId)}]`;
+  line += ` ${escapeControls(message)}`;
   if (fields) {
     for (const [key, value] of Object.entries(fields)) {
       if (value === undefined) continue;
-      line += ` ${oneLine(key)}=${formatValue(value)}`;
+      line += ` ${escapeControls(key)}=${formatValue(value)}`;
     }
   }
   return `${line}\n`;
@@ -152,9 +153,6 @@ function formatValue(value: unknown): string {
       text = String(value);
     }
   }
-  return text === '' || /[\s"=]/.test(text) ? JSON.stringify(text) : oneLine(text);
+  return text === '' || /[\s"=]/.test(text) ? JSON.stringify(text) : escapeControls(text);
 }
 
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-}

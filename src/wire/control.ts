@@ -226,7 +226,19 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
 // ---------------------------------------------------------------------------------------
 // Decoding
 
-class DecodeError extends Error {}
+/**
+ * A decode error carries no stack trace: it is an expected answer to hostile input, caught
+ * right here, and capturing a stack made each rejected message several times dearer than
+ * decoding it.
+ */
+class DecodeError extends Error {
+  constructor(message: string) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message);
+    Error.stackTraceLimit = limit;
+  }
+}
 
 class Reader {
   private readonly view: DataView;

@@ -93,6 +93,10 @@ describe('strict parsing', () => {
     expect(argsError(['status', '--jsn'])).toBe("unknown option --jsn for 'status' (did you mean --json?); see hacloud status --help");
   });
 
+  it('escapes control characters of the command line in its one-line messages', () => {
+    expect(argsError(['--keepalive', '1\r\u001b[2J'])).toMatch(/^--keepalive: '1\\x0d\\x1b\[2J' is not a duration \(/);
+  });
+
   it('refuses stray arguments and suggests a command', () => {
     expect(argsError(['10.0.0.1'])).toBe("unexpected argument '10.0.0.1'; see hacloud --help");
     expect(argsError(['stauts'])).toBe("unexpected argument 'stauts' (did you mean the command 'status'?); see hacloud --help");

@@ -138,6 +138,12 @@ describe('parseConfigText', () => {
     expect(message).not.toContain('not-a-key');
   });
 
+  it('escapes control characters it quotes, so the message stays one line (found by fuzz-config)', () => {
+    expect(errorOf(yaml('control\rsocket: /tmp/x.sock'))).toBe(
+      "node.yaml:1: unknown key 'control\\x0dsocket' (did you mean 'control-socket'?)");
+    expect(errorOf(yaml('"ip\\e[2J\\u2028": 1'))).toBe("node.yaml:1: unknown key 'ip\\x1b[2J\\u2028'");
+  });
+
   it('refuses invalid YAML with its line', () => {
     expect(errorOf(yaml('ip: 10.0.0.1', 'peers: [a, b'))).toMatch(/^node\.yaml:\d+: invalid YAML: /);
     expect(errorOf(yaml('ip: 10.0.0.1', 'ip: 10.0.0.2'))).toBe('node.yaml:2: invalid YAML: Map keys must be unique');
