@@ -11,6 +11,7 @@ import { parseBoolean, scalar } from '../config/values.js';
 import { DEFAULT_DEVICE_NAME } from '../config/defaults.js';
 import type { Config } from '../config/types.js';
 import { readVersion } from '../version.js';
+import { formatPrefix, parsePrefix } from '../wire/addr.js';
 import { DEFAULT_LOG_LEVEL, levelFromVerbosity, type LogLevel } from '../log/levels.js';
 
 export type Command =
@@ -18,6 +19,8 @@ export type Command =
   | { kind: 'run'; config: Config }
   | { kind: 'genkey' }
   | { kind: 'status'; json: boolean; controlSocket: string }
+  /** drain / undrain: withdraw (or announce again) this node's claims, all or the PREFIXes given. */
+  | { kind: 'drain' | 'undrain'; prefixes: string[] | null; controlSocket: string; timeoutMs: number }
   | { kind: 'demo'; logLevel: LogLevel }
   /** --help or --version: print `text` on stdout and exit 0. */
   | { kind: 'print'; text: string };
@@ -58,7 +61,13 @@ const FLAG_DOCS: Record<FieldKey, FlagDoc | null> = {
       '(0.0.0.0/0 allows any); repeatable',
     group: G_SEC,
   },
-  claims: { describe: 'ADDR/LEN subnets to claim, comma-separated; repeatable', group: G_HA },
+  claims: {
+    describe: 'ADDR/LEN[,OPTION=VALUE...] subnet to claim with options priority, preempt, preempt-delay, ' +
+      'health (tcp:HOST:PORT, http://URL, exec:CMD), interval, timeout, rise, fall; comma-separated; repeatable',
+    group: G_HA,
+  },
+  hooks: { describe: 'script run on every HA event (EVENT, PREFIX, PEER... in its environment); repeatable', group: G_HA },
+  hookTimeoutMs: { describe: 'stop an ifup/ifdown or event hook script after this long [default: 10s]', group: G_HA },
   autoClaim: { describe: 'claim the --ip address; --no-auto-claim: do not [default: on]', group: G_HA },
   peerTimeoutMs: { describe: 'drop a peer silent this long [default: 3s]', group: G_HA },
   keepaliveMs: { describe: 'keepalive interval [default: 0.5s]', group: G_HA },
@@ -80,7 +89,7 @@ const FLAG_DOCS: Record<FieldKey, FlagDoc | null> = {
   group: { describe: 'drop privileges to this group after the device is set up', group: G_OPS },
 };
 
-const COMMANDS = ['genkey', 'status', 'demo'] as const;
+const COMMANDS = ['genkey', 'status', 'drain', 'undrain', 'demo'] as const;
 
 function isBooleanField(spec: FieldSpec<unknown>): boolean {
   return spec.parse === (parseBoolean as FieldSpec<unknown>['parse']);
@@ -113,6 +122,17 @@ function runOptions(y: Argv): Argv {
   return y;
 }
 
+/** How status, drain and undrain find the node's control socket. */
+function socketOptions(y: Argv): Argv {
+  return y
+    .option('control-socket', { type: 'string', requiresArg: true, describe: "the node's control socket" })
+    .option('config', { type: 'string', requiresArg: true, describe: "the node's config file (to find its socket)" })
+    .option('device', { alias: 'd', type: 'string', requiresArg: true, describe: "the node's device name (to find its socket)" });
+}
+
+/** `hacloud drain` waits this long for every peer to switch, unless --timeout says otherwise. */
+const DEFAULT_DRAIN_WAIT_MS = 10_000;
+
 function buildParser(argv: string[]): Argv {
   return yargs(argv)
     .scriptName('hacloud')
@@ -128,10 +148,13 @@ function buildParser(argv: string[]): Argv {
       // gone: accepted only to explain why (see parseCommand)
       y.option('password', { alias: 'p', type: 'string', hidden: true }))
     .command('status', "show this node's peers, claims and failovers", (y) =>
-      y.option('json', { type: 'boolean', describe: 'stable JSON instead of tables' })
-        .option('control-socket', { type: 'string', requiresArg: true, describe: "the node's control socket" })
-        .option('config', { type: 'string', requiresArg: true, describe: "the node's config file (to find its socket)" })
-        .option('device', { alias: 'd', type: 'string', requiresArg: true, describe: "the node's device name (to find its socket)" }))
+      socketOptions(y.option('json', { type: 'boolean', describe: 'stable JSON instead of tables' })))
+    .command('drain [prefixes..]', "withdraw this node's claims (all, or the PREFIXes given) gracefully: peers switch, " +
+      'existing connections keep being served; waits until every peer has switched', (y) => socketOptions(y)
+      .positional('prefixes', { type: 'string', array: true, describe: 'claims to drain (default: all)' })
+      .option('timeout', { type: 'string', requiresArg: true, describe: 'give up waiting for peers after this long [default: 10s]' }))
+    .command('undrain [prefixes..]', 'announce drained claims again (all, or the PREFIXes given)', (y) => socketOptions(y)
+      .positional('prefixes', { type: 'string', array: true, describe: 'claims to announce again (default: all)' }))
     .command('demo', 'run a local failover demo in network namespaces (root)', (y) =>
       y.option('verbose', { alias: 'v', type: 'count', describe: 'more detail' }))
     .epilogue('Durations: seconds (0.5, 2) or with a unit (300ms, 2s, 5m, 1h). See README.md and config/example.yaml.')
@@ -164,6 +187,18 @@ export function parseCommand(argv: string[], env: Env = {}): Command {
       return { kind: 'genkey' };
     case 'status':
       return { kind: 'status', json: parsed['json'] === true, controlSocket: statusSocket(parsed) };
+    case 'drain':
+    case 'undrain': {
+      const raw = (parsed['prefixes'] as unknown[] | undefined) ?? [];
+      const prefixes = raw.flatMap((p) => splitCommaList(String(p))).map((p) => canonicalPrefix(p));
+      const timeout = singleString(parsed, 'timeout');
+      return {
+        kind: command,
+        prefixes: prefixes.length > 0 ? prefixes : null,
+        controlSocket: statusSocket(parsed),
+        timeoutMs: timeout === null ? DEFAULT_DRAIN_WAIT_MS : parseSourced(FIELDS.hookTimeoutMs, scalar(timeout), '--timeout').value,
+      };
+    }
     case 'demo':
       return { kind: 'demo', logLevel: levelFromVerbosity(Number(parsed['verbose'] ?? 0), 0) };
     default:
@@ -271,6 +306,15 @@ function singleString(parsed: Record<string, unknown>, flag: string): string | n
   return raw;
 }
 
+/** A PREFIX argument in the form the node names its claims ("10.0.0.1" -> "10.0.0.1/32"). */
+function canonicalPrefix(text: string): string {
+  try {
+    return formatPrefix(parsePrefix(text));
+  } catch (e) {
+    throw new ConfigError(`'${text}' is not a prefix: ${(e as Error).message}`);
+  }
+}
+
 /** --control-socket, else the config file's, else the same default the node computes. */
 function statusSocket(parsed: Record<string, unknown>): string {
   const explicit = singleString(parsed, 'control-socket');
@@ -287,6 +331,8 @@ function statusSocket(parsed: Record<string, unknown>): string {
 const COMMAND_FLAGS: Record<(typeof COMMANDS)[number], string[]> = {
   genkey: ['password'],
   status: ['json', 'control-socket', 'config', 'device'],
+  drain: ['control-socket', 'config', 'device', 'timeout'],
+  undrain: ['control-socket', 'config', 'device'],
   demo: ['verbose'],
 };
 

@@ -51,6 +51,11 @@ async function execute(command: Command): Promise<number> {
       const { runStatus } = await import('./status.js');
       return runStatus({ json: command.json, controlSocket: command.controlSocket });
     }
+    case 'drain':
+    case 'undrain': {
+      const { runDrain } = await import('./drain.js');
+      return runDrain({ undo: command.kind === 'undrain', prefixes: command.prefixes, controlSocket: command.controlSocket, timeoutMs: command.timeoutMs });
+    }
     case 'demo': {
       const { runDemo } = await import('./demo.js');
       return runDemo({ logLevel: command.logLevel });

@@ -21,3 +21,5 @@ export const DEFAULT_NETWORK = 'hacloud';
 export const MIN_MTU = 576;
 export const MIN_MTU_IPV6 = 1280;
 export const MAX_MTU = 65535;
+/** An ifup/ifdown or event hook script is stopped after this long. */
+export const DEFAULT_HOOK_TIMEOUT_MS = 10_000;

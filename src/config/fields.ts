@@ -6,6 +6,12 @@ import type { LogLevel } from '../log/levels.js';
 import type { Algorithm, ClaimRight, InterfaceIp } from './types.js';
 import { ConfigError, ValueError } from './errors.js';
 import * as v from './values.js';
+import type { HookItem } from './values.js';
+import { parseClaimObject, type ClaimItem } from './claim-config.js';
+
+function parseClaimObjectItem(value: unknown): ClaimItem {
+  return { kind: 'claim', claim: parseClaimObject(value), compact: false };
+}
 
 export interface FieldSpec<T> {
   /** Dotted YAML path, e.g. 'crypto.private-key'. */
@@ -25,6 +31,8 @@ export interface FieldSpec<T> {
    */
   readonly yamlMap?: boolean;
   readonly parse: (s: v.Scalar) => T;
+  /** For list items written as YAML objects (claims): their plain JS value. */
+  readonly parseObject?: (value: unknown) => T;
 }
 
 function field<T>(spec: FieldSpec<T>): FieldSpec<T> {
@@ -38,13 +46,17 @@ export const FIELDS = {
   ip: field<InterfaceIp>({ yaml: 'ip', flag: 'ip', merge: 'single', parse: v.parseInterfaceIp }),
   listen: field<HostPort>({ yaml: 'listen', flag: 'listen', merge: 'single', parse: (s) => v.parseListen(s) }),
   peers: field<HostPort>({ yaml: 'peers', flag: 'connect', merge: 'append', parse: v.parsePeer }),
-  claims: field<Prefix>({ yaml: 'claims', flag: 'claim', merge: 'append', commaList: true, parse: v.parseClaim }),
+  claims: field<ClaimItem>({
+    yaml: 'claims', flag: 'claim', merge: 'append', commaList: true, parse: v.parseClaimText, parseObject: parseClaimObjectItem,
+  }),
   autoClaim: field<boolean>({ yaml: 'auto-claim', flag: 'auto-claim', merge: 'single', parse: v.parseBoolean }),
   peerTimeoutMs: field<number>({ yaml: 'peer-timeout', flag: 'peer-timeout', merge: 'single', parse: v.parseDuration }),
   keepaliveMs: field<number>({ yaml: 'keepalive', flag: 'keepalive', merge: 'single', parse: v.parseDuration }),
   mtu: field<number | 'auto'>({ yaml: 'mtu', flag: 'mtu', merge: 'single', parse: v.parseMtu }),
   ifup: field<string>({ yaml: 'ifup', flag: 'ifup', merge: 'single', parse: v.parseString }),
   ifdown: field<string>({ yaml: 'ifdown', flag: 'ifdown', merge: 'single', parse: v.parseString }),
+  hooks: field<HookItem>({ yaml: 'hooks', flag: 'hook', merge: 'append', yamlMap: true, parse: v.parseHook }),
+  hookTimeoutMs: field<number>({ yaml: 'hook-timeout', flag: 'hook-timeout', merge: 'single', parse: v.parseDuration }),
   // On the command line the level comes from -v/-q counts (see cli/args.ts).
   logLevel: field<LogLevel>({ yaml: 'log-level', flag: null, merge: 'single', parse: v.parseLogLevel }),
   logFile: field<string>({ yaml: 'log-file', flag: 'log-file', merge: 'single', parse: v.parsePath }),
@@ -102,6 +114,17 @@ export function parseSourced<T>(spec: FieldSpec<T>, s: v.Scalar, where: string):
   }
 }
 
+/** spec.parseObject() of a YAML object item, with the same error handling as parseSourced. */
+export function parseSourcedObject<T>(spec: FieldSpec<T>, value: unknown, where: string): Sourced<T> {
+  try {
+    if (!spec.parseObject) throw new ValueError('list items must be single values');
+    return { value: spec.parseObject(value), where };
+  } catch (e) {
+    if (e instanceof ValueError) throw new ConfigError(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** YAML sections that hold nested keys. */
 export const YAML_SECTIONS = ['device', 'crypto'] as const;
 
@@ -112,8 +135,7 @@ export const VPNCLOUD_ONLY_KEYS: Record<string, string> = {
   beacon: 'hacloud does not support beacons; list peers instead',
   'port-forwarding': 'hacloud does not do UPnP port forwarding; remove it',
   statsd: 'hacloud exports Prometheus metrics instead (metrics-listen)',
-  hook: 'hacloud runs ifup/ifdown scripts only',
-  hooks: 'hacloud runs ifup/ifdown scripts only',
+  hook: "hacloud's event scripts are set with 'hooks' (or --hook)",
   'advertise-addresses': 'hacloud does not support advertise-addresses yet',
   'device.fix-rp-filter': 'hacloud does not change rp_filter; remove it',
 };

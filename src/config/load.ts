@@ -7,7 +7,7 @@ import {
 } from 'yaml';
 import { ConfigError } from './errors.js';
 import {
-  FIELD_KEYS, FIELDS, parseSourced, splitCommaList, VPNCLOUD_ONLY_KEYS, YAML_SECTIONS,
+  FIELD_KEYS, FIELDS, parseSourced, parseSourcedObject, splitCommaList, VPNCLOUD_ONLY_KEYS, YAML_SECTIONS,
   type FieldKey, type FieldSpec, type Settings, type Sourced,
 } from './fields.js';
 import { closest } from './suggest.js';
@@ -82,7 +82,7 @@ export function parseConfigText(text: string, fileName: string): Settings {
   const readField = (key: FieldKey, node: unknown, keyOffset: number | undefined, name: string): void => {
     const spec = FIELDS[key] as FieldSpec<unknown>;
     if (node === null || (isScalar(node) && node.value === null)) return; // "key:" or "key: ~" = unset
-    const items: { scalar: Scalar; offset: number | undefined }[] = [];
+    const items: ({ scalar: Scalar; offset: number | undefined } | { object: unknown; offset: number | undefined })[] = [];
     const addScalar = (n: unknown): void => {
       n = deref(n);
       const offset = (n as Node | null)?.range?.[0] ?? keyOffset;
@@ -122,13 +122,19 @@ export function parseConfigText(text: string, fileName: string): Settings {
       }
     } else if (isSeq(node)) {
       if (spec.merge === 'single') fail(node.range?.[0] ?? keyOffset, `${name}: expected a single value, not a list`);
-      for (const item of node.items) addScalar(item);
+      for (const item of node.items) {
+        const d = deref(item);
+        if (spec.parseObject && isMap(d)) items.push({ object: (d as YAMLMap).toJSON(), offset: (d as Node).range?.[0] ?? keyOffset });
+        else addScalar(item);
+      }
     } else {
       addScalar(node);
     }
 
-    const parsed: Sourced<unknown>[] = items.map(({ scalar: s, offset }) =>
-      parseSourced(spec, s, `${fileName}:${lineOf(offset)}: ${name}`));
+    const parsed: Sourced<unknown>[] = items.map((item) => {
+      const where = `${fileName}:${lineOf(item.offset)}: ${name}`;
+      return 'object' in item ? parseSourcedObject(spec, item.object, where) : parseSourced(spec, item.scalar, where);
+    });
     (settings as Record<string, Sourced<unknown>[]>)[key] = parsed;
   };
 

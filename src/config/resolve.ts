@@ -4,7 +4,8 @@ import { basename, extname, join } from 'node:path';
 import { formatPrefix, prefixEquals, type Prefix } from '../wire/addr.js';
 import { routeDenial } from '../core/claim-policy.js';
 import { DEFAULT_LOG_LEVEL } from '../log/levels.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, ValueError } from './errors.js';
+import { groupClaimItems, plainClaim } from './claim-config.js';
 import { formatDurationMs } from './duration.js';
 import {
   CONTROL_SOCKET_DIR, DEFAULT_ALGORITHMS, DEFAULT_DEVICE_NAME, DEFAULT_DEVICE_PATH, DEFAULT_NETWORK, IDENTITY_DIR,
@@ -13,7 +14,10 @@ import {
 import type { FieldKey, FieldValue, Settings, Sourced } from './fields.js';
 import { publicKeyOf } from './keys.js';
 import { weakPasswordWarning } from '../crypto/password-strength.js';
-import type { ClaimRight, Config, CryptoConfig } from './types.js';
+import type { ClaimConfig, ClaimRight, Config, CryptoConfig, EventHookConfig } from './types.js';
+import type { HookItem } from './values.js';
+import type { HaEvent } from '../core/events.js';
+import { DEFAULT_HOOK_TIMEOUT_MS } from './defaults.js';
 
 export interface ResolveOptions {
   /** The --config file, if any (used for the default control socket name). */
@@ -58,14 +62,22 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
       : `${peerTimeout!.where}: ${pt} must be longer than ${ka} (default)`);
   }
 
-  const claims = dedupe(all('claims').map((c) => c.value), prefixEquals);
+  const claimItems = all('claims');
+  let grouped: ClaimConfig[];
+  try {
+    grouped = groupClaimItems(claimItems.map((c) => c.value), (i) => claimItems[i]!.where);
+  } catch (e) {
+    if (e instanceof ValueError) throw new ConfigError(e.message);
+    throw e;
+  }
+  const claims = dedupe(grouped, (a, b) => prefixEquals(a.prefix, b.prefix));
   const autoClaim = one('autoClaim')?.value ?? true;
   if (claims.length === 0 && (!autoClaim || !ip)) {
     warnings.push('this node claims no address, so no traffic will be routed to it');
   }
 
   const allowedRoutes = dedupe(all('allowedRoutes').map((p) => p.value), prefixEquals);
-  const unsafe = claims.filter((c) => routeDenial(c, allowedRoutes) !== null).map(formatPrefix);
+  const unsafe = claims.filter((c) => routeDenial(c.prefix, allowedRoutes) !== null).map((c) => formatPrefix(c.prefix));
   if (unsafe.length > 0) {
     warnings.push(`claim ${unsafe.join(', ')} is outside the private and shared ranges: peers ignore it ` +
       'unless their allowed-routes cover it');
@@ -98,6 +110,7 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     mtu: mtu?.value ?? 'auto',
     ifup: one('ifup')?.value ?? null,
     ifdown: one('ifdown')?.value ?? null,
+    hooks: hookConfig(all('hooks').map((h) => h.value), one('hookTimeoutMs')?.value ?? DEFAULT_HOOK_TIMEOUT_MS),
     logLevel: one('logLevel')?.value ?? DEFAULT_LOG_LEVEL,
     logFile: one('logFile')?.value ?? null,
     crypto: resolveCrypto({
@@ -191,14 +204,32 @@ export function defaultIdentityFile(deviceName: string, configFile: string | nul
   return join(IDENTITY_DIR, `${instanceName(deviceName, configFile)}.key`);
 }
 
-/** The prefixes this node claims: --claim subnets plus, with auto-claim, its --ip as a host route. */
-export function claimedPrefixes(config: Config): Prefix[] {
+/**
+ * What this node claims: --claim subnets with their options plus, with auto-claim, its --ip as a
+ * host route (default options, unless a --claim of the same prefix gives some).
+ */
+export function ownClaims(config: Config): ClaimConfig[] {
   const out = [...config.claims];
   if (config.autoClaim && config.ip) {
     const host: Prefix = { family: config.ip.family, bytes: config.ip.address, len: config.ip.family === 4 ? 32 : 128 };
-    if (!out.some((p) => prefixEquals(p, host))) out.push(host);
+    if (!out.some((c) => prefixEquals(c.prefix, host))) out.push(plainClaim(host));
   }
   return out;
+}
+
+/** The prefixes of ownClaims(). */
+export function claimedPrefixes(config: Config): Prefix[] {
+  return ownClaims(config).map((c) => c.prefix);
+}
+
+function hookConfig(items: readonly HookItem[], timeoutMs: number): EventHookConfig {
+  const byEvent: Partial<Record<HaEvent, string[]>> = {};
+  const all: string[] = [];
+  for (const h of items) {
+    if (h.event === 'all') all.push(h.script);
+    else (byEvent[h.event] ??= []).push(h.script);
+  }
+  return { all, byEvent, timeoutMs };
 }
 
 /** One right per key: the prefixes of repeated keys joined, in order, without duplicates. */

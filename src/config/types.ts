@@ -2,6 +2,7 @@
 // and defaulted (src/config/resolve.ts); durations are milliseconds, addresses are parsed.
 import type { Family, HostPort, Prefix } from '../wire/addr.js';
 import type { LogLevel } from '../log/levels.js';
+import type { HaEvent } from '../core/events.js';
 
 export const ALGORITHMS = ['aes256-gcm', 'chacha20-poly1305', 'plain'] as const;
 /** Data-channel AEAD names, as written in flags and YAML. */
@@ -25,6 +26,46 @@ export interface DeviceConfig {
   readonly name: string;
   /** The TUN clone device. */
   readonly path: string;
+}
+
+/** Event hooks: scripts run on HA events (daemon/event-hooks.ts). */
+export interface EventHookConfig {
+  /** Scripts for every event (--hook, hooks: as a list or hooks.all). */
+  readonly all: readonly string[];
+  /** Scripts per event (hooks.<event>). */
+  readonly byEvent: Partial<Record<HaEvent, readonly string[]>>;
+  /** Each run is stopped after this long. */
+  readonly timeoutMs: number;
+}
+
+/** A health check of a claim's service (config form; the daemon runs it). */
+export type HealthProbeSpec =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'http'; url: string }
+  | { kind: 'exec'; command: string };
+
+export interface HealthCheckConfig {
+  probe: HealthProbeSpec;
+  /** A check starts this long after the previous one started (or right after it ended). */
+  intervalMs: number;
+  /** A check that takes longer than this has failed. */
+  timeoutMs: number;
+  /** Consecutive successes before the claim is advertised (again). */
+  rise: number;
+  /** Consecutive failures before it is withdrawn. */
+  fall: number;
+}
+
+/** One of this node's claims (`claims:`, `--claim`) with its options. */
+export interface ClaimConfig {
+  prefix: Prefix;
+  /** 0..255, higher preferred among claims of the same prefix (default 100). */
+  priority: number;
+  /** Take the prefix from a lower-priority claimant that serves it (default false). */
+  preempt: boolean;
+  /** With preempt: wait this long after the claim came up (default 0). */
+  preemptDelayMs: number;
+  health: HealthCheckConfig | null;
 }
 
 /** `claim-rights`: the node with public key `key` may claim `prefixes` and anything inside them. */
@@ -61,8 +102,8 @@ export interface Config {
   readonly listen: HostPort;
   /** Peers to connect to (host may be a name, resolved by the daemon), deduplicated. */
   readonly peers: readonly HostPort[];
-  /** --claim subnets, deduplicated (host bits cleared). */
-  readonly claims: readonly Prefix[];
+  /** --claim subnets with their options, deduplicated by prefix (host bits cleared). */
+  readonly claims: readonly ClaimConfig[];
   /** Also claim the --ip address as a host prefix (/32 or /128). See claimedPrefixes(). */
   readonly autoClaim: boolean;
   /** A peer is dropped after this long without an authenticated packet. */
@@ -74,6 +115,8 @@ export interface Config {
   /** Shell commands run after the device is up / before it goes down (IFNAME in env). */
   readonly ifup: string | null;
   readonly ifdown: string | null;
+  /** Scripts run on HA events (`hooks:`, `--hook`). */
+  readonly hooks: EventHookConfig;
   readonly logLevel: LogLevel;
   /** Append log lines here instead of stderr. */
   readonly logFile: string | null;

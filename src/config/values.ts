@@ -7,6 +7,8 @@ import {
 } from '../wire/addr.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../log/levels.js';
 import { parseDurationMs } from './duration.js';
+import { parseClaimItem, type ClaimItem } from './claim-config.js';
+import { HA_EVENTS, type HaEvent } from '../core/events.js';
 import { ValueError } from './errors.js';
 import {
   DEFAULT_IPV4_PREFIX_LEN, DEFAULT_IPV6_PREFIX_LEN, DEFAULT_PORT, MAX_MTU, MIN_MTU,
@@ -80,6 +82,35 @@ export function parseInterfaceIp(s: Scalar): InterfaceIp {
 export function parseClaim(s: Scalar): Prefix {
   const text = addressText(s, 'a prefix like 10.0.1.0/24');
   return wrapAddressError(() => parsePrefix(text));
+}
+
+/** One item of --claim / claims: a prefix, or KEY=VALUE for the prefix before it (claim-config.ts). */
+export function parseClaimText(s: Scalar): ClaimItem {
+  const text = addressText(s, 'a prefix like 10.0.1.0/24 or a claim option like priority=150');
+  return parseClaimItem(text);
+}
+
+/** One event hook: a script for every event, or one for `event` (`hooks:` map, EVENT=SCRIPT). */
+export interface HookItem {
+  event: HaEvent | 'all';
+  script: string;
+}
+
+/**
+ * `--hook SCRIPT` (every event), or from a `hooks:` map `EVENT=SCRIPT` (the loader writes map
+ * entries that way). Only a known event name before '=' makes it a map entry, so a script
+ * may contain '=' itself.
+ */
+export function parseHook(s: Scalar): HookItem {
+  const text = parseString(s);
+  const eq = text.indexOf('=');
+  const key = eq > 0 ? text.slice(0, eq).trim() : '';
+  if (key === 'all' || (HA_EVENTS as readonly string[]).includes(key)) {
+    const script = text.slice(eq + 1).trim();
+    if (script === '') throw new ValueError(`${key}: the script is empty`);
+    return { event: key as HaEvent | 'all', script };
+  }
+  return { event: 'all', script: text };
 }
 
 /** `KEY=PREFIX[,PREFIX...]`: a public key and the prefixes that node may claim. */

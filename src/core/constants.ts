@@ -184,3 +184,8 @@ export function deriveTiming(input: TimingInput): Timing {
     lostPeerRetryMs: input.lostPeerRetryMs ?? DEFAULT_LOST_PEER_RETRY_MS,
   };
 }
+
+/** Serving epochs of prefixes nobody claims any more, remembered (oldest forgotten first). */
+export const MAX_REMEMBERED_EPOCHS = 1024;
+/** Recent HA events kept for status (claim state changes, failovers). */
+export const HA_EVENT_HISTORY = 32;

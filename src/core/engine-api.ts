@@ -13,12 +13,16 @@ import type { Prefix } from '../wire/addr.js';
 import type { Channel, ChannelSink } from './channel.js';
 import type { Timing } from './constants.js';
 import type { EngineEvent } from './events.js';
+import type { OwnClaimSpec } from './own-claims.js';
 import type { EngineStatus } from './status.js';
 import type { Endpoint, PeerId, Rng } from './types.js';
 
 export interface EngineConfig {
-  /** Our claims: --ip as /32 or /128 unless --no-auto-claim, plus every --claim. */
-  claims: readonly Prefix[];
+  /**
+   * Our claims: --ip as /32 or /128 unless --no-auto-claim, plus every --claim, with their
+   * options (a bare Prefix means priority 100, no preemption, no health check).
+   */
+  claims: readonly (Prefix | OwnClaimSpec)[];
   /** Our own wall-clock start time (epoch ms), announced to everyone. */
   bootTimeMs: number;
   /** Resolved -c/--peer endpoints. */
@@ -50,6 +54,22 @@ export interface EngineOptions {
   rng: Rng;
 }
 
+/** What drain/undrain touched. */
+export interface DrainResult {
+  /** Our claims it applies to (prefix text). */
+  prefixes: string[];
+  /** Prefixes asked for that we do not claim. */
+  unknown: string[];
+}
+
+/** How far peers are in switching away from drained claims. */
+export interface DrainProgress {
+  peers: number;
+  /** Peers that acknowledged the NodeInfo announcing the drain. */
+  acked: number;
+  settled: boolean;
+}
+
 export interface Engine {
   readonly localId: PeerId;
   readonly timing: Timing;
@@ -69,6 +89,16 @@ export interface Engine {
   leave(now: number): void;
   /** Every peer acknowledged our Leave (or none was connected); the daemon may exit. */
   readonly leaveSettled: boolean;
+  /** A health check of our claim `prefix` (its text, e.g. "10.0.0.1/32") ended. */
+  healthResult(now: number, prefix: string, ok: boolean, detail?: string): void;
+  /**
+   * Withdraw our claims `prefixes` (all when null) gracefully: peers move them elsewhere while
+   * we keep serving the connections we have. undrain() announces them again.
+   */
+  drain(now: number, prefixes: readonly string[] | null): DrainResult;
+  undrain(now: number, prefixes: readonly string[] | null): DrainResult;
+  /** Have all peers acknowledged the drain of `prefixes` (all when null)? */
+  drainProgress(prefixes: readonly string[] | null): DrainProgress;
   /** Active claimant for an address (4 or 16 bytes); localId means ourselves; null: no route. */
   routeFor(addr: Uint8Array): PeerId | null;
   /** The prefixes another node is the active claimant of (what kernel routes point here). */

@@ -2,9 +2,15 @@
 // Its interface, and how to drive it, is in engine-api.ts.
 //
 // Decisions worth knowing
-// - Routing: longest claimed prefix; among its claimants the earliest announced boot time,
-//   then the lowest id (routing.ts). Our own claims take part: if we win, packets are
-//   delivered to our own TUN.
+// - Routing: longest claimed prefix; among its claimants the rule of routing.ts (health, the
+//   serving claimant unless preempted, priority, uptime, id). Our own claims take part: if we
+//   win, packets are delivered to our own TUN, and we announce a new serving epoch for the
+//   prefix (own-claims.ts); if another wins, we announce standby.
+// - Own claims change at run time: health checks (run by the daemon, hysteresis here) and
+//   drain withdraw them; every change goes out at once in a new NodeInfo.
+// - Drain keeps connections: while a claimant that drained a prefix it served still announces
+//   it drained, TCP segments without SYN for that prefix keep going to it (its existing
+//   connections) and everything else goes to the new active claimant.
 // - Claims: a peer's claims are screened by claim-policy.ts (claim rights, route safety, a cap)
 //   before they enter the claim table; denied ones are counted, logged once per peer and
 //   prefix, and shown in status. Our own claims are the operator's and always apply.
@@ -37,38 +43,43 @@
 //   establish) but defers forget/connect/cancelConnect until the channel call has returned.
 import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
 import { decodeControl, encodeControl, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo } from '../wire/control.js';
-import { IpHeader } from '../wire/ip.js';
+import { IpHeader, TCP_ACK, TCP_SYN } from '../wire/ip.js';
+import { FlowSet } from './flow-set.js';
 import type { Channel, ChannelSink } from './channel.js';
 import { ClaimPolicy } from './claim-policy.js';
-import { ClaimTable, type RouteEntry } from './claims.js';
+import { ClaimTable, plainRecord, type ClaimRecord, type RouteChange } from './claims.js';
 import {
-  deriveTiming, FAILOVER_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS, MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER,
+  deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS, MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER,
   MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO, type Timing,
 } from './constants.js';
 import { DropCounters } from './drops.js';
 import { isDialable } from './endpoint-policy.js';
-import type { EngineEvent, PeerDownReason, RouteChangeCause } from './events.js';
+import type { EngineEvent, PeerDownReason } from './events.js';
 import { OwnInfo } from './gossip.js';
-import type { Engine, EngineOptions } from './engine-api.js';
+import type { DrainProgress, DrainResult, Engine, EngineOptions } from './engine-api.js';
 import { Departure, Grave } from './leave.js';
 import { forgiveStall, isTimedOut, peerDeadline, runPeerTimers, type PeerTimerActions } from './liveness.js';
 import { Membership } from './membership.js';
+import { OwnClaims, type OwnClaimRole, type OwnClaimSpec } from './own-claims.js';
 import { newPeerRecord, PeerTable, setPeerClaims, type PeerRecord } from './peers.js';
-import { buildStatus, type EngineStatus, type FailoverRecord } from './status.js';
+import { explainChange, FailoverLog, type ChangeContext } from './route-changes.js';
+import { DEFAULT_PRIORITY } from './routing.js';
+import { buildStatus, type EngineStatus, type HaEventRecord } from './status.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
 
-export type { Engine, EngineConfig, EngineOptions } from './engine-api.js';
+export type { DrainProgress, DrainResult, Engine, EngineConfig, EngineOptions } from './engine-api.js';
 
 export function createEngine(options: EngineOptions): Engine {
   return new MeshEngine(options);
 }
 
 const EMPTY = new Uint8Array(0);
+/** Own-claim epochs settle in one or two rounds; more would be a bug, not a reason to spin. */
+const MAX_RECONCILE_ROUNDS = 4;
 
-interface Cause {
-  cause: RouteChangeCause;
-  peer: PeerId;
-  silentSinceMs: number;
+/** A bare prefix in the config is a claim with default options. */
+function toOwnSpec(c: Prefix | OwnClaimSpec): OwnClaimSpec {
+  return 'prefix' in c ? c : { prefix: c, priority: DEFAULT_PRIORITY, preempt: false, preemptDelayMs: 0, health: null };
 }
 
 class MeshEngine implements Engine {
@@ -81,7 +92,15 @@ class MeshEngine implements Engine {
   private readonly membership: Membership;
   private readonly drops: DropCounters;
   private readonly ip = new IpHeader();
-  private readonly ownClaims: Prefix[];
+  private readonly own: OwnClaims;
+  /** Every prefix we claim, withdrawn or not: Data for them is ours to deliver. */
+  private readonly ownPrefixes: Prefix[];
+  /** Our claims as last announced (and put into our claim table). */
+  private announced: ClaimRecord[] = [];
+  /** Per own claim (by prefix text): the NodeInfo seq that first announced it drained. */
+  private readonly drainSeq = new Map<string, number>();
+  /** Connections opened while some prefix is drained (flow-set.ts); cleared when none is. */
+  private readonly drainFlows = new FlowSet();
   private readonly bootTimeMs: number;
   private readonly emit: (e: EngineEvent) => void;
 
@@ -101,9 +120,11 @@ class MeshEngine implements Engine {
   private readonly grave = new Grave();
   private leftReported = false;
   private probeSeq = 0;
-  private cause: Cause | null = null;
-  private readonly failovers: FailoverRecord[] = [];
-  private failoversTotal = 0;
+  private readonly failovers = new FailoverLog();
+  private readonly haEvents: HaEventRecord[] = [];
+  private reconciling = false;
+  /** One peer timeout after start, our claims may announce serving (reconcileOwn). */
+  private servingAllowed = false;
 
   private readonly timerActions: PeerTimerActions = {
     timedOut: (rec, now) => this.peerDown(rec, 'timeout', now),
@@ -126,13 +147,14 @@ class MeshEngine implements Engine {
     const { config } = opts;
     this.timing = deriveTiming(config);
     this.bootTimeMs = config.bootTimeMs;
-    this.ownClaims = [...config.claims];
+    this.own = new OwnClaims(config.claims.map(toOwnSpec));
+    this.ownPrefixes = this.own.prefixes();
     this.initialSeeds = [...config.seeds];
-    this.info = new OwnInfo(this.bootTimeMs, this.ownClaims, this.timing.gossipCoalesceMs);
+    this.info = new OwnInfo(this.bootTimeMs, () => this.announced, this.timing.gossipCoalesceMs);
     this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
     this.emit = opts.onEvent ?? (() => {});
     this.drops = new DropCounters(this.emit);
-    this.claims = new ClaimTable((entry, from, to) => this.onRouteChange(entry, from, to));
+    this.claims = new ClaimTable();
     this.policy = new ClaimPolicy(config.claimRights ?? null, config.allowedRoutes ?? []);
     const sink: ChannelSink = {
       send: (to, datagram) => opts.send(to, datagram),
@@ -164,9 +186,8 @@ class MeshEngine implements Engine {
     this.startedAtMs = now;
     this.lastNow = now;
     this.emit({ type: 'started', id: this.localId, bootTimeMs: this.bootTimeMs });
-    this.withCause({ cause: 'claims', peer: this.localId, silentSinceMs: now }, () =>
-      this.claims.setClaims(this.localId, this.bootTimeMs, this.ownClaims),
-    );
+    this.own.begin(now);
+    this.announceOwn(now);
     this.membership.setSeeds(now, this.initialSeeds);
     this.runTimers(now);
   }
@@ -186,7 +207,9 @@ class MeshEngine implements Engine {
     this.enter(now);
     if (this.ip.parseDst(packet) !== 0) return this.drop('bad-packet', now);
     const entry = this.claims.lookup(this.ip.dst);
-    const active = entry?.active ?? null;
+    if (entry === undefined) return this.drop('no-route', now);
+    let active = entry.active;
+    if (entry.drainPeer !== null) active = this.drainRoute(packet, entry.drainPeer, active);
     if (active === null) return this.drop('no-route', now);
     if (active === this.localId) return this.opts.deliver(packet);
     const rec = this.peers.get(active);
@@ -194,6 +217,23 @@ class MeshEngine implements Engine {
     rec.txPackets++;
     rec.txBytes += packet.length;
     rec.lastSentMs = now;
+  }
+
+  /**
+   * While a drained claimant still serves the connections it had: a connection opened now
+   * (SYN without ACK) goes to the active claimant and is remembered; segments of remembered
+   * connections follow it; every other TCP segment goes to the drained one. Anything not TCP
+   * goes to the active claimant.
+   */
+  private drainRoute(packet: Uint8Array, drainPeer: PeerId, active: PeerId | null): PeerId | null {
+    const flags = this.ip.tcpFlags(packet);
+    if (flags < 0 || !this.peers.has(drainPeer)) return active;
+    const flow = this.ip.tcpFlowHash(packet);
+    if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN) {
+      this.drainFlows.add(flow);
+      return active;
+    }
+    return this.drainFlows.has(flow) ? active : drainPeer;
   }
 
   handleTimeout(now: number): void {
@@ -240,6 +280,43 @@ class MeshEngine implements Engine {
     return this.departure.settled;
   }
 
+  healthResult(now: number, prefix: string, ok: boolean, detail = ''): void {
+    this.enter(now);
+    const c = this.own.get(prefix);
+    if (!c || !c.observeHealth(now, ok, detail)) return;
+    if (this.started && !this.departure.leaving) this.announceOwn(now);
+  }
+
+  drain(now: number, prefixes: readonly string[] | null): DrainResult {
+    return this.setDrained(now, prefixes, true);
+  }
+
+  undrain(now: number, prefixes: readonly string[] | null): DrainResult {
+    return this.setDrained(now, prefixes, false);
+  }
+
+  drainProgress(prefixes: readonly string[] | null): DrainProgress {
+    const { claims } = this.own.select(prefixes);
+    let seq = 0;
+    for (const c of claims) seq = Math.max(seq, this.drainSeq.get(c.key) ?? 0);
+    let acked = 0;
+    let peers = 0;
+    for (const rec of this.peers.values()) {
+      peers++;
+      if (rec.ackedSeq >= seq) acked++;
+    }
+    return { peers, acked, settled: acked === peers };
+  }
+
+  private setDrained(now: number, prefixes: readonly string[] | null, drained: boolean): DrainResult {
+    this.enter(now);
+    const { claims, unknown } = this.own.select(prefixes);
+    let changed = false;
+    for (const c of claims) if (c.setDrained(now, drained)) changed = true;
+    if (changed && this.started) this.announceOwn(now);
+    return { prefixes: claims.map((c) => c.key), unknown };
+  }
+
   routeFor(addr: Uint8Array): PeerId | null {
     return this.claims.lookup(addr)?.active ?? null;
   }
@@ -275,6 +352,7 @@ class MeshEngine implements Engine {
       rec.nextInfoRequestAtMs = now + this.timing.infoRetransmitMs; // its NodeInfo is normally on the way
       this.peers.add(rec);
       this.emit({ type: 'peer-up', peer: id, endpoint });
+      this.noteHaEvent(now, { event: 'peer-up', peer: id });
       this.info.markDirty();
     }
     this.sendInfo(rec, now);
@@ -314,8 +392,8 @@ class MeshEngine implements Engine {
     if (this.ip.parse(packet) !== 0) return this.drop('bad-packet', now);
     if (rec.sources.lookup(this.ip.src) === undefined) return this.drop('bad-source', now);
     const dst = this.ip.dst;
-    for (let i = 0; i < this.ownClaims.length; i++) {
-      if (prefixContains(this.ownClaims[i]!, dst)) return this.opts.deliver(packet);
+    for (let i = 0; i < this.ownPrefixes.length; i++) {
+      if (prefixContains(this.ownPrefixes[i]!, dst)) return this.opts.deliver(packet);
     }
     this.drop('not-claimed', now);
   }
@@ -389,15 +467,16 @@ class MeshEngine implements Engine {
     rec.bootTimeMs = msg.bootTimeMs;
     rec.infoSeq = msg.seq;
     rec.handshakeSinceInfo = false;
-    const claims = this.screenClaims(now, rec, msg.claims);
-    if (restarted || known === null || !samePrefixes(claims, rec.claims)) {
-      setPeerClaims(rec, claims);
-      const cause: Cause = restarted
-        ? { cause: 'restart', peer: rec.id, silentSinceMs: rec.heardBeforeHandshakeMs }
-        : { cause: 'claims', peer: rec.id, silentSinceMs: now };
-      this.withCause(cause, () => this.claims.setClaims(rec.id, rankBootTimeMs, claims));
-      this.emit({ type: 'peer-claims', peer: rec.id, claims: claims.map(formatPrefix) });
-    }
+    const records = this.screenClaims(now, rec, msg.claims);
+    const prefixes = records.map((r) => r.prefix);
+    const prefixesChanged = restarted || known === null || !samePrefixes(prefixes, rec.claims);
+    // Withdrawn claims stay valid sources: a drained or unhealthy server still answers.
+    if (prefixesChanged) setPeerClaims(rec, prefixes);
+    const ctx: ChangeContext = restarted
+      ? { kind: 'restart', peer: rec.id, silentSinceMs: rec.heardBeforeHandshakeMs }
+      : { kind: 'claims', peer: rec.id };
+    this.applyChanges(now, this.claims.setClaims(rec.id, rankBootTimeMs, records), ctx);
+    if (prefixesChanged) this.emit({ type: 'peer-claims', peer: rec.id, claims: prefixes.map(formatPrefix) });
     this.ackInfo(rec, now, msg);
     this.learnGossip(now, rec, msg.peers);
   }
@@ -416,7 +495,7 @@ class MeshEngine implements Engine {
   }
 
   /** The claims of `rec` we accept; the others are counted, remembered for status, logged once. */
-  private screenClaims(now: number, rec: PeerRecord, announced: readonly ClaimInfo[]): Prefix[] {
+  private screenClaims(now: number, rec: PeerRecord, announced: readonly ClaimInfo[]): ClaimRecord[] {
     const { accepted, denied } = this.policy.screen(rec.id, announced.map((c) => c.prefix));
     rec.deniedClaims = denied.slice(0, MAX_DENIED_CLAIMS_PER_PEER);
     for (const d of denied) {
@@ -426,7 +505,21 @@ class MeshEngine implements Engine {
       rec.reportedDenials.add(key);
       this.emit({ type: 'claim-denied', peer: rec.id, prefix: d.prefix, reason: d.reason });
     }
-    return accepted;
+    const announcedBy = new Map<string, ClaimInfo>();
+    for (const c of announced) {
+      const key = formatPrefix(c.prefix);
+      if (!announcedBy.has(key)) announcedBy.set(key, c);
+    }
+    return accepted.map((prefix) => {
+      const c = announcedBy.get(formatPrefix(prefix));
+      return {
+        prefix,
+        priority: c?.priority ?? DEFAULT_PRIORITY,
+        preempt: c?.preempt ?? false,
+        state: c?.state ?? 'up',
+        epoch: c?.epoch ?? 0,
+      };
+    });
   }
 
   /** Peers `rec` says it reaches: dial the usable ones we do not have, within the limits. */
@@ -464,6 +557,11 @@ class MeshEngine implements Engine {
     this.deadlineDirty = true;
     for (const id of this.grave.expired(now)) if (!this.peers.has(id)) this.defer(() => this.channel.forget(id));
     if (this.departure.leaving) return this.leaveTimers(now);
+    if (this.ownAnnouncementStale(now)) this.announceOwn(now);
+    if (!this.servingAllowed && now >= this.startedAtMs + this.timing.peerTimeoutMs) {
+      this.servingAllowed = true;
+      this.reconcileOwn(now);
+    }
     if (this.info.bumpIfDue(now)) for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
     for (const rec of this.peers.list()) runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
     this.membership.tick(now);
@@ -499,7 +597,8 @@ class MeshEngine implements Engine {
       for (const rec of this.peers.values()) next = Math.min(next, rec.lastHeardMs + t.peerTimeoutMs);
       return Math.min(next, this.departure.deadline());
     }
-    next = Math.min(next, this.info.bumpDueAt());
+    next = Math.min(next, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow));
+    if (!this.servingAllowed) next = Math.min(next, this.startedAtMs + t.peerTimeoutMs);
     for (const rec of this.peers.values()) {
       next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)));
     }
@@ -531,7 +630,8 @@ class MeshEngine implements Engine {
     this.peers.remove(rec.id);
     const silentMs = now - rec.lastHeardMs;
     this.emit({ type: 'peer-down', peer: rec.id, reason, silentMs, ...(replacedBy ? { replacedBy } : {}) });
-    this.withCause({ cause: reason, peer: rec.id, silentSinceMs: rec.lastHeardMs }, () => this.claims.removePeer(rec.id));
+    this.noteHaEvent(now, { event: 'peer-down', peer: rec.id, reason });
+    this.applyChanges(now, this.claims.removePeer(rec.id), { kind: 'down', peer: rec.id, reason, silentSinceMs: rec.lastHeardMs });
     if (reason === 'leave') {
       this.grave.bury(rec.id, now + LEAVE_GRAVE_MS);
       // It is shutting down: reconnecting now would only reach its closing socket.
@@ -548,27 +648,94 @@ class MeshEngine implements Engine {
   // ---------------------------------------------------------------------------------------
   // Routes
 
-  private withCause(cause: Cause, fn: () => void): void {
-    const outer = this.cause;
-    this.cause = cause;
+  /** Report what changed in the claim table, then let our own claims react to it. */
+  private applyChanges(now: number, changes: RouteChange[], ctx: ChangeContext): void {
+    for (const change of changes) {
+      const c = explainChange(now, change, ctx, (id) => this.peers.get(id)?.lastHeardMs);
+      this.emit({
+        type: 'route-change', prefix: c.entry.prefix, prefixText: c.entry.text, from: c.from, to: c.to,
+        toSelf: c.to === this.localId, cause: c.cause, gapMs: c.gapMs,
+      });
+      this.failovers.note(now, c);
+      if (c.from !== null && c.to !== null) this.noteHaEvent(now, { event: 'failover', prefix: c.entry.text, from: c.from, to: c.to, reason: c.cause, gapMs: c.gapMs });
+    }
+    if (changes.length > 0 || ctx.peer !== this.localId) this.reconcileOwn(now);
+    if (this.drainFlows.size > 0 && !this.claims.entries().some((e) => e.drainPeer !== null)) this.drainFlows.clear();
+  }
+
+  /**
+   * Our serving epochs follow the table: a claim of ours that is chosen announces the highest
+   * epoch seen for its prefix plus one (unless it already holds it); one that is not chosen
+   * announces standby. Announcing changes the table, so this repeats until it settles.
+   */
+  private reconcileOwn(now: number): void {
+    if (!this.started || this.reconciling) return;
+    this.reconciling = true;
     try {
-      fn();
+      for (let round = 0; round < MAX_RECONCILE_ROUNDS; round++) {
+        let changed = false;
+        // Right after start we do not know yet who serves what: serving from an empty table
+        // would make a restarted node an incumbent. Wait one peer timeout (peers answer well
+        // within it); routing meanwhile follows the rank rules.
+        const mayServe = now >= this.startedAtMs + this.timing.peerTimeoutMs;
+        for (const c of this.own.list) {
+          if (c.state !== 'up') continue;
+          const entry = this.claims.get(c.spec.prefix);
+          const chosen = mayServe && entry !== undefined && entry.active === this.localId;
+          if (chosen && (c.epoch === 0 || c.epoch < entry.maxEpoch)) {
+            c.epoch = entry.maxEpoch + 1;
+            changed = true;
+          } else if (!chosen && c.epoch !== 0) {
+            c.epoch = 0;
+            changed = true;
+          }
+        }
+        if (!changed) break;
+        this.announceOwn(now);
+      }
     } finally {
-      this.cause = outer;
+      this.reconciling = false;
+    }
+    this.reportRoles(now);
+  }
+
+  /** Put our claims as they are now into our NodeInfo (sent at once) and our claim table. */
+  private announceOwn(now: number): void {
+    this.announced = this.own.records(now);
+    this.info.claimsChanged(now);
+    for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    for (const c of this.own.list) {
+      if (c.state === 'drained') {
+        if (!this.drainSeq.has(c.key)) this.drainSeq.set(c.key, this.info.seq);
+      } else this.drainSeq.delete(c.key);
+    }
+    this.deadlineDirty = true;
+    this.applyChanges(now, this.claims.setClaims(this.localId, this.bootTimeMs, this.announced), { kind: 'claims', peer: this.localId });
+  }
+
+  /** Events for our claims whose role changed (active, standby, withdrawn). */
+  private reportRoles(now: number): void {
+    for (const c of this.own.list) {
+      const state = c.state;
+      const role: OwnClaimRole = state !== 'up' ? 'withdrawn' : this.claims.get(c.spec.prefix)?.active === this.localId ? 'active' : 'standby';
+      if (role === c.role) continue;
+      c.role = role;
+      const reason = state === 'unhealthy' ? 'health' : state === 'drained' ? 'drain' : undefined;
+      const detail = state === 'unhealthy' ? c.gate?.lastDetail : undefined;
+      this.emit({ type: 'claim-state', prefix: c.key, role, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) });
+      this.noteHaEvent(now, { event: `claim-${role}`, prefix: c.key, ...(reason ? { reason } : {}) });
     }
   }
 
-  private onRouteChange(entry: RouteEntry, from: PeerId | null, to: PeerId | null): void {
-    const now = this.lastNow;
-    const c = this.cause ?? { cause: 'claims' as const, peer: this.localId, silentSinceMs: now };
-    // A joining peer with a better claim is a cause of 'claims' for everyone; a departure is
-    // only the cause if the departed peer was the active one.
-    const cause: RouteChangeCause = c.cause !== 'claims' && c.peer === from ? c.cause : 'claims';
-    this.emit({ type: 'route-change', prefix: entry.prefix, prefixText: entry.text, from, to, toSelf: to === this.localId, cause });
-    if (from === null || cause === 'claims') return;
-    this.failoversTotal++;
-    this.failovers.unshift({ atMs: now, prefix: entry.text, from, to, cause, gapMs: Math.max(0, now - c.silentSinceMs) });
-    if (this.failovers.length > FAILOVER_HISTORY) this.failovers.pop();
+  private noteHaEvent(now: number, e: Omit<HaEventRecord, 'atMs'>): void {
+    this.haEvents.unshift({ atMs: now, ...e });
+    if (this.haEvents.length > HA_EVENT_HISTORY) this.haEvents.pop();
+  }
+
+  /** Our announced claims differ from what they are now (a preempt delay ran out). */
+  private ownAnnouncementStale(now: number): boolean {
+    const current = this.own.records(now);
+    return current.some((r, i) => r.preempt !== this.announced[i]?.preempt);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -627,7 +794,8 @@ class MeshEngine implements Engine {
       id: this.localId,
       bootTimeMs: this.bootTimeMs,
       startedAtMs: this.started ? this.startedAtMs : now,
-      claims: this.ownClaims,
+      claims: this.own.list,
+      announced: this.announced,
       leaving: this.departure.leaving,
       timing: this.timing,
       peers: this.peers.values(),
@@ -637,8 +805,9 @@ class MeshEngine implements Engine {
       connecting: this.membership.status(now),
       selfEndpoints: this.membership.selfList,
       routes: this.claims.entries(),
-      failovers: this.failovers,
-      failoversTotal: this.failoversTotal,
+      failovers: this.failovers.recent,
+      failoversTotal: this.failovers.total,
+      haEvents: this.haEvents,
       drops: this.drops.snapshot(),
     });
   }

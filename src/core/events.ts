@@ -17,11 +17,35 @@ export type RouteChangeCause =
   | PeerDownReason
   /** The claimant restarted (newer boot time) and lost its seniority. */
   | 'restart'
+  /** The active claimant's health check withdrew its claim. */
+  | 'health'
+  /** The active claimant was drained (`hacloud drain`). */
+  | 'drain'
+  /** A claimant with a higher priority and preempt took the prefix over. */
+  | 'preempt'
+  /**
+   * Another claimant announced a newer serving epoch: it took the prefix over because it found
+   * the old one dead or cut off (we may not have noticed yet), or two sides of a healed
+   * partition met and the later takeover stays.
+   */
+  | 'takeover'
   /** Claims appeared or were withdrawn while everyone stayed up (joins, config). */
   | 'claims';
 
+/** The HA events operators hook scripts to (and status lists). */
+export const HA_EVENTS = ['peer-up', 'peer-down', 'claim-active', 'claim-standby', 'claim-withdrawn', 'failover'] as const;
+export type HaEvent = (typeof HA_EVENTS)[number];
+
+/** Why one of our own claims is withdrawn. */
+export type WithdrawReason = 'health' | 'drain';
+
 export type EngineEvent =
   | { type: 'started'; id: PeerId; bootTimeMs: number }
+  /**
+   * One of OUR claims changed role: 'active' (this node serves the prefix now), 'standby'
+   * (another claimant does), 'withdrawn' (its health check failed, or it was drained).
+   */
+  | { type: 'claim-state'; prefix: string; role: 'active' | 'standby' | 'withdrawn'; reason?: WithdrawReason; detail?: string }
   | { type: 'peer-up'; peer: PeerId; endpoint: Endpoint }
   | { type: 'peer-down'; peer: PeerId; reason: PeerDownReason; silentMs: number; replacedBy?: PeerId }
   | { type: 'peer-restart'; peer: PeerId; bootTimeMs: number; previousBootTimeMs: number }
@@ -44,6 +68,8 @@ export type EngineEvent =
       /** `to` is this node: packets for the prefix are delivered locally. */
       toSelf: boolean;
       cause: RouteChangeCause;
+      /** How long the prefix had no working claimant as this node saw it (0: a planned move). */
+      gapMs: number;
     }
   | { type: 'self-detected'; endpoint: Endpoint }
   /** The process did not run for `gapMs` (sleep, SIGSTOP); that time was not counted as peer silence. */

@@ -1,8 +1,7 @@
-// Our NodeInfo: own boot time and claims plus a peer list for gossip. Claims always go
-// in full; the peer list is capped to a soft byte budget so the message fits one datagram,
+// Our NodeInfo: own boot time and claims plus a peer list for gossip. Claims always go in
+// full, and a change of them goes out at once (a failover waits for it); the peer list is capped to a soft byte budget so the message fits one datagram,
 // rotating through the peers so a large mesh still learns everyone over a few rounds.
-import type { Prefix } from '../wire/addr.js';
-import { encodeControl, type NodeInfo, type PeerInfo } from '../wire/control.js';
+import { encodeControl, type ClaimInfo, type NodeInfo, type PeerInfo } from '../wire/control.js';
 import { MAX_GOSSIP_ENDPOINTS_PER_PEER, NODE_INFO_PEER_BUDGET_BYTES } from './constants.js';
 import type { PeerRecord } from './peers.js';
 
@@ -23,7 +22,7 @@ export interface GossipBuild {
 export function buildNodeInfo(
   bootTimeMs: number,
   seq: number,
-  claims: readonly Prefix[],
+  claims: readonly ClaimInfo[],
   peers: readonly PeerRecord[],
   rotation: number,
   budgetBytes = NODE_INFO_PEER_BUDGET_BYTES,
@@ -39,12 +38,12 @@ export function buildNodeInfo(
     const entry = { id: rec.id, endpoints };
     const size = peerEntryBytes(entry);
     if (used + size > budgetBytes && list.length > 0) {
-      return { info: { type: 'node-info', bootTimeMs, seq, claims: claims.map((prefix) => ({ prefix })), peers: list }, truncated: true };
+      return { info: { type: 'node-info', bootTimeMs, seq, claims: [...claims], peers: list }, truncated: true };
     }
     used += size;
     list.push(entry);
   }
-  return { info: { type: 'node-info', bootTimeMs, seq, claims: claims.map((prefix) => ({ prefix })), peers: list }, truncated: false };
+  return { info: { type: 'node-info', bootTimeMs, seq, claims: [...claims], peers: list }, truncated: false };
 }
 
 /**
@@ -61,9 +60,17 @@ export class OwnInfo {
 
   constructor(
     private readonly bootTimeMs: number,
-    private readonly claims: readonly Prefix[],
+    private readonly claims: () => readonly ClaimInfo[],
     private readonly coalesceMs: number,
   ) {}
+
+  /** Our claims changed: a new seq now, not coalesced. */
+  claimsChanged(now: number): void {
+    this.seq++;
+    this.bytes = null;
+    this.dirty = false;
+    this.lastBumpMs = now;
+  }
 
   /** Our peer list changed: a new seq goes out soon. */
   markDirty(): void {
@@ -93,7 +100,7 @@ export class OwnInfo {
 
   encoded(peers: () => readonly PeerRecord[]): Uint8Array {
     if (!this.bytes) {
-      const built = buildNodeInfo(this.bootTimeMs, this.seq, this.claims, peers(), this.rotation);
+      const built = buildNodeInfo(this.bootTimeMs, this.seq, this.claims(), peers(), this.rotation);
       this.bytes = encodeControl(built.info);
       this.truncated = built.truncated;
     }

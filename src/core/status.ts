@@ -3,12 +3,13 @@
 // clock where the name says so.
 import { formatPrefix, type Prefix } from '../wire/addr.js';
 import type { DeniedClaim } from './claim-policy.js';
-import type { RouteEntry } from './claims.js';
+import type { ClaimRecord, RouteEntry } from './claims.js';
 import type { Timing } from './constants.js';
-import type { RouteChangeCause } from './events.js';
+import type { HaEvent, RouteChangeCause } from './events.js';
 import type { TargetStatus } from './membership.js';
+import type { OwnClaim, OwnClaimRole } from './own-claims.js';
 import type { PeerRecord, PeerState } from './peers.js';
-import { activeReason } from './routing.js';
+import { activeReason, type ClaimState } from './routing.js';
 import type { DropReason, Endpoint, PeerId } from './types.js';
 
 export interface TrafficStatus {
@@ -47,6 +48,52 @@ export interface ClaimantStatus {
   self: boolean;
   bootTimeMs: number;
   active: boolean;
+  priority: number;
+  /** Ready to take the prefix from a lower-priority claimant that serves it. */
+  preempt: boolean;
+  /** 'up' takes part in the choice; 'unhealthy' and 'drained' are withdrawn. */
+  state: ClaimState;
+  /** > 0: it announced serving the prefix since this epoch; 0: standby. */
+  epoch: number;
+}
+
+/** One of this node's own claims. */
+export interface OwnClaimStatus {
+  prefix: string;
+  priority: number;
+  preempt: boolean;
+  preemptDelayMs: number;
+  state: ClaimState;
+  /** 'active' (we serve it), 'standby' or 'withdrawn' (health or drain). */
+  role: OwnClaimRole;
+  epoch: number;
+  drained: boolean;
+  /** Its health check; null when it has none. */
+  health: {
+    healthy: boolean;
+    rise: number;
+    fall: number;
+    checks: number;
+    /** The latest check's result and its one-line detail (null before the first). */
+    lastOk: boolean | null;
+    lastDetail: string;
+  } | null;
+}
+
+/** A recent HA event (what the event hooks get), newest first in status. */
+export interface HaEventRecord {
+  atMs: number;
+  event: HaEvent;
+  prefix?: string;
+  peer?: PeerId;
+  from?: PeerId;
+  to?: PeerId;
+  reason?: string;
+  gapMs?: number;
+}
+
+export interface HaEventStatus extends Omit<HaEventRecord, 'atMs'> {
+  agoMs: number;
 }
 
 export interface RouteStatus {
@@ -80,6 +127,8 @@ export interface EngineStatus {
   bootTimeMs: number;
   uptimeMs: number;
   claims: string[];
+  /** Our claims with their options and run-time state. */
+  ownClaims: OwnClaimStatus[];
   leaving: boolean;
   timing: Timing;
   peers: PeerStatus[];
@@ -90,6 +139,8 @@ export interface EngineStatus {
   /** Newest first. */
   failovers: FailoverStatus[];
   failoversTotal: number;
+  /** Recent HA events, newest first. */
+  events: HaEventStatus[];
   /** Handshakes completed by the channel (null: the channel does not count them). */
   handshakesTotal: number | null;
   drops: Record<DropReason, number>;
@@ -100,7 +151,9 @@ export interface StatusInput {
   id: PeerId;
   bootTimeMs: number;
   startedAtMs: number;
-  claims: readonly Prefix[];
+  claims: readonly OwnClaim[];
+  /** Our claims as last announced (same order as `claims`). */
+  announced: readonly ClaimRecord[];
   leaving: boolean;
   timing: Timing;
   peers: Iterable<PeerRecord>;
@@ -112,6 +165,7 @@ export interface StatusInput {
   routes: readonly RouteEntry[];
   failovers: readonly FailoverRecord[];
   failoversTotal: number;
+  haEvents: readonly HaEventRecord[];
   drops: Record<DropReason, number>;
 }
 
@@ -125,7 +179,8 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
     id: s.id,
     bootTimeMs: s.bootTimeMs,
     uptimeMs: now - s.startedAtMs,
-    claims: s.claims.map(formatPrefix),
+    claims: s.claims.map((c) => c.key),
+    ownClaims: s.claims.map((c, i) => ownClaimStatus(c, s.announced[i], s.routes, s.id)),
     leaving: s.leaving,
     timing: { ...s.timing },
     peers: peers.map((p) => ({
@@ -151,12 +206,37 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
       family: e.prefix.family,
       active: e.active,
       activeIsSelf: e.active === s.id,
-      reason: activeReason(e.claimants),
-      claimants: e.claimants.map((c) => ({ id: c.peer, self: c.peer === s.id, bootTimeMs: c.bootTimeMs, active: c.peer === e.active })),
+      reason: activeReason(e.claimants, e.activeClaimant),
+      claimants: e.claimants.map((c) => ({
+        id: c.peer, self: c.peer === s.id, bootTimeMs: c.bootTimeMs, active: c.peer === e.active,
+        priority: c.priority, preempt: c.preempt, state: c.state, epoch: c.epoch,
+      })),
     })),
     failovers: s.failovers.map(({ atMs, ...f }) => ({ ...f, agoMs: now - atMs })),
     failoversTotal: s.failoversTotal,
+    events: s.haEvents.map(({ atMs, ...e }) => ({ ...e, agoMs: now - atMs })),
     handshakesTotal: s.handshakes,
     drops: s.drops,
+  };
+}
+
+function ownClaimStatus(c: OwnClaim, announced: ClaimRecord | undefined, routes: readonly RouteEntry[], self: PeerId): OwnClaimStatus {
+  const state = c.state;
+  const active = routes.find((e) => e.text === c.key)?.active === self;
+  return {
+    prefix: c.key,
+    priority: c.spec.priority,
+    preempt: c.spec.preempt,
+    preemptDelayMs: c.spec.preemptDelayMs,
+    state,
+    role: state !== 'up' ? 'withdrawn' : active ? 'active' : 'standby',
+    epoch: announced?.epoch ?? 0,
+    drained: c.drained,
+    health: c.gate && c.spec.health
+      ? {
+        healthy: c.gate.healthy, rise: c.spec.health.rise, fall: c.spec.health.fall, checks: c.gate.checks,
+        lastOk: c.gate.lastOk, lastDetail: c.gate.lastDetail,
+      }
+      : null,
   };
 }

@@ -3,7 +3,8 @@
 // kernel routes, hooks). Start-up failures are one-line errors; SIGINT/SIGTERM tell the
 // peers we leave (so they fail over at once) and tear everything down within a second.
 import { formatAddress, formatEndpoint, formatPrefix, type Prefix } from '../wire/addr.js';
-import { claimedPrefixes, claimRightsMap } from '../config/resolve.js';
+import { claimedPrefixes, claimRightsMap, ownClaims } from '../config/resolve.js';
+import { HaPlumbing } from './ha.js';
 import { ClaimPolicy } from '../core/claim-policy.js';
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/types.js';
@@ -95,7 +96,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   closers.push(() => tun.close());
 
   // Kernel routes for subnets other nodes claim outside our own network.
-  const ownNetworks: Prefix[] = [...(config.ip ? [config.ip.prefix] : []), ...config.claims];
+  const ownNetworks: Prefix[] = [...(config.ip ? [config.ip.prefix] : []), ...config.claims.map((c) => c.prefix)];
   const routes = config.routes ? new KernelRoutes({ device: tun.name, ownNetworks, allowedRoutes: config.allowedRoutes, log }) : null;
   if (routes) closers.push(() => routes.close());
 
@@ -111,9 +112,14 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
   }
 
   const routesChanged = debounce(() => syncRoutes());
+  const ha = new HaPlumbing(config, tun.name, trust.identity.id, log);
+  closers.push(() => ha.close());
   const engine: Engine = createEngine({
     config: {
-      claims: claimedPrefixes(config),
+      claims: ownClaims(config).map((c) => ({
+        prefix: c.prefix, priority: c.priority, preempt: c.preempt, preemptDelayMs: c.preemptDelayMs,
+        health: c.health ? { rise: c.health.rise, fall: c.health.fall } : null,
+      })),
       claimRights,
       allowedRoutes: config.allowedRoutes,
       bootTimeMs: Date.now(),
@@ -137,12 +143,14 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
     onEvent: (e) => {
       logEngineEvent(log, e);
       if (e.type === 'route-change') routesChanged();
+      ha.onEvent(e);
     },
     rng,
   });
   const plane = new DataPlane(engine, tun, transport);
   plane.start();
   closers.push(() => plane.stop());
+  ha.start(engine, () => plane.poke());
   log.info(`listening on port ${transport.localPort}, device ${tun.name} mtu ${mtu}` +
     (config.ip ? ` address ${config.ip.text}` : ''));
 
@@ -183,8 +191,10 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
       },
       engine.status(monotonicMs()),
     );
-  const control = await startControlServer(config.controlSocket, (cmd) => {
+  const control = await startControlServer(config.controlSocket, ({ cmd, args }) => {
     if (cmd === 'status') return getStatus();
+    const haReply = ha.control(cmd, args, () => plane.poke());
+    if (haReply) return haReply;
     throw new Error(`unknown command '${cmd}'`);
   }).catch((err: Error) => {
     log.warn(`control socket disabled: ${err.message}`);

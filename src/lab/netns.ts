@@ -1,18 +1,23 @@
 // Network-namespace lab for e2e tests, benchmarks and the demo.
 //
 // Layout: one bridge namespace holding a Linux bridge, and one namespace per host with an
-// `eth0` veth whose other end is a port of that bridge. Every interface is created directly
+// `eth0` veth whose other end is a port of that bridge. Optional site LANs (lan.ts) put more
+// hosts behind a NAT router, which is one of the hosts on the main bridge. Every interface is created directly
 // inside its namespace (never in the root namespace), names are unique per run ("hc" + pid +
 // random), and the underlay addresses exist only inside the lab: parallel runs cannot collide
 // and the host's own network is never touched.
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LabProcess } from './process.js';
+import { planLan, wireLan, type LanOptions } from './lan.js';
+import { ipCmd, LabError, run, type ExecOptions, type ExecResult } from './run.js';
 
 export { LabProcess } from './process.js';
+export { LabError, type ExecOptions, type ExecResult } from './run.js';
+export type { LanOptions } from './lan.js';
 
 /** Host key for commands in the bridge namespace (e.g. tcpdump on the underlay). */
 export const BRIDGE = 'bridge';
@@ -28,10 +33,6 @@ function findRepoRoot(dir: string): string {
     if (existsSync(resolve(d, 'package.json'))) return d;
     if (dirname(d) === d) return resolve(dir, '../..');
   }
-}
-
-export class LabError extends Error {
-  override name = 'LabError';
 }
 
 /** What a lab needs and this process lacks: root, the TUN clone device, iproute2's `ip`. */
@@ -60,28 +61,20 @@ export function builtFile(relativePath: string): string {
 }
 
 export interface LabOptions {
+  /** Hosts on the main bridge (the "public" side when there are LANs). */
   hosts: readonly string[];
+  /** Site LANs, each behind a masquerading router from `hosts` (see lan.ts). */
+  lans?: readonly LanOptions[];
 }
 
 export interface LabHost {
   readonly name: string;
   readonly ns: string;
-  /** Underlay IPv4 and IPv6 addresses on eth0. */
+  /** Underlay IPv4 and IPv6 addresses on eth0 (LAN hosts have no IPv6). */
   readonly ip: string;
-  readonly ip6: string;
-}
-
-export interface ExecOptions {
-  /** Throw on a non-zero exit (default true). */
-  check?: boolean;
-  timeoutMs?: number;
-  env?: Record<string, string>;
-}
-
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
+  readonly ip6: string | null;
+  /** The router of the LAN this host is on; null on the main bridge. */
+  readonly lan: string | null;
 }
 
 export interface SpawnOptions {
@@ -119,7 +112,9 @@ export class Lab {
   }
 
   ip6(host: string): string {
-    return this.host(host).ip6;
+    const ip6 = this.host(host).ip6;
+    if (ip6 === null) throw new LabError(`lab host '${host}' has no IPv6 address (it is on a LAN)`);
+    return ip6;
   }
 
   /** Run a command inside a host's namespace and collect its output. */
@@ -182,13 +177,22 @@ export class Lab {
 
   /** @internal used by createLab while building */
   addHost(name: string, index: number): LabHost {
-    const h: LabHost = {
+    return this.registerHost({
       name,
       ns: `hc${this.id}-${name}`,
       ip: `172.31.${this.subnetOctet}.${10 + index}`,
       ip6: `fd31:${this.subnetOctet.toString(16)}::${(10 + index).toString(16)}`,
-    };
-    this.hosts.set(name, h);
+      lan: null,
+    });
+  }
+
+  /** @internal used by createLab while building */
+  addLanHost(name: string, ip: string, router: string): LabHost {
+    return this.registerHost({ name, ns: `hc${this.id}-${name}`, ip, ip6: null, lan: router });
+  }
+
+  private registerHost(h: LabHost): LabHost {
+    this.hosts.set(h.name, h);
     return h;
   }
 
@@ -208,12 +212,19 @@ export class Lab {
 /** Build the lab; on any failure, whatever was created is removed before the error is thrown. */
 export async function createLab(options: LabOptions): Promise<Lab> {
   const names = options.hosts;
-  for (const name of names) {
+  const lans = options.lans ?? [];
+  const allNames = [...names, ...lans.flatMap((l) => l.hosts)];
+  for (const name of allNames) {
     if (!HOST_NAME_RE.test(name) || name === BRIDGE) {
       throw new LabError(`invalid lab host name '${name}': use 1-12 lowercase letters and digits`);
     }
   }
-  if (new Set(names).size !== names.length) throw new LabError(`duplicate lab host names: ${names.join(', ')}`);
+  if (new Set(allNames).size !== allNames.length) throw new LabError(`duplicate lab host names: ${allNames.join(', ')}`);
+  const routers = lans.map((l) => l.router);
+  for (const r of routers) {
+    if (!names.includes(r)) throw new LabError(`LAN router '${r}' must be one of the main hosts (${names.join(', ')})`);
+  }
+  if (new Set(routers).size !== routers.length) throw new LabError(`a host routes for two LANs: ${routers.join(', ')}`);
 
   await sweepStaleLabs();
   const id = `${process.pid.toString(36)}${randomInt(36 ** 2).toString(36).padStart(2, '0')}`;
@@ -236,6 +247,12 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       // nodad: the address is usable at once instead of after ~1 s of duplicate detection.
       await ipCmd(['-n', h.ns, 'addr', 'add', `${h.ip6}/64`, 'dev', 'eth0', 'nodad']);
       await ipCmd(['-n', h.ns, 'link', 'set', 'eth0', 'up']);
+    }
+    for (const [index, lan] of lans.entries()) {
+      const plan = planLan(index, lan);
+      const hosts = lan.hosts.map((name, i) => lab.addLanHost(name, plan.hostIps[i]!, lan.router));
+      for (const h of hosts) await lab.addNamespace(h.ns);
+      await wireLan(br, lab.ns(lan.router), plan, hosts);
     }
     return lab;
   } catch (err) {
@@ -298,27 +315,5 @@ function registerExitCleanup(): void {
   exitHookInstalled = true;
   process.on('exit', () => {
     for (const lab of liveLabs) lab.cleanupSync();
-  });
-}
-
-function ipCmd(args: readonly string[]): Promise<ExecResult> {
-  return run('ip', args, `ip ${args.join(' ')}`, {});
-}
-
-function run(cmd: string, args: readonly string[], label: string, options: ExecOptions): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      cmd,
-      args,
-      { timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...options.env } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        if (code !== 0 && options.check !== false) {
-          const why = (stderr.trim() || stdout.trim()).split('\n').slice(-3).join(' | ') || err?.message;
-          return reject(new LabError(`${label} failed (exit ${err?.killed ? 'timeout' : code}): ${why}`));
-        }
-        resolve({ code, stdout, stderr });
-      },
-    );
   });
 }

@@ -11,7 +11,9 @@ export class ControlClientError extends Error {
 const MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 /** Resolves with the daemon's reply; a reply of the form {"error": "..."} rejects (code 'remote'). */
-export function requestControl(path: string, cmd: string, timeoutMs = 5000): Promise<unknown> {
+export function requestControl(
+  path: string, cmd: string, timeoutMs = 5000, args: Record<string, unknown> = {},
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     let buffered = '';
@@ -26,7 +28,7 @@ export function requestControl(path: string, cmd: string, timeoutMs = 5000): Pro
     socket.setEncoding('utf8');
     socket.setTimeout(timeoutMs, () =>
       finish(new ControlClientError(`the hacloud daemon at ${path} did not answer within ${timeoutMs} ms`, 'timeout')));
-    socket.on('connect', () => socket.write(`${JSON.stringify({ cmd })}\n`));
+    socket.on('connect', () => socket.write(`${JSON.stringify({ ...args, cmd })}\n`));
     socket.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ENOTDIR') {
         finish(new ControlClientError(`no hacloud daemon at ${path}: is it running?`, 'no-daemon'));

@@ -1,12 +1,19 @@
 // The control socket: a Unix socket only root can open (0600 in a 0700 directory). Protocol:
-// one JSON request line per connection, `{"cmd":"status"}`, answered by one JSON line — the
-// handler's result, or `{"error":"..."}`. Nothing a client sends can throw into the daemon.
+// one JSON request line per connection, `{"cmd":"status"}` or with arguments
+// (`{"cmd":"drain","prefixes":["10.0.0.1/32"]}`), answered by one JSON line — the handler's
+// result, or `{"error":"..."}`. Nothing a client sends can throw into the daemon.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { errorText } from '../log/text.js';
 
-export type ControlHandler = (command: string) => Promise<unknown> | unknown;
+/** A request: its command and the rest of the JSON object as arguments. */
+export interface ControlRequest {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+export type ControlHandler = (request: ControlRequest) => Promise<unknown> | unknown;
 
 export interface ControlServer {
   close(): Promise<void>;
@@ -141,7 +148,7 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
   const answer = (line: string): void => {
     const parsed = parseRequest(line);
     if ('error' in parsed) reply(parsed);
-    else runHandler(handle, parsed.cmd).then(reply, (e: unknown) => reply({ error: errorText(e) }));
+    else runHandler(handle, parsed).then(reply, (e: unknown) => reply({ error: errorText(e) }));
   };
   socket.on('data', (chunk: string) => {
     if (answered) return;
@@ -170,7 +177,7 @@ function serveConnection(socket: Socket, handle: ControlHandler): void {
 }
 
 /** Exported for tests: validates one request line. */
-export function parseRequest(line: string): { cmd: string } | { error: string } {
+export function parseRequest(line: string): ControlRequest | { error: string } {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -182,11 +189,12 @@ export function parseRequest(line: string): { cmd: string } | { error: string } 
   }
   const cmd = (value as Record<string, unknown>)['cmd'];
   if (typeof cmd !== 'string' || cmd === '') return { error: 'request has no "cmd" string' };
-  return { cmd };
+  const { cmd: _cmd, ...args } = value as Record<string, unknown>;
+  return { cmd, args };
 }
 
-async function runHandler(handle: ControlHandler, cmd: string): Promise<unknown> {
-  return handle(cmd);
+async function runHandler(handle: ControlHandler, request: ControlRequest): Promise<unknown> {
+  return handle(request);
 }
 
 function unlinkQuietly(path: string): void {

@@ -64,6 +64,32 @@ export function createMetricsRegistry(getStatus: () => StatusJson, opts: Metrics
     collect() { this.set(snapshot().routes.length); },
   });
   new Gauge({
+    name: 'hacloud_claim_state',
+    help: "This node's claims: 1 for the claim's current role (active, standby, withdrawn), 0 for the others.",
+    labelNames: ['prefix', 'role'], registers,
+    collect() {
+      this.reset();
+      for (const c of snapshot().claims) {
+        for (const role of ['active', 'standby', 'withdrawn']) this.set({ prefix: c.prefix, role }, c.role === role ? 1 : 0);
+      }
+    },
+  });
+  new Gauge({
+    name: 'hacloud_claim_healthy', help: "1 while the health check of this node's claim passes (claims with a check only).",
+    labelNames: ['prefix'], registers,
+    collect() {
+      this.reset();
+      for (const c of snapshot().claims) if (c.health) this.set({ prefix: c.prefix }, c.health.healthy ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'hacloud_claim_priority', help: "Priority of this node's claims.", labelNames: ['prefix'], registers,
+    collect() {
+      this.reset();
+      for (const c of snapshot().claims) this.set({ prefix: c.prefix }, c.priority);
+    },
+  });
+  new Gauge({
     name: 'hacloud_denied_claims', help: 'Claims of connected peers this node ignores (claim rights, route safety, the cap).',
     registers,
     collect() { this.set(snapshot().peers.reduce((n, p) => n + p.deniedClaims.length, 0)); },

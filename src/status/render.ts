@@ -26,6 +26,21 @@ export function renderStatus(s: StatusJson): string {
     ...(n.leaving ? [['state', 'leaving']] : []),
   ]));
 
+  out.push('', `CLAIMS (${s.claims.length})`);
+  if (s.claims.length === 0) out.push('  none');
+  else {
+    out.push(table([
+      ['PREFIX', 'ROLE', 'PRIO', 'PREEMPT', 'HEALTH'],
+      ...s.claims.map((c) => [
+        c.prefix,
+        c.role === 'withdrawn' ? `withdrawn (${c.state === 'drained' ? 'drained' : 'health'})` : c.role,
+        String(c.priority),
+        c.preempt ? (c.preemptDelayMs > 0 ? `yes, after ${formatDuration(c.preemptDelayMs)}` : 'yes') : 'no',
+        c.health === null ? '-' : formatHealth(c.health),
+      ]),
+    ], '  '));
+  }
+
   out.push('', `PEERS (${s.peers.length})`);
   if (s.peers.length === 0) out.push('  none');
   else {
@@ -61,18 +76,18 @@ export function renderStatus(s: StatusJson): string {
   out.push('', `ROUTES (${s.routes.length})   * = active`);
   if (s.routes.length === 0) out.push('  none');
   else {
-    const rows: string[][] = [['', 'PREFIX', 'CLAIMANT', 'UPTIME', 'WHY ACTIVE']];
+    const rows: string[][] = [['', 'PREFIX', 'CLAIMANT', 'PRIO', 'STATE', 'UPTIME', 'WHY ACTIVE']];
     for (const r of s.routes) {
-      if (r.claimants.length === 0) rows.push(['', r.prefix, '-', '-', r.reason]);
+      if (r.claimants.length === 0) rows.push(['', r.prefix, '-', '-', '-', '-', r.reason]);
       r.claimants.forEach((c, i) => {
-        const extra = [c.health === null ? '' : `health ${c.health}`, c.priority === null ? '' : `priority ${c.priority}`]
-          .filter(Boolean).join(', ');
         rows.push([
           c.active ? '*' : '',
           i === 0 ? r.prefix : '',
           who(c.id),
-          formatDuration(c.uptimeMs) + (extra ? ` (${extra})` : ''),
-          c.active ? r.reason : '',
+          String(c.priority),
+          c.health !== 'up' ? c.health : c.epoch > 0 ? 'serving' : c.preempt ? 'standby, preempts' : 'standby',
+          formatDuration(c.uptimeMs),
+          c.active ? r.reason : i === 0 ? r.reason : '',
         ]);
       });
     }
@@ -95,12 +110,36 @@ export function renderStatus(s: StatusJson): string {
     ], '  '));
   }
 
+  if (s.events.length > 0) {
+    const shown = s.events.slice(0, EVENTS_SHOWN);
+    out.push('', `RECENT EVENTS (${shown.length} shown)`);
+    out.push(table([
+      ['WHEN', 'EVENT', 'PREFIX', 'PEER / MOVE', 'REASON'],
+      ...shown.map((e) => [
+        `${formatDuration(e.agoMs)} ago`,
+        e.event,
+        e.prefix ?? '',
+        e.event === 'failover' ? `${who(e.from)} -> ${who(e.to)}` : e.peer ? who(e.peer) : '',
+        [e.reason ?? '', e.gapMs === null || e.event !== 'failover' ? '' : `gap ${formatDuration(e.gapMs)}`].filter(Boolean).join(', '),
+      ]),
+    ], '  '));
+  }
+
   const dropped = Object.entries(s.drops.byReason).filter(([, count]) => count > 0);
   out.push('', `DROPPED PACKETS: ${s.drops.total}${dropped.length > 0 ? `  (${dropped.map(([r, c]) => `${r} ${c}`).join(', ')})` : ''}`);
   out.push(`TRAFFIC: rx ${formatTraffic(s.traffic.rx)}, tx ${formatTraffic(s.traffic.tx)}`);
   return `${out.join('\n')}\n`;
 }
 
+
+/** Recent events listed by the text form (the JSON has the whole bounded history). */
+const EVENTS_SHOWN = 10;
+
+function formatHealth(h: NonNullable<StatusJson['claims'][number]['health']>): string {
+  const state = h.healthy ? 'healthy' : h.checks === 0 ? 'not checked yet' : 'failing';
+  const last = h.lastOk === null ? '' : `, last check ${h.lastOk ? 'ok' : 'failed'}${h.lastDetail ? `: ${h.lastDetail}` : ''}`;
+  return `${state} (rise ${h.rise}, fall ${h.fall}${last})`;
+}
 
 /** 0ms, 850ms, 4.2s, 59s, 3m05s, 2h03m, 3d04h. */
 export function formatDuration(ms: number): string {

@@ -2,7 +2,7 @@
 // Built from the engine's snapshot plus what only the daemon knows (version, device, listen
 // address). Pure: the wall clock comes in as DaemonInfo.nowWallMs. Fields may be added in
 // later versions; renaming or removing one, or changing its meaning, bumps `format`.
-import type { EngineStatus, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
+import type { EngineStatus, OwnClaimStatus, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
 
 export const STATUS_JSON_FORMAT = 1;
 
@@ -96,10 +96,51 @@ export interface ClaimantJson {
   active: boolean;
   bootTime: string;
   uptimeMs: number;
-  /** Reserved for health checks; null until the engine reports them. */
-  health: string | null;
-  /** Reserved for claim priorities; null until the engine reports them. */
-  priority: number | null;
+  /** "up" (takes part in the choice), "unhealthy" (withdrawn by its health check) or "drained". */
+  health: string;
+  /** 0..255, higher preferred among claimants of this prefix. */
+  priority: number;
+  /** Ready to take the prefix from a lower-priority claimant that serves it. */
+  preempt: boolean;
+  /** > 0: it serves the prefix since this epoch (the most recent takeover is the highest); 0: standby. */
+  epoch: number;
+}
+
+/** One of this node's own claims with its options and run-time state. */
+export interface OwnClaimJson {
+  prefix: string;
+  /** "active" (this node serves it), "standby" or "withdrawn". */
+  role: string;
+  /** "up", "unhealthy" or "drained". */
+  state: string;
+  priority: number;
+  preempt: boolean;
+  preemptDelayMs: number;
+  epoch: number;
+  drained: boolean;
+  /** Its health check; null when it has none. */
+  health: {
+    healthy: boolean;
+    rise: number;
+    fall: number;
+    checks: number;
+    lastOk: boolean | null;
+    lastDetail: string;
+  } | null;
+}
+
+/** A recent HA event, as the event hooks get it. */
+export interface EventJson {
+  time: string;
+  agoMs: number;
+  /** peer-up | peer-down | claim-active | claim-standby | claim-withdrawn | failover */
+  event: string;
+  prefix: string | null;
+  peer: string | null;
+  from: string | null;
+  to: string | null;
+  reason: string | null;
+  gapMs: number | null;
 }
 
 export interface RouteJson {
@@ -121,7 +162,7 @@ export interface FailoverJson {
   prefix: string;
   from: string | null;
   to: string | null;
-  /** timeout | leave | replaced | restart */
+  /** timeout | leave | replaced | restart | health | drain | preempt | merge */
   cause: string;
   /** How long the old claimant had been silent when this node switched. */
   gapMs: number;
@@ -140,6 +181,10 @@ export interface StatusJson {
     /** Newest first; a bounded history. */
     recent: FailoverJson[];
   };
+  /** This node's claims in detail (node.claims lists their prefixes). */
+  claims: OwnClaimJson[];
+  /** Recent HA events, newest first; a bounded history. */
+  events: EventJson[];
   drops: {
     total: number;
     byReason: Record<string, number>;
@@ -197,6 +242,18 @@ export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJ
         gapMs: ms(f.gapMs),
       })),
     },
+    claims: engine.ownClaims.map(ownClaimJson),
+    events: engine.events.map((e) => ({
+      time: iso(now - e.agoMs),
+      agoMs: ms(e.agoMs),
+      event: e.event,
+      prefix: e.prefix ?? null,
+      peer: e.peer ?? null,
+      from: e.from ?? null,
+      to: e.to ?? null,
+      reason: e.reason ?? null,
+      gapMs: e.gapMs === undefined ? null : ms(e.gapMs),
+    })),
     drops: {
       total: Object.values(byReason).reduce((a, b) => a + b, 0),
       byReason,
@@ -243,9 +300,18 @@ function routeJson(r: RouteStatus, now: number): RouteJson {
       bootTime: iso(c.bootTimeMs),
       // Boot times come from each node's own clock: a skewed clock must not show a negative uptime.
       uptimeMs: Math.max(0, ms(now - c.bootTimeMs)),
-      health: null,
-      priority: null,
+      health: c.state,
+      priority: c.priority,
+      preempt: c.preempt,
+      epoch: c.epoch,
     })),
+  };
+}
+
+function ownClaimJson(c: OwnClaimStatus): OwnClaimJson {
+  return {
+    prefix: c.prefix, role: c.role, state: c.state, priority: c.priority, preempt: c.preempt,
+    preemptDelayMs: c.preemptDelayMs, epoch: c.epoch, drained: c.drained, health: c.health ? { ...c.health } : null,
   };
 }
 

@@ -34,14 +34,29 @@ const T_CLAIM = 3; // repeatable: family:u8 len:u8 addr[4|16] part* END
 const T_PEER = 4; // repeatable: idLength:u8 id[idLength] part* END
 // Nested in T_PEER.
 const T_PEER_ENDPOINT = 1; // repeatable: family:u8 addr[4|16] port:u16
-// Nested in T_CLAIM: none defined yet; reserved for priority (1) and health (2).
+// Nested in T_CLAIM (each optional; absent means the default in parentheses).
+const T_CLAIM_PRIORITY = 1; // u8: higher wins among claims of the same prefix (100)
+const T_CLAIM_STATE = 2; // u8: 0 up, 1 withdrawn by its health check, 2 drained (0); an
+//                           unknown value is read as withdrawn (a newer reason not to route)
+const T_CLAIM_EPOCH = 3; // u32: > 0 the claimant serves the prefix since this epoch (0)
+const T_CLAIM_FLAGS = 4; // u8: bit 0 ready to preempt a lower-priority claimant (0)
 // Probe / ProbeAck tags.
 const T_PROBE_ID = 1; // u32
 const T_PROBE_SENT_AT = 2; // f64: the prober's monotonic clock, echoed back unchanged
 
+export type ClaimInfoState = 'up' | 'unhealthy' | 'drained';
+
+/** One claim as announced. Optional fields default as documented at the tags above. */
 export interface ClaimInfo {
   prefix: Prefix;
+  priority?: number;
+  state?: ClaimInfoState;
+  epoch?: number;
+  preempt?: boolean;
 }
+
+export const DEFAULT_CLAIM_PRIORITY = 100;
+const STATE_CODES: Record<ClaimInfoState, number> = { up: 0, unhealthy: 1, drained: 2 };
 
 export interface PeerInfo {
   id: PeerId;
@@ -178,6 +193,11 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
       for (const c of msg.claims) {
         w.part(T_CLAIM, () => {
           writePrefix(w, c.prefix);
+          const priority = c.priority ?? DEFAULT_CLAIM_PRIORITY;
+          if (priority !== DEFAULT_CLAIM_PRIORITY) w.part(T_CLAIM_PRIORITY, () => w.u8(priority));
+          if ((c.state ?? 'up') !== 'up') w.part(T_CLAIM_STATE, () => w.u8(STATE_CODES[c.state!]));
+          if ((c.epoch ?? 0) !== 0) w.part(T_CLAIM_EPOCH, () => w.u32(c.epoch!));
+          if (c.preempt) w.part(T_CLAIM_FLAGS, () => w.u8(1));
           w.u8(END);
         });
       }
@@ -312,6 +332,12 @@ function timeValue(r: Reader, what: string): number {
   return v;
 }
 
+function u8Value(r: Reader, what: string): number {
+  const v = r.u8(what);
+  r.done(what);
+  return v;
+}
+
 function u32Value(r: Reader, what: string): number {
   const v = r.u32(what);
   r.done(what);
@@ -328,9 +354,21 @@ function readClaim(r: Reader): ClaimInfo {
   const len = r.u8('claim length');
   const bytes = readAddress(r, family, 'claim address');
   if (len > bytes.length * 8) throw new DecodeError(`claim prefix length ${len} too long`);
-  r.parts(() => {}); // no claim metadata is defined yet; skip what newer nodes send
+  let priority = DEFAULT_CLAIM_PRIORITY;
+  let state: ClaimInfoState = 'up';
+  let epoch = 0;
+  let preempt = false;
+  r.parts((tag, v) => {
+    if (tag === T_CLAIM_PRIORITY) priority = u8Value(v, 'claim priority');
+    else if (tag === T_CLAIM_STATE) {
+      const code = u8Value(v, 'claim state');
+      state = code === STATE_CODES.up ? 'up' : code === STATE_CODES.drained ? 'drained' : 'unhealthy';
+    } else if (tag === T_CLAIM_EPOCH) epoch = u32Value(v, 'claim epoch');
+    else if (tag === T_CLAIM_FLAGS) preempt = (u8Value(v, 'claim flags') & 1) === 1;
+    // other tags: metadata of newer nodes, skipped
+  });
   r.done('claim');
-  return { prefix: { family: family as Family, bytes: maskBytes(bytes, len), len } };
+  return { prefix: { family: family as Family, bytes: maskBytes(bytes, len), len }, priority, state, epoch, preempt };
 }
 
 function readPeer(r: Reader): PeerInfo {

@@ -16,6 +16,11 @@ export const enum IpError {
 }
 
 export const IPV4_HEADER_BYTES = 20;
+const IP_PROTO_TCP = 6;
+/** Byte of the TCP header holding the flags, and the SYN and ACK bits in it. */
+const TCP_FLAGS_OFFSET = 13;
+export const TCP_SYN = 0x02;
+export const TCP_ACK = 0x10;
 export const IPV6_HEADER_BYTES = 40;
 
 export function describeIpError(err: IpError): string {
@@ -35,6 +40,8 @@ export class IpHeader {
   totalLength = 0;
   /** IPv4 protocol or IPv6 next header. */
   protocol = 0;
+  /** Where the payload (or the first IPv6 extension header) starts. */
+  headerBytes = 0;
   /** Points at src4/dst4 or src6/dst6 depending on the version. */
   src: Uint8Array;
   dst: Uint8Array;
@@ -81,6 +88,29 @@ export class IpHeader {
     return IpError.Ok;
   }
 
+  /**
+   * After parse()/parseDst() returned Ok: the TCP flags of `packet`, or -1 if it is not TCP
+   * (IPv6 packets with extension headers before TCP count as not TCP) or too short.
+   */
+  tcpFlags(packet: Uint8Array): number {
+    if (this.protocol !== IP_PROTO_TCP) return -1;
+    const at = this.headerBytes + TCP_FLAGS_OFFSET;
+    return at < this.totalLength ? packet[at]! : -1;
+  }
+
+  /**
+   * After parse()/parseDst(): a 32-bit hash of the TCP 4-tuple (addresses and ports), read
+   * straight from the packet (no allocation). Only meaningful when tcpFlags() >= 0.
+   */
+  tcpFlowHash(packet: Uint8Array): number {
+    const addrStart = this.version === 4 ? 12 : 8;
+    const addrEnd = this.version === 4 ? 20 : 40;
+    let h = 0x811c9dc5;
+    for (let i = addrStart; i < addrEnd; i++) h = Math.imul(h ^ packet[i]!, 0x01000193);
+    for (let i = this.headerBytes; i < this.headerBytes + 4; i++) h = Math.imul(h ^ packet[i]!, 0x01000193);
+    return h >>> 0;
+  }
+
   private check(packet: Uint8Array): IpError {
     if (packet.length === 0) return IpError.TooShort;
     const version = packet[0]! >> 4;
@@ -93,6 +123,7 @@ export class IpHeader {
       this.version = 4;
       this.totalLength = total;
       this.protocol = packet[9]!;
+      this.headerBytes = headerBytes;
       return IpError.Ok;
     }
     if (version === 6) {
@@ -104,6 +135,7 @@ export class IpHeader {
       this.version = 6;
       this.totalLength = total;
       this.protocol = packet[6]!;
+      this.headerBytes = IPV6_HEADER_BYTES;
       return IpError.Ok;
     }
     return IpError.BadVersion;

@@ -4,7 +4,7 @@
 // for the timeout. Then the guide's active/passive trick with three servers (/32, /31, /30).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useLab, type Lab, type LabProcess } from './lab.js';
-import { ask, controlSocket, HACLOUD_BIN, requireBuilt, startHacloud, TCP_FIXTURE, waitFor } from './hacloud.js';
+import { ask, requireBuilt, startHacloud, statusJson, TCP_FIXTURE, waitFor } from './hacloud.js';
 
 const GUIDE = ['--peer-timeout', '5', '--keepalive', '2'];
 const FAST = ['--peer-timeout', '800ms', '--keepalive', '100ms'];
@@ -58,9 +58,7 @@ describe('HA guide: two servers share 10.0.0.1', () => {
     await startServer('servera', 'serverb');
     // Wait until the client knows both claimants of 10.0.0.1 again, then keep asking.
     await waitFor('client to see servera again', 15_000, async () => {
-      const r = await l.exec('client', process.execPath, [HACLOUD_BIN, 'status', '--json', '--control-socket', controlSocket(l, 'client')], { check: false });
-      const status = JSON.parse(r.stdout || '{}') as { routes?: { prefix: string; claimants: unknown[] }[] };
-      const route = status.routes?.find((x) => x.prefix === '10.0.0.1/32');
+      const route = (await statusJson(l, 'client')).routes.find((x) => x.prefix === '10.0.0.1/32');
       return route && route.claimants.length === 2 ? true : null;
     }, 200);
     for (let i = 0; i < 10; i++) expect(await ask(l, 'client', '10.0.0.1', 8000)).toBe('serverb');

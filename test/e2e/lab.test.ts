@@ -1,7 +1,9 @@
 // The namespace lab itself: hosts reach each other over the underlay (IPv4 and IPv6), loss
-// injection drops packets, and destroy() stops processes and removes every namespace.
+// injection drops packets, destroy() stops processes and removes every namespace, and a site
+// LAN sits behind a router that masquerades it and lets nothing in unsolicited.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { ask, TCP_FIXTURE } from './hacloud.js';
 import { createLab, LabError, sweepStaleLabs, useLab, type Lab } from './lab.js';
 
 async function labNamespaces(lab: Lab): Promise<string[]> {
@@ -41,6 +43,8 @@ describe('network namespace lab', () => {
   it('rejects invalid and duplicate host names before creating anything', async () => {
     await expect(createLab({ hosts: ['Bad_Name'] })).rejects.toThrow(LabError);
     await expect(createLab({ hosts: ['x', 'x'] })).rejects.toThrow(/duplicate/);
+    await expect(createLab({ hosts: ['r'], lans: [{ router: 'r', hosts: ['r'] }] })).rejects.toThrow(/duplicate/);
+    await expect(createLab({ hosts: ['r'], lans: [{ router: 'nope', hosts: ['x'] }] })).rejects.toThrow(/must be one of the main hosts/);
   });
 
   it('destroy() stops spawned processes by PID and removes every namespace, twice safely', async () => {
@@ -76,5 +80,34 @@ describe('network namespace lab', () => {
       spawnSync('ip', ['netns', 'del', stale]);
       spawnSync('ip', ['netns', 'del', live]);
     }
+  });
+});
+
+describe('site LAN behind a masquerading router', () => {
+  const lab = useLab({ hosts: ['public', 'router'], lans: [{ router: 'router', hosts: ['inside'] }] });
+
+  /** A TCP server in `host` that answers each connection with the source address it sees. */
+  async function serveSourceAddress(l: Lab, host: string, port: number): Promise<void> {
+    const js = `require('net').createServer((s) => { s.on('error', () => {}); s.end(s.remoteAddress + '\\n'); })` +
+      `.listen(${port}, '0.0.0.0', () => console.log('READY'))`;
+    await l.spawn(host, process.execPath, ['-e', js]).waitForLine(/READY/, 5000);
+  }
+
+  it('lets a LAN host dial out, seen from outside as the router', async () => {
+    const l = lab();
+    expect(l.host('inside').lan).toBe('router');
+    expect(() => l.ip6('inside')).toThrow(/no IPv6/);
+    await serveSourceAddress(l, 'public', 7000);
+    expect(await ask(l, 'inside', l.ip('public'), 7000)).toBe(l.ip('router'));
+  });
+
+  it('drops unsolicited inbound, even from a host that routes the LAN to the router', async () => {
+    const l = lab();
+    const inside = l.ip('inside');
+    await l.spawn('inside', process.execPath, [TCP_FIXTURE, 'name', '7001', 'inside']).waitForLine(/READY/, 5000);
+    await l.exec('public', 'ip', ['route', 'add', `${inside.replace(/\.\d+$/, '.0')}/24`, 'via', l.ip('router')]);
+    expect(await ask(l, 'public', inside, 7001, 500)).toBeNull();
+    // The service is up and reachable on the LAN itself: only the router keeps it out.
+    expect(await ask(l, 'router', inside, 7001)).toBe('inside');
   });
 });

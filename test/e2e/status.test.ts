@@ -70,7 +70,7 @@ describe('status, metrics and kernel routes through a failover', () => {
 
     const human = await cli(['status', '--control-socket', controlSocket(l, 'client')]);
     expect(human.code).toBe(0);
-    expect(human.stdout).toMatch(new RegExp(`^ {2}\\* {2}10\\.0\\.0\\.1/32 +${idA.slice(0, 8)} \\(${l.ip('servera')}:3210\\) +\\S+ +longest uptime$`, 'm'));
+    expect(human.stdout).toMatch(new RegExp(`^ {2}\\* {2}10\\.0\\.0\\.1/32 +${idA.slice(0, 8)} \\(${l.ip('servera')}:3210\\) +100 +serving +\\S+ +longest uptime$`, 'm'));
     expect(human.stdout).toContain('PEERS (2)');
   });
 

@@ -9,9 +9,10 @@
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { FAST_KEEPALIVE_MS, FAST_PEER_TIMEOUT_MS } from '../../src/core/constants.js';
 import { createEngine, type Engine } from '../../src/core/engine.js';
+import type { OwnClaimSpec } from '../../src/core/own-claims.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import type { Endpoint, PeerId } from '../../src/core/types.js';
-import { formatAddress, parseIPv4, parsePrefix, prefixContains, type Prefix } from '../../src/wire/addr.js';
+import { formatAddress, formatPrefix, parseIPv4, parsePrefix, prefixContains, type Prefix } from '../../src/wire/addr.js';
 import { LAN, SimNetwork, type LinkProfile } from './network.js';
 import { SimRng } from './rng.js';
 import { SimChannel } from './sim-channel.js';
@@ -48,6 +49,8 @@ export interface NodeSpec {
   identity?: 'key' | 'password';
   /** Offset of this node's wall clock (affects only its announced boot time). */
   wallSkewMs?: number;
+  /** Options of its claims by prefix text ('10.0.0.1' means /32): priority, preemption, health. */
+  claimOptions?: Record<string, Partial<Omit<OwnClaimSpec, 'prefix'>>>;
 }
 
 export interface SimOptions {
@@ -101,6 +104,14 @@ export class SimNode {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** Its claims with the options of spec.claimOptions. */
+  claimSpecs(): OwnClaimSpec[] {
+    const options = new Map(Object.entries(this.spec.claimOptions ?? {}).map(([k, o]) => [formatPrefix(parsePrefix(k)), o]));
+    return this.claims.map((prefix) => ({
+      prefix, priority: 100, preempt: false, preemptDelayMs: 0, health: null, ...options.get(formatPrefix(prefix)),
+    }));
   }
 
   get running(): boolean {
@@ -217,7 +228,7 @@ export class Sim {
     const inc = node.incarnation;
     const engine = createEngine({
       config: {
-        claims: node.claims,
+        claims: node.claimSpecs(),
         bootTimeMs: node.bootTimeMs,
         seeds: (node.spec.seeds ?? []).map((s) => this.node(s).endpoint),
         keepaliveMs: this.keepaliveMs,
@@ -261,6 +272,40 @@ export class Sim {
     const node = this.node(name);
     node.mustEngine().leave(this.clock(node));
     node.stopAt = this.now + maxWaitMs;
+  }
+
+  /** One health check result for `name`'s claim `prefix` (as the daemon's checker reports it). */
+  health(name: string, prefix: string, ok: boolean): void {
+    const node = this.node(name);
+    if (node.running && node.frozenUntil <= this.now) node.mustEngine().healthResult(this.clock(node), formatPrefix(parsePrefix(prefix)), ok, ok ? 'ok' : 'failed');
+  }
+
+  /**
+   * A health checker for `name`'s claim `prefix`: every intervalMs, while that process runs,
+   * report `ok(now)`. Returns a function that stops it.
+   */
+  checkHealth(name: string, prefix: string, intervalMs: number, ok: (now: number) => boolean): () => void {
+    const node = this.node(name);
+    const inc = node.incarnation;
+    let stopped = false;
+    const tick = (): void => {
+      if (stopped || !node.running || node.incarnation !== inc) return;
+      this.health(name, prefix, ok(this.now));
+      this.after(intervalMs, tick);
+    };
+    this.after(0, tick);
+    return () => { stopped = true; };
+  }
+
+  /** `hacloud drain` / `undrain` on `name` (all its claims when prefixes is omitted). */
+  drain(name: string, prefixes: string[] | null = null): void {
+    const node = this.node(name);
+    node.mustEngine().drain(this.clock(node), prefixes?.map((p) => formatPrefix(parsePrefix(p))) ?? null);
+  }
+
+  undrain(name: string, prefixes: string[] | null = null): void {
+    const node = this.node(name);
+    node.mustEngine().undrain(this.clock(node), prefixes?.map((p) => formatPrefix(parsePrefix(p))) ?? null);
   }
 
   /** The process does not run for `ms` (suspend, SIGSTOP); datagrams queue in its socket. */
@@ -485,23 +530,34 @@ function readU32(b: Uint8Array, at: number): number {
  * The claimant every live node should pick for `ip`, by the rules, from the processes that
  * are running (and not stopping): most specific claim, earliest boot time, lowest id.
  */
+/**
+ * Who every live node should route `ip` to once the mesh is quiet: among the running claimants
+ * of the most specific prefix, the one that serves it (its own engine says its claim is
+ * active). Exactly one must: none or several is reported as '<nobody serves>' /
+ * '<several serve: ...>', which no route equals, so the caller's check fails with the names.
+ */
 export function expectedClaimant(sim: Sim, ip: string): string | null {
   const addr = parseIPv4(ip)!;
-  let best: { node: SimNode; len: number } | null = null;
+  let bestLen = -1;
+  let claimants: SimNode[] = [];
   for (const n of sim.live()) {
     if (n.stopAt !== null) continue;
     for (const c of n.claims) {
-      if (!prefixContains(c, addr)) continue;
-      if (
-        !best ||
-        c.len > best.len ||
-        (c.len === best.len && (n.bootTimeMs < best.node.bootTimeMs || (n.bootTimeMs === best.node.bootTimeMs && n.id < best.node.id)))
-      ) {
-        best = { node: n, len: c.len };
+      if (!prefixContains(c, addr) || c.len < bestLen) continue;
+      if (c.len > bestLen) {
+        bestLen = c.len;
+        claimants = [];
       }
+      claimants.push(n);
     }
   }
-  return best?.node.name ?? null;
+  if (claimants.length === 0) return null;
+  const serving = claimants.filter((n) => {
+    const own = n.mustEngine().status(sim.clock(n)).ownClaims.find((c) => prefixContains(parsePrefix(c.prefix), addr) && parsePrefix(c.prefix).len === bestLen);
+    return own?.role === 'active';
+  });
+  if (serving.length === 1) return serving[0]!.name;
+  return serving.length === 0 ? '<nobody serves>' : `<several serve: ${serving.map((n) => n.name).join(', ')}>`;
 }
 
 /**

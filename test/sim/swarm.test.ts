@@ -5,8 +5,8 @@
 //   safety   — at any time, a running node routes a shared IP to a dead process only within
 //              peerTimeout + one keepalive after the death (or after its own stall ended);
 //   liveness — once the network is quiet (healed, no loss) long enough to reconnect, every
-//              live node routes each shared IP to the same live claimant, the one the rules
-//              pick (most specific, earliest boot, lowest id), and the mesh is complete.
+//              live node routes each shared IP to the same live claimant of its most specific
+//              prefix — the one that serves it, and exactly one does — and the mesh is complete.
 import { describe, expect, it } from 'vitest';
 import { parseIPv4 } from '../../src/wire/addr.js';
 import { expectedClaimant, runSeeded, Sim, type NodeSpec } from './harness.js';

@@ -50,7 +50,7 @@ describe('run options', () => {
     expect(c.ip?.text).toBe('10.1.0.1/16');
     expect(c.listen).toEqual({ host: '127.0.0.1', port: 4000 });
     expect(c.peers).toEqual([{ host: 'a', port: 3210 }, { host: 'b', port: 1 }, { host: '::1', port: 2 }]);
-    expect(c.claims.map(formatPrefix)).toEqual(['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']);
+    expect(c.claims.map((x) => formatPrefix(x.prefix))).toEqual(['10.2.0.0/24', '10.3.0.0/24', '10.4.0.0/24']);
     expect(c.autoClaim).toBe(false);
     expect([c.peerTimeoutMs, c.keepaliveMs, c.mtu]).toEqual([1500, 300, 1380]);
     expect([c.ifup, c.ifdown, c.logFile]).toEqual(['echo up', 'echo down', '/tmp/h.log']);
@@ -169,7 +169,7 @@ describe('with a config file', () => {
     expect(c.ip?.text).toBe('10.0.0.2/16');
     expect(c.listen.port).toBe(4000);
     expect(c.peers.map((p) => p.host)).toEqual(['a', 'b', 'c']);
-    expect(c.claims.map(formatPrefix)).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
+    expect(c.claims.map((x) => formatPrefix(x.prefix))).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
     expect([c.keepaliveMs, c.peerTimeoutMs]).toEqual([500, 4000]);
     expect(c.crypto.password).toBe('from-file');
     expect(c.controlSocket).toBe('/run/hacloud/office.sock');

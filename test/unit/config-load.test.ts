@@ -44,7 +44,7 @@ describe('parseConfigText', () => {
     expect(s.peers?.map((p) => p.value)).toEqual([
       { host: 'a', port: 3210 }, { host: 'b', port: 5 }, { host: '::1', port: 7 },
     ]);
-    expect(s.claims?.map((c) => formatPrefix(c.value))).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
+    expect(s.claims?.map((c) => c.value.kind === 'claim' && formatPrefix(c.value.claim.prefix))).toEqual(['10.1.0.0/24', '10.2.0.0/24']);
     expect(s.autoClaim?.[0]?.value).toBe(false);
     expect(s.peerTimeoutMs?.[0]?.value).toBe(5000);
     expect(s.keepaliveMs?.[0]?.value).toBe(300);
@@ -70,7 +70,8 @@ describe('parseConfigText', () => {
 
   it('resolves YAML aliases', () => {
     const s = parseConfigText(yaml('ip: &a 10.0.0.5', 'claims: [*a]'), 'a.yaml');
-    expect(formatPrefix(s.claims![0]!.value)).toBe('10.0.0.5/32');
+    const item = s.claims![0]!.value;
+    expect(item.kind === 'claim' && formatPrefix(item.claim.prefix)).toBe('10.0.0.5/32');
   });
 
   it('refuses an unknown key with file:line and a suggestion', () => {

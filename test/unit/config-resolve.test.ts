@@ -103,7 +103,7 @@ describe('merging', () => {
       file('peers: ["X:3210", z]', 'claims: [10.2.0.0/16, 10.1.0.0/16]', `crypto: {trusted-keys: [${b}, ${a}]}`),
     ));
     expect(c.peers).toEqual([{ host: 'x', port: 3210 }, { host: 'y', port: 1 }, { host: 'z', port: 3210 }]);
-    expect(c.claims.map(formatPrefix)).toEqual(['10.1.0.0/16', '10.2.0.0/16']);
+    expect(c.claims.map((x) => formatPrefix(x.prefix))).toEqual(['10.1.0.0/16', '10.2.0.0/16']);
     expect(c.crypto.trustedKeys).toEqual([a, b]);
   });
 

@@ -36,13 +36,15 @@ describe('control socket', () => {
   it('answers {"cmd":"status"} with the handler result as one JSON line', async () => {
     const path = join(dir, 'run', 'node.sock');
     const seen: string[] = [];
-    server = await startControlServer(path, (cmd) => {
-      seen.push(cmd);
+    server = await startControlServer(path, ({ cmd, args }) => {
+      seen.push(`${cmd} ${JSON.stringify(args)}`);
       return { format: 1, hello: 'world' };
     });
     expect(await requestControl(path, 'status')).toEqual({ format: 1, hello: 'world' });
     expect(await rawExchange(path, '{"cmd":"status"}\n')).toBe('{"format":1,"hello":"world"}\n');
-    expect(seen).toEqual(['status', 'status']);
+    // Arguments travel beside the command; a client cannot override the command through them.
+    await requestControl(path, 'drain', 1000, { prefixes: ['10.0.0.1/32'], cmd: 'other' });
+    expect(seen).toEqual(['status {}', 'status {}', 'drain {"prefixes":["10.0.0.1/32"]}']);
   });
 
   it('creates the socket 0600 in a new 0700 directory', async () => {
@@ -55,7 +57,7 @@ describe('control socket', () => {
 
   it('turns bad requests and handler failures into {"error": ...} and keeps serving', async () => {
     const path = join(dir, 'node.sock');
-    server = await startControlServer(path, async (cmd) => {
+    server = await startControlServer(path, async ({ cmd }) => {
       if (cmd === 'boom') throw new Error('it broke');
       if (cmd === 'circular') {
         const o: Record<string, unknown> = {};
@@ -136,9 +138,9 @@ describe('control socket', () => {
 });
 
 describe('parseRequest', () => {
-  it('accepts an object with a cmd string only', () => {
-    expect(parseRequest('{"cmd":"status"}')).toEqual({ cmd: 'status' });
-    expect(parseRequest(' {"cmd":"status","x":1} ')).toEqual({ cmd: 'status' });
+  it('accepts an object with a cmd string; the other fields are its arguments', () => {
+    expect(parseRequest('{"cmd":"status"}')).toEqual({ cmd: 'status', args: {} });
+    expect(parseRequest(' {"cmd":"status","x":1} ')).toEqual({ cmd: 'status', args: { x: 1 } });
     expect(parseRequest('{"cmd":""}')).toHaveProperty('error');
     expect(parseRequest('null')).toHaveProperty('error');
     expect(parseRequest('"status"')).toHaveProperty('error');

@@ -33,6 +33,10 @@ export function engineStatus(): EngineStatus {
     bootTimeMs: NOW_WALL_MS - 125_000,
     uptimeMs: 125_000,
     claims: ['10.0.0.100/32'],
+    ownClaims: [{
+      prefix: '10.0.0.100/32', priority: 100, preempt: false, preemptDelayMs: 0, state: 'up', role: 'active', epoch: 1,
+      drained: false, health: null,
+    }],
     leaving: false,
     timing: deriveTiming({ keepaliveMs: 100, peerTimeoutMs: 800 }),
     peers: [
@@ -63,7 +67,7 @@ export function engineStatus(): EngineStatus {
         active: SERVER_B,
         activeIsSelf: false,
         reason: 'only claimant',
-        claimants: [{ id: SERVER_B, self: false, bootTimeMs: NOW_WALL_MS - 3_600_000, active: true }],
+        claimants: [{ id: SERVER_B, self: false, bootTimeMs: NOW_WALL_MS - 3_600_000, active: true, priority: 100, preempt: false, state: 'up', epoch: 1 }],
       },
       {
         prefix: '10.0.0.100/32',
@@ -71,7 +75,7 @@ export function engineStatus(): EngineStatus {
         active: SELF,
         activeIsSelf: true,
         reason: 'only claimant',
-        claimants: [{ id: SELF, self: true, bootTimeMs: NOW_WALL_MS - 125_000, active: true }],
+        claimants: [{ id: SELF, self: true, bootTimeMs: NOW_WALL_MS - 125_000, active: true, priority: 100, preempt: false, state: 'up', epoch: 1 }],
       },
       {
         prefix: '192.168.77.0/24',
@@ -79,7 +83,7 @@ export function engineStatus(): EngineStatus {
         active: SERVER_B,
         activeIsSelf: false,
         reason: 'only claimant',
-        claimants: [{ id: SERVER_B, self: false, bootTimeMs: NOW_WALL_MS - 3_600_000, active: true }],
+        claimants: [{ id: SERVER_B, self: false, bootTimeMs: NOW_WALL_MS - 3_600_000, active: true, priority: 100, preempt: false, state: 'up', epoch: 1 }],
       },
     ],
     failovers: [
@@ -88,6 +92,10 @@ export function engineStatus(): EngineStatus {
       { agoMs: 90_000, prefix: '10.0.0.1/32', from: SERVER_B, to: SERVER_A, cause: 'leave', gapMs: 0 },
     ],
     failoversTotal: 3,
+    events: [
+      { agoMs: 30_000, event: 'failover', prefix: '10.0.0.1/32', from: SERVER_A, to: SERVER_B, reason: 'timeout', gapMs: 790 },
+      { agoMs: 30_000, event: 'peer-down', peer: SERVER_A, reason: 'timeout' },
+    ],
     handshakesTotal: 4,
     drops: drops({ auth: 2, replay: 5 }),
   };
@@ -103,8 +111,8 @@ export function twoClaimantStatus(): EngineStatus {
     activeIsSelf: false,
     reason: 'longest uptime',
     claimants: [
-      { id: SERVER_B, self: false, bootTimeMs: NOW_WALL_MS - 3_600_000, active: true },
-      { id: SERVER_A, self: false, bootTimeMs: NOW_WALL_MS - 20_000, active: false },
+      { id: SERVER_B, self: false, bootTimeMs: NOW_WALL_MS - 3_600_000, active: true, priority: 100, preempt: false, state: 'up', epoch: 1 },
+      { id: SERVER_A, self: false, bootTimeMs: NOW_WALL_MS - 20_000, active: false, priority: 100, preempt: false, state: 'up', epoch: 0 },
     ],
   };
   return s;

@@ -53,8 +53,8 @@ describe('buildStatusJson', () => {
     expect(route.active).toBe(SERVER_B);
     expect(route.reason).toBe('longest uptime');
     expect(route.claimants).toEqual([
-      { id: SERVER_B, self: false, active: true, bootTime: '2026-01-02T02:04:05.000Z', uptimeMs: 3_600_000, health: null, priority: null },
-      { id: SERVER_A, self: false, active: false, bootTime: '2026-01-02T03:03:45.000Z', uptimeMs: 20_000, health: null, priority: null },
+      { id: SERVER_B, self: false, active: true, bootTime: '2026-01-02T02:04:05.000Z', uptimeMs: 3_600_000, health: 'up', priority: 100, preempt: false, epoch: 1 },
+      { id: SERVER_A, self: false, active: false, bootTime: '2026-01-02T03:03:45.000Z', uptimeMs: 20_000, health: 'up', priority: 100, preempt: false, epoch: 0 },
     ]);
     expect(s.routes.find((r) => r.prefix === '10.0.0.100/32')!.activeIsSelf).toBe(true);
   });

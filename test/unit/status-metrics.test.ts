@@ -35,6 +35,10 @@ describe('metrics', () => {
     expect(sample(text, 'hacloud_active_claims')).toBe(1);
     expect(sample(text, 'hacloud_routes')).toBe(3);
     expect(sample(text, 'hacloud_denied_claims')).toBe(0);
+    expect(sample(text, 'hacloud_claim_state{prefix="10.0.0.100/32",role="active"}')).toBe(1);
+    expect(sample(text, 'hacloud_claim_state{prefix="10.0.0.100/32",role="standby"}')).toBe(0);
+    expect(sample(text, 'hacloud_claim_priority{prefix="10.0.0.100/32"}')).toBe(100);
+    expect(text).not.toContain('hacloud_claim_healthy{'); // its claim has no health check
     expect(sample(text, 'hacloud_uptime_seconds')).toBe(125);
     expect(sample(text, `hacloud_info{id="${SELF}",version="0.1.0"}`)).toBe(1);
     expect(sample(text, `hacloud_traffic_bytes_total{peer="${SERVER_B}",direction="rx"}`)).toBe(1_572_864);

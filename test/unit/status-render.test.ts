@@ -33,16 +33,39 @@ describe('renderStatus', () => {
     expect(l[header + 2]!.indexOf('1h00m')).toBe(l[header + 1]!.indexOf('UPTIME'));
   });
 
+  it("lists this node's claims with role, priority, preemption and health", () => {
+    const s = twoClaimantStatus();
+    s.ownClaims.push({
+      prefix: '10.0.0.1/32', priority: 150, preempt: true, preemptDelayMs: 30_000, state: 'unhealthy', role: 'withdrawn',
+      epoch: 0, drained: false, health: { healthy: false, rise: 2, fall: 2, checks: 9, lastOk: false, lastDetail: 'ECONNREFUSED' },
+    });
+    const l = lines(renderStatus(buildStatusJson(INFO, s)));
+    const start = l.indexOf('CLAIMS (2)');
+    expect(l.slice(start + 1, start + 4)).toEqual([
+      '  PREFIX         ROLE                PRIO  PREEMPT         HEALTH',
+      '  10.0.0.100/32  active              100   no              -',
+      '  10.0.0.1/32    withdrawn (health)  150   yes, after 30s  failing (rise 2, fall 2, last check failed: ECONNREFUSED)',
+    ]);
+  });
+
+  it('lists the recent HA events, a failover with its move and gap', () => {
+    const l = lines(text);
+    const start = l.indexOf('RECENT EVENTS (2 shown)');
+    expect(start).toBeGreaterThan(0);
+    expect(l[start + 2]).toMatch(/^ {2}30s ago +failover +10\.0\.0\.1\/32 +AAAAAAAA -> BBBBBBBB \(172\.31\.5\.11:3210\) +timeout, gap 790ms$/);
+    expect(l[start + 3]).toMatch(/^ {2}30s ago +peer-down +AAAAAAAA +timeout$/);
+  });
+
   it('lists every claimant under its prefix, marks the active one and says why', () => {
     const l = lines(text);
     const start = l.findIndex((x) => x.startsWith('ROUTES (3)'));
     expect(l[start]).toContain('* = active');
     expect(l.slice(start + 1, start + 6)).toEqual([
-      '     PREFIX           CLAIMANT                     UPTIME  WHY ACTIVE',
-      '  *  10.0.0.1/32      BBBBBBBB (172.31.5.11:3210)  1h00m   longest uptime',
-      '                      AAAAAAAA                     20s',
-      '  *  10.0.0.100/32    CCCCCCCC (self)              2m05s   only claimant',
-      '  *  192.168.77.0/24  BBBBBBBB (172.31.5.11:3210)  1h00m   only claimant',
+      '     PREFIX           CLAIMANT                     PRIO  STATE    UPTIME  WHY ACTIVE',
+      '  *  10.0.0.1/32      BBBBBBBB (172.31.5.11:3210)  100   serving  1h00m   longest uptime',
+      '                      AAAAAAAA                     100   standby  20s',
+      '  *  10.0.0.100/32    CCCCCCCC (self)              100   serving  2m05s   only claimant',
+      '  *  192.168.77.0/24  BBBBBBBB (172.31.5.11:3210)  100   serving  1h00m   only claimant',
     ]);
   });
 

@@ -1,24 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { parsePrefix } from '../../src/wire/addr.js';
-import { decodeControl, encodeControl, type ControlMessage } from '../../src/wire/control.js';
+import { decodeControl, encodeControl, type ClaimInfo, type ControlMessage } from '../../src/wire/control.js';
 import { SimRng } from '../sim/rng.js';
 
 const ID_A = 'x'.repeat(43);
 const ID_B = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde';
+
+/** A claim as decoded: every option present, defaults filled in. */
+const claim = (text: string, o: Partial<ClaimInfo> = {}): ClaimInfo =>
+  ({ prefix: parsePrefix(text), priority: 100, state: 'up', epoch: 0, preempt: false, ...o });
 
 const samples: ControlMessage[] = [
   {
     type: 'node-info',
     bootTimeMs: 1_700_000_123_456,
     seq: 7,
-    claims: [{ prefix: parsePrefix('10.0.0.1') }, { prefix: parsePrefix('10.0.0.0/31') }, { prefix: parsePrefix('fd00::/64') }],
+    claims: [
+      claim('10.0.0.1', { priority: 150, epoch: 7 }), claim('10.0.0.0/31', { state: 'drained' }),
+      claim('fd00::/64', { state: 'unhealthy', preempt: true, priority: 0 }), claim('10.0.0.2', { epoch: 0xffffffff, preempt: true }),
+    ],
     peers: [
       { id: ID_A, endpoints: ['192.0.2.1:3210', '[2001:db8::1]:4000'] },
       { id: ID_B, endpoints: [] },
     ],
   },
   { type: 'node-info', bootTimeMs: 0, seq: 0xffffffff, claims: [], peers: [] },
-  { type: 'node-info', bootTimeMs: 1.5, seq: 1, claims: [{ prefix: parsePrefix('0.0.0.0/0') }], peers: [] },
+  { type: 'node-info', bootTimeMs: 1.5, seq: 1, claims: [claim('0.0.0.0/0')], peers: [] },
   { type: 'info-ack', bootTimeMs: 1_700_000_000_000, seq: 3 },
   { type: 'leave', bootTimeMs: 1_700_000_000_001 },
   { type: 'leave-ack', bootTimeMs: 42 },
@@ -57,7 +64,7 @@ describe('control codec', () => {
       ...part(200, [1, 2, 3]),
       ...part(1, f64(99)),
       ...part(2, u32(4)),
-      // a claim with metadata parts this version does not know (priority, health...)
+      // a claim with its priority and a metadata part this version does not know
       ...part(3, [4, 32, 10, 0, 0, 1, ...part(1, [5]), ...part(77, [1, 2, 3, 4]), 0]),
       // a peer with an unknown part next to its endpoint
       ...part(4, [3, ...ascii('abc'), ...part(9, [0]), ...part(1, [4, 192, 0, 2, 7, 0x0c, 0x8a]), 0]),
@@ -66,8 +73,16 @@ describe('control codec', () => {
     ]);
     expect(decodeControl(raw)).toEqual({
       ok: true,
-      msg: { type: 'node-info', bootTimeMs: 99, seq: 4, claims: [{ prefix: parsePrefix('10.0.0.1') }], peers: [{ id: 'abc', endpoints: ['192.0.2.7:3210'] }] },
+      msg: { type: 'node-info', bootTimeMs: 99, seq: 4, claims: [claim('10.0.0.1', { priority: 5 })], peers: [{ id: 'abc', endpoints: ['192.0.2.7:3210'] }] },
     });
+  });
+
+  it('reads an unknown claim state as withdrawn, and rejects a claim option of the wrong size', () => {
+    const info = (claimParts: number[]) => Uint8Array.from([1, ...part(1, f64(5)), ...part(2, u32(1)), ...part(3, [4, 32, 10, 0, 0, 1, ...claimParts, 0]), 0]);
+    const res = decodeControl(info(part(2, [9])));
+    expect(res.ok && res.msg.type === 'node-info' && res.msg.claims[0]!.state).toBe('unhealthy');
+    expect(decodeControl(info(part(1, [1, 2]))).ok).toBe(false);
+    expect(decodeControl(info(part(3, [1, 2, 3]))).ok).toBe(false);
   });
 
   it('leaves out endpoints that are not literal IP:port', () => {
