@@ -39,7 +39,7 @@ import {
 } from '../wire/header.js';
 import { ALGORITHM_IDS, algorithmById, type AlgorithmName } from './aead.js';
 import { isCanonicalPublicKey, type IdentityKeyPair } from './keys.js';
-import { HandshakeState, XX_PSK0 } from './noise.js';
+import { concat, HandshakeState, XX_PSK0 } from './noise.js';
 import { MACS_BYTES } from './macs.js';
 import { TAG_BYTES } from './sodium.js';
 
@@ -90,14 +90,6 @@ function header(type: number, bytes: number, receiverIndex?: number): Uint8Array
   return h;
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
-}
 
 function checkHeader(msg: Uint8Array, type: number, headerBytes: number): boolean {
   return msg.length > headerBytes && msg.length <= MAX_HANDSHAKE_BYTES && msg[0] === type &&

@@ -57,10 +57,13 @@ export function hkdf(ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Uint8Arra
   return [o1, o2, hmac(temp, o2, Uint8Array.of(3))];
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+/** The bytes of `parts` one after another, in a new array. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
   return out;
 }
 
@@ -242,12 +245,7 @@ export class HandshakeState {
     }
     parts.push(this.ss.encryptAndHash(payload));
     this.msgIndex++;
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let off = 0;
-    for (const p of parts) { out.set(p, off); off += p.length; }
-    return out;
+    return concat(...parts);
   }
 
   /** The payload of the peer's next message, or null (state unchanged) if it does not verify. */

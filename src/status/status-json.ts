@@ -118,15 +118,8 @@ export interface OwnClaimJson {
   preemptDelayMs: number;
   epoch: number;
   drained: boolean;
-  /** Its health check; null when it has none. */
-  health: {
-    healthy: boolean;
-    rise: number;
-    fall: number;
-    checks: number;
-    lastOk: boolean | null;
-    lastDetail: string;
-  } | null;
+  /** Its health check (healthy, rise, fall, checks, lastOk, lastDetail); null when it has none. */
+  health: OwnClaimStatus['health'];
 }
 
 /** A recent HA event, as the event hooks get it. */
