@@ -651,7 +651,7 @@ class MeshEngine implements Engine {
   /** Report what changed in the claim table, then let our own claims react to it. */
   private applyChanges(now: number, changes: RouteChange[], ctx: ChangeContext): void {
     for (const change of changes) {
-      const c = explainChange(now, change, ctx, (id) => this.peers.get(id)?.lastHeardMs);
+      const c = explainChange(now, change, ctx, (id) => this.peers.get(id)?.lastHeardMs, this.timing.suspectAfterMs);
       this.emit({
         type: 'route-change', prefix: c.entry.prefix, prefixText: c.entry.text, from: c.from, to: c.to,
         toSelf: c.to === this.localId, cause: c.cause, gapMs: c.gapMs,

@@ -24,9 +24,9 @@ export type RouteChangeCause =
   /** A claimant with a higher priority and preempt took the prefix over. */
   | 'preempt'
   /**
-   * Another claimant announced a newer serving epoch: it took the prefix over because it found
-   * the old one dead or cut off (we may not have noticed yet), or two sides of a healed
-   * partition met and the later takeover stays.
+   * Another claimant announced a newer serving epoch while we still heard the old one: it
+   * found the old one cut off (from it, not from us), or two sides of a healed partition met
+   * and the later takeover stays. (If the old one is silent here too, the cause is 'timeout'.)
    */
   | 'takeover'
   /** Claims appeared or were withdrawn while everyone stayed up (joins, config). */

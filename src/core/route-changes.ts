@@ -25,10 +25,11 @@ export interface ExplainedChange extends RouteChange {
 /**
  * The cause of one change (see RouteChangeCause). `lastHeardMs(peer)` is when we last heard
  * from a peer (undefined: not a peer, e.g. ourselves): a takeover's gap is the old claimant's
- * silence as we saw it.
+ * silence as we saw it, and one silent for suspectAfterMs counts as a timeout.
  */
 export function explainChange(
   now: number, change: RouteChange, ctx: ChangeContext, lastHeardMs: (peer: PeerId) => number | undefined,
+  suspectAfterMs: number,
 ): ExplainedChange {
   const { entry, from, to } = change;
   const plain = (cause: RouteChangeCause, gapMs = 0): ExplainedChange => ({ ...change, cause, gapMs });
@@ -45,8 +46,11 @@ export function explainChange(
   if (winner && loser && loser.state === 'up') {
     if (winner.preempt && winner.priority > loser.priority) return plain('preempt');
     if (winner.epoch > loser.epoch && loser.epoch > 0) {
+      // The winner announced it serves now. If the old claimant is silent here too, it died
+      // and the winner only noticed first: for us that is its timeout, a moment early.
       const heard = lastHeardMs(loser.peer);
-      return plain('takeover', heard === undefined ? 0 : Math.max(0, now - heard));
+      const silentMs = heard === undefined ? 0 : Math.max(0, now - heard);
+      return plain(silentMs >= suspectAfterMs ? 'timeout' : 'takeover', silentMs);
     }
   }
   return plain('claims');

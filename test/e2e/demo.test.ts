@@ -59,13 +59,15 @@ describe('hacloud demo', () => {
     expect(at(out, 'first reply from serverb')).toBe(failover);
     // In-flight packets may still arrive a moment after the kill.
     expect(at(out, 'last packet the client heard from servera')).toBeLessThanOrEqual(20);
-    expect(detect).toBeLessThanOrEqual(sw);
+    // serverb may notice first and announce that it serves: the client then switches a moment
+    // before its own timer declares servera dead (within one keepalive).
+    expect(sw).toBeLessThanOrEqual(detect + FAST_KEEPALIVE_MS);
     expect(sw).toBeLessThanOrEqual(failover);
     if (s['suspect_ms'] !== '-') expect(Number(s['suspect_ms'])).toBeLessThan(detect);
 
     // Detected by the peer timeout: silent at least that long, and not much longer
     // (the bound is generous; speed is measured by the benchmark, not here).
-    expect(gap).toBeGreaterThanOrEqual(FAST_PEER_TIMEOUT_MS);
+    expect(gap).toBeGreaterThanOrEqual(FAST_PEER_TIMEOUT_MS - FAST_KEEPALIVE_MS);
     expect(sw).toBeGreaterThan(FAST_PEER_TIMEOUT_MS - FAST_KEEPALIVE_MS - 100);
     expect(failover).toBeLessThan(FAST_PEER_TIMEOUT_MS + 2000);
 

@@ -107,7 +107,8 @@ describe('status, metrics and kernel routes through a failover', () => {
     });
     expect(s.failovers.total).toBe(1);
     expect(s.failovers.recent[0]).toMatchObject({ prefix: '10.0.0.1/32', from: idA, to: idB, cause: 'timeout' });
-    expect(s.failovers.recent[0]!.gapMs).toBeGreaterThanOrEqual(800);
+    // at least the peer timeout less a keepalive: serverb may notice first and announce it serves
+    expect(s.failovers.recent[0]!.gapMs).toBeGreaterThanOrEqual(700);
     expect(s.routes.find((r) => r.prefix === '10.0.0.1/32')).toMatchObject({ active: idB, reason: 'only claimant' });
     expect(s.peers.map((p) => p.id)).toEqual([idB]);
     expect(await ask(l, 'client', '10.0.0.1', 8000)).toBe('serverb');
@@ -120,7 +121,7 @@ describe('status, metrics and kernel routes through a failover', () => {
     const text = await scrape(lab(), 'client');
     expect(metric(text, 'hacloud_peers')).toBe(1);
     expect(metric(text, 'hacloud_failovers_total')).toBe(1);
-    expect(metric(text, 'hacloud_last_failover_gap_seconds{prefix="10.0.0.1/32"}')).toBeGreaterThanOrEqual(0.8);
+    expect(metric(text, 'hacloud_last_failover_gap_seconds{prefix="10.0.0.1/32"}')).toBeGreaterThanOrEqual(0.7);
     expect(metric(text, 'hacloud_last_failover_timestamp_seconds{prefix="10.0.0.1/32"}')).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(text).not.toContain(`peer="${idA}"`);
     expect(metric(text, `hacloud_traffic_packets_total{peer="${idB}",direction="tx"}`)).toBeGreaterThan(0);
