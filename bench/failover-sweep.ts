@@ -47,8 +47,15 @@ export interface SoakResult {
   statusFailovers: number;
   /** Suspect phases entered (-v "silent, probing"): what the probe phase rescued or not. */
   suspicions: number;
+  /**
+   * Longest silence of a peer that then answered again (-v "answered again"), ms: how close the
+   * soak came to a false failover (a silence of peerTimeoutMs is one). 0 without suspicions.
+   */
+  longestRecoveredMs: number;
   /** "process was stalled" warnings: a node's event loop did not run for a while. */
   stalls: number;
+  /** Longest of those stalls, ms (0 without). */
+  longestStallMs: number;
   /** 1-minute load average at the end of the soak. */
   load1: number;
   /** CPU of the lab's hacloud nodes and probe over the soak, % of one core. */
@@ -125,7 +132,8 @@ export async function measureSweep(plan: SweepPlan, deadline: number, log: (text
 
 function describeSoak(s: SoakResult): string {
   return `${s.seconds.toFixed(0)} s, ${s.peersLost} peers lost, ${s.clientRouteMoves} client route moves, ${s.probeSwitches} probe switches, ` +
-    `${s.statusFailovers} status failovers, ${s.suspicions} suspect phases, ${s.stalls} stalls, load ${s.load1.toFixed(2)}, lab CPU ${s.labCpuPct.toFixed(0)} %`;
+    `${s.statusFailovers} status failovers, ${s.suspicions} suspect phases (longest silence ${s.longestRecoveredMs} ms), ` +
+    `${s.stalls} stalls (longest ${s.longestStallMs} ms), load ${s.load1.toFixed(2)}, lab CPU ${s.labCpuPct.toFixed(0)} %`;
 }
 
 /** Set the loss on every host, let the lab run untouched, and count what happened meanwhile. */
@@ -148,7 +156,9 @@ async function soak(lab: Lab, ha: HaLab, lossPercent: number, seconds: number, d
   const labCpuPct = ((sumCpu(pids) - cpuBefore) / elapsedS) * 100;
   const load1 = loadavg()[0]!;
   const newLines = (h: string, p: LabProcess) => p.lines.slice(marks.get(h));
-  const count = (re: RegExp) => nodes.reduce((n, [h, p]) => n + newLines(h, p).filter((l) => re.test(l)).length, 0);
+  const allNew = nodes.flatMap(([h, p]) => newLines(h, p));
+  const count = (re: RegExp) => allNew.filter((l) => re.test(l)).length;
+  const numbers = (re: RegExp) => allNew.flatMap((l) => re.exec(l)?.[1] ?? []).map(Number);
   const client = nodes.find(([h]) => h === 'client')!;
   const sharedRoute = new RegExp(`route ${SHARED_IP.replace(/\./g, '\\.')}/32 -> `);
   return {
@@ -159,7 +169,9 @@ async function soak(lab: Lab, ha: HaLab, lossPercent: number, seconds: number, d
     probeSwitches: probeSwitches(ha.probeLines, probeMark),
     statusFailovers: (await statusFailoverTotal(ha)) - failoversBefore,
     suspicions: count(/ silent, probing/),
+    longestRecoveredMs: Math.max(0, ...numbers(/ answered again .*silent_ms=(\d+)/)),
     stalls: count(/process was stalled/),
+    longestStallMs: Math.max(0, ...numbers(/process was stalled for (\d+) ms/)),
     load1,
     labCpuPct,
   };

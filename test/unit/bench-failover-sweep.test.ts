@@ -4,7 +4,7 @@ import { fastestClean, isClean, probeSwitches, type SoakResult, type SweepRow } 
 
 const quiet: SoakResult = {
   lossPercent: 20, seconds: 60, peersLost: 0, clientRouteMoves: 0, probeSwitches: 0, statusFailovers: 0,
-  suspicions: 40, stalls: 0, load1: 1, labCpuPct: 20,
+  suspicions: 40, longestRecoveredMs: 120, stalls: 0, longestStallMs: 0, load1: 1, labCpuPct: 20,
 };
 
 function row(peerTimeoutMs: number, gapsMs: number[], soak: Partial<SoakResult> = {}): SweepRow {
