@@ -16,12 +16,12 @@ import { withLab } from './scratch.js';
 import { waitUntil } from './vpn.js';
 import { hacloudArgs } from './vpn-hacloud.js';
 
-const SHARED_IP = '10.0.0.1';
+export const SHARED_IP = '10.0.0.1';
 const CLIENT_IP = '10.0.0.100';
 const SERVICE_PORT = 8000;
 const PROBE_INTERVAL_MS = 20;
 const DEVICE = 'hacloud0';
-const SERVERS = ['sa', 'sb'] as const;
+export const SERVERS = ['sa', 'sb'] as const;
 type Server = (typeof SERVERS)[number];
 const OWN_IP: Record<Server, string> = { sa: '10.0.0.11', sb: '10.0.0.12' };
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -93,7 +93,8 @@ export async function measureFailover(plan: FailoverPlan, deadline: number): Pro
   return results;
 }
 
-class HaLab {
+/** The HA guide's lab: two servers sharing SHARED_IP and a client probing it (the sweep soaks in it). */
+export class HaLab {
   private readonly nodes = new Map<Server, LabProcess>();
   private client!: LabProcess;
   private probe!: LabProcess;
@@ -111,7 +112,7 @@ class HaLab {
     // sa first: with the longer uptime it is the first active server.
     for (const s of SERVERS) await this.startServer(s);
     this.client = this.lab.spawn('client', process.execPath, hacloudArgs({
-      ip: CLIENT_IP, peers: SERVERS.map((s) => this.lab.ip(s)), controlSocket: join(this.dir, 'client.sock'), extra: this.settings.args,
+      ip: CLIENT_IP, peers: SERVERS.map((s) => this.lab.ip(s)), controlSocket: this.controlSocket('client'), extra: this.settings.args,
     }));
     await this.waitClientReaches(OWN_IP.sa);
     await this.waitClientReaches(OWN_IP.sb);
@@ -153,7 +154,7 @@ class HaLab {
   private async startServer(s: Server): Promise<void> {
     const other = SERVERS.find((o) => o !== s)!;
     const node = this.lab.spawn(s, process.execPath, hacloudArgs({
-      ip: SHARED_IP, peers: [this.lab.ip(other)], controlSocket: join(this.dir, `${s}.sock`),
+      ip: SHARED_IP, peers: [this.lab.ip(other)], controlSocket: this.controlSocket(s),
       extra: [...this.settings.args, '--claim', `${OWN_IP[s]}/32`],
     }));
     this.nodes.set(s, node);
@@ -165,6 +166,24 @@ class HaLab {
   /** The client's and every server's hacloud: all must be running between runs. */
   private hacloudProcesses(): LabProcess[] {
     return [this.client, ...this.nodes.values()];
+  }
+
+  /** Every host's current hacloud process (its output is collected in `lines`). */
+  hacloudByHost(): [host: string, process: LabProcess][] {
+    return [...this.nodes.entries(), ['client', this.client]];
+  }
+
+  /** probe.ts's output so far: `answer <ms> <name>` and `silent <ms>` lines. */
+  get probeLines(): readonly string[] {
+    return this.probe.lines;
+  }
+
+  get probePid(): number {
+    return this.probe.pid;
+  }
+
+  controlSocket(host: Server | 'client'): string {
+    return join(this.dir, `${host}.sock`);
   }
 
   private async waitClientReaches(ip: string): Promise<void> {

@@ -1,8 +1,10 @@
 // Markdown tables for the terminal and bench/RESULTS.md.
 import { summarize, type FailoverResult } from './failover.js';
+import { WATCHED_LINKS, candidateSettings, falseFailoverCount, fastestClean, type SweepRow } from './failover-sweep.js';
 import type { FloodRow } from './flood.js';
 import { median } from './ping.js';
 import type { RowResult } from './throughput.js';
+import { formatRate, predictFalseFailovers } from './liveness-theory.js';
 
 const NA = '–';
 
@@ -51,6 +53,35 @@ export function failoverTable(results: readonly FailoverResult[]): string {
     else if (r.error !== undefined) cells[2] += ` (then error: ${r.error})`;
     return cells;
   });
+  return table(header, body);
+}
+
+/** One line per candidate and soak; the kill -9 failover (measured once per candidate) on its first line. */
+export function sweepTable(rows: readonly SweepRow[]): string {
+  const header = ['Failover sweep: settings', 'loss each way', 'soak s', 'false failovers', 'peers lost / client moves / probe switches / status',
+    'suspect phases: longest silence ms', 'stalls: longest ms', 'predicted /s per link · in soak', 'load 1 min', 'lab CPU % core', 'kill -9 failover ms: median (min–max)'];
+  const best = fastestClean(rows);
+  const body: string[][] = [];
+  for (const row of rows) {
+    const label = candidateSettings(row.candidate).label + (row === best ? ' ◀ fastest, no false failover' : '');
+    const f = row.failover ? summarize(row.failover) : null;
+    let kill = f ? `${fixed(f.median, 0)} (${fixed(f.min, 0)}–${fixed(f.max, 0)}, ${row.failover!.gapsMs.length} runs)` : NA;
+    if (row.failover?.error !== undefined) kill += ` (error: ${row.failover.error})`;
+    else if (!row.failover && row.error === undefined) kill = 'not measured (false failovers)';
+    if (row.error !== undefined) kill = `n/a (error: ${row.error})`;
+    if (row.soaks.length === 0) body.push([label, NA, NA, NA, NA, NA, NA, NA, NA, NA, kill]);
+    for (const [i, s] of row.soaks.entries()) {
+      const theory = predictFalseFailovers(row.candidate.keepaliveMs, row.candidate.peerTimeoutMs, s.lossPercent / 100);
+      body.push([
+        label, `${s.lossPercent} %`, fixed(s.seconds, 0), String(falseFailoverCount(s)),
+        `${s.peersLost} / ${s.clientRouteMoves} / ${s.probeSwitches} / ${s.statusFailovers}`,
+        `${s.suspicions}: ${s.longestRecoveredMs} (${fixed((100 * s.longestRecoveredMs) / row.candidate.peerTimeoutMs, 0)} % of timeout)`,
+        `${s.stalls}: ${s.longestStallMs}`,
+        `${formatRate(theory.perLinkPerSecond)} · ${formatRate(theory.perLinkPerSecond * WATCHED_LINKS * s.seconds)}`,
+        fixed(s.load1, 2), fixed(s.labCpuPct, 0), i === 0 ? kill : '″',
+      ]);
+    }
+  }
   return table(header, body);
 }
 

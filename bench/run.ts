@@ -1,15 +1,18 @@
 // `npm run bench [-- --quick] [-- --only NAME,...]`: throughput of hacloud against the
-// underlay and wireguard-go, tinc and nebula, then the failover and handshake-flood benchmarks; prints the tables
+// underlay and wireguard-go, tinc and nebula, then the failover benchmark, the failover sweep (full mode
+// only) and the handshake-flood benchmark; prints the tables
 // and records them in bench/RESULTS.md. Root only (network namespaces). Every row runs in
 // its own namespaces, torn down afterwards, also on failure and Ctrl-C; the whole run is
 // bounded by a time budget.
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../src/lab/netns.js';
 import { FAST_SETTINGS, GUIDE_SETTINGS, measureFailover, type FailoverPlan, type FailoverResult } from './failover.js';
+import { WATCHED_LINKS, measureSweep, type SweepPlan, type SweepRow } from './failover-sweep.js';
 import { measureFlood, type FloodRow } from './flood.js';
 import { FLOOD_PLAN, type FloodPlan } from './flood-scenario.js';
-import { failoverTable, floodTable, ratioTable, throughputTable } from './report.js';
+import { failoverTable, floodTable, ratioTable, sweepTable, throughputTable } from './report.js';
 import { machineLine, recordResults } from './results.js';
 import { cleanupAll } from './scratch.js';
 import { measureRow, type RowResult, type ThroughputSettings } from './throughput.js';
@@ -23,6 +26,8 @@ interface Mode {
   name: 'quick' | 'full';
   throughput: ThroughputSettings;
   failover: FailoverPlan[];
+  /** null: not part of this mode (the soaks take minutes). */
+  sweep: SweepPlan | null;
   flood: FloodPlan[];
   /** Measurements stop starting after this long; then a hard stop a minute later. */
   budgetMs: number;
@@ -35,6 +40,7 @@ const QUICK: Mode = {
     { settings: FAST_SETTINGS, runs: [{ kind: 'kill -9', count: 3 }] },
     { settings: GUIDE_SETTINGS, runs: [{ kind: 'kill -9', count: 1 }, { kind: 'SIGTERM', count: 1 }] },
   ],
+  sweep: null,
   flood: [{ ...FLOOD_PLAN, joins: 3, pingSeconds: 10 }],
   budgetMs: 130_000,
 };
@@ -46,13 +52,26 @@ const FULL: Mode = {
     { settings: FAST_SETTINGS, runs: [{ kind: 'kill -9', count: 5 }] },
     { settings: GUIDE_SETTINGS, runs: [{ kind: 'kill -9', count: 5 }, { kind: 'SIGTERM', count: 5 }] },
   ],
+  sweep: {
+    // (keepalive, peer timeout) fastest first, from the smallest keepalive the config accepts
+    // (10 ms) to the documented fast setting.
+    candidates: [[10, 100], [25, 200], [50, 300], [50, 400], [100, 500], [100, 800]].map(([k, t]) => ({ keepaliveMs: k!, peerTimeoutMs: t! })),
+    soaks: [{ lossPercent: 0, seconds: 30 }, { lossPercent: 20, seconds: 60 }],
+    killRuns: 5,
+  },
   flood: [{ ...FLOOD_PLAN, joins: 5, pingSeconds: 20 }, { ...FLOOD_PLAN, mode: 'key', joins: 5, pingSeconds: 20 }],
-  budgetMs: 42 * 60_000,
+  // about 13 minutes of it are the failover sweep
+  budgetMs: 55 * 60_000,
 };
 
 const HACLOUD_ROWS = [hacloudVpn('plain'), hacloudVpn('aes256-gcm'), hacloudVpn('chacha20-poly1305')];
 const COMPETITORS = [wireguardGo, tinc, nebula];
 const ALL_ROWS: Vpn[] = [underlay, ...HACLOUD_ROWS, ...COMPETITORS];
+
+/** The plan with its lossy soaks this long and the loss-free ones half as long. */
+function withSoakSeconds(plan: SweepPlan, seconds: number): SweepPlan {
+  return { ...plan, soaks: plan.soaks.map((s) => ({ ...s, seconds: s.lossPercent > 0 ? seconds : Math.max(1, Math.round(seconds / 2)) })) };
+}
 
 function log(text: string): void {
   process.stderr.write(`[bench] ${text}\n`);
@@ -65,8 +84,15 @@ function describeMode(m: Mode): string {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'soak-seconds': { type: 'string' }, record: { type: 'boolean' } },
+  });
   const mode = values.quick ? QUICK : FULL;
+  const soakSeconds = values['soak-seconds'] === undefined ? undefined : Number(values['soak-seconds']);
+  if (soakSeconds !== undefined && !(Number.isInteger(soakSeconds) && soakSeconds >= 2 && soakSeconds <= 3_600)) {
+    log(`--soak-seconds must be a whole number of seconds in 2..3600, not '${values['soak-seconds']}'`);
+    return 1;
+  }
   const only = values.only?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
   const selected = (name: string) => !only || only.some((o) => name.toLowerCase().includes(o));
   if (process.getuid?.() !== 0) {
@@ -105,6 +131,14 @@ async function main(): Promise<number> {
     }
   }
 
+  const sweep: SweepRow[] = [];
+  const sweepPlan = mode.sweep && soakSeconds !== undefined ? withSoakSeconds(mode.sweep, soakSeconds) : mode.sweep;
+  // Only a word naming the sweep selects it: `--only failover` keeps meaning the short failover table.
+  if (!only || only.some((o) => o.includes('sweep'))) {
+    if (!sweepPlan) log(`failover sweep: not part of ${mode.name} mode`);
+    else sweep.push(...(await measureSweep(sweepPlan, deadline, log)));
+  }
+
   const floods: FloodRow[] = [];
   if (selected('flood')) {
     for (const plan of mode.flood) {
@@ -134,6 +168,20 @@ async function main(): Promise<number> {
     );
   }
   if (failovers.length > 0) parts.push(failoverTable(failovers), '');
+  if (sweep.length > 0) {
+    const [l1, l5, l15] = loadavg().map((l) => l.toFixed(2));
+    parts.push(
+      sweepTable(sweep),
+      '',
+      'Sweep: per setting one HA lab (failover table) soaks with no process killed, first without loss, then with random',
+      "loss on every host's underlay input (each link, each direction); the lab itself loads the 2 cores. False failovers:",
+      "live peers declared dead (\"peer … lost\", any node); beside them the client's route moves of 10.0.0.1, changes of",
+      "the server answering the probe and failovers in the nodes' status. Predicted: constants.ts' formula per watched link",
+      `and times the ${WATCHED_LINKS} watched links and the soak. kill -9: median of failover runs in a fresh lab without loss, only for`,
+      `settings without false failovers. Load average at the end of the run: ${l1} / ${l5} / ${l15}.`,
+      '',
+    );
+  }
   if (floods.length > 0) {
     parts.push(
       floodTable(floods),
@@ -148,7 +196,7 @@ async function main(): Promise<number> {
   }
   const section = parts.join('\n');
   process.stdout.write(`\n${section}\n`);
-  if (!only) {
+  if (!only || values.record) {
     const file = join(REPO_ROOT, 'bench', 'RESULTS.md');
     recordResults(file, section);
     log(`recorded in ${file}; total ${((Date.now() - started) / 1000).toFixed(1)} s`);
