@@ -4,6 +4,11 @@
 //
 //   UDP datagram --receive()--> Channel --onMessage(peer, kind, payload)--> Mesh
 //   Mesh --send(peer, kind, payload)--> Channel --sink.send(endpoint, datagram)--> UDP
+//
+// "Endpoint" here is a path key (path.ts): a UDP endpoint, or a relay path, which the
+// engine's sink.send() wraps into a message to the relay. The channel roams (moves a peer to
+// the path an authenticated packet came from) only onto direct paths; relay paths are chosen
+// by the engine (setPath), so two sides never chase each other between relays.
 import type { DropReason, Endpoint, MsgKind, PeerId } from './types.js';
 
 /** Callbacks the channel makes. Buffers passed out are only valid during the call. */
@@ -16,8 +21,12 @@ export interface ChannelSink {
    * start time from its first control message, which tells a restart from roaming.
    */
   onEstablished(now: number, peer: PeerId, endpoint: Endpoint): void;
-  /** An authenticated message from `peer`. `payload` is only valid during the call. */
-  onMessage(now: number, peer: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array): void;
+  /**
+   * An authenticated message from `peer`, whose current path is `endpoint`; it came in on
+   * path `arrival` (the same unless it came another way: a relay, a probe, an old session).
+   * `payload` is only valid during the call.
+   */
+  onMessage(now: number, peer: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array, arrival: Endpoint): void;
   /** A handshake to `endpoint` reached this node itself: never try that endpoint again. */
   onSelf(endpoint: Endpoint): void;
   /** A datagram was dropped; counted per reason by the caller. */
@@ -37,6 +46,17 @@ export interface Channel {
   cancelConnect(endpoint: Endpoint): void;
   /** Encrypt and send to an established peer. Returns false if there is no usable session. */
   send(now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean;
+  /**
+   * Like send(), on path `path` instead of the peer's current one (probing another path, or
+   * answering on the path a message came in on). The current path does not change.
+   */
+  sendVia(now: number, peer: PeerId, path: Endpoint, kind: MsgKind, payload: Uint8Array): boolean;
+  /** From now on send to `peer` on `path` (the engine chose it; an authenticated packet proved it). */
+  setPath(peer: PeerId, path: Endpoint): void;
+  /** The 32-byte wire form of an id (relay headers); null if `peer` has none. */
+  peerKey(peer: PeerId): Uint8Array | null;
+  /** The id a 32-byte wire key names; null if it is not a valid one. May allocate. */
+  peerFromKey(key: Uint8Array): PeerId | null;
   /** Feed one received datagram. Never throws: bad input ends in sink.onDrop(). */
   receive(now: number, from: Endpoint, datagram: Uint8Array): void;
   /** Run timers (handshake retransmit, rekey, expiry of old keys). */

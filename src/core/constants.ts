@@ -189,3 +189,51 @@ export function deriveTiming(input: TimingInput): Timing {
 export const MAX_REMEMBERED_EPOCHS = 1024;
 /** Recent HA events kept for status (claim state changes, failovers). */
 export const HA_EVENT_HISTORY = 32;
+
+// Paths: relaying through peers and hole punching (path.ts, relay.ts, paths.ts, vias.ts).
+// Relays forward only between two of their own authenticated peers, 1:1 and rate-limited per
+// pair, so no member can turn a relay into an amplifier or a way to reach non-members.
+
+/** Relayed traffic per (origin, destination) pair: packets and bytes a second ('relay-limit'). */
+export const DEFAULT_RELAY_PACKETS_PER_S = 2_000;
+export const DEFAULT_RELAY_BYTES_PER_S = 2_000_000;
+/** The pair's token buckets hold this many seconds of traffic (a burst). */
+export const RELAY_BURST_S = 0.25;
+/** Destinations whose pair limits a relay keeps per origin; the oldest pair is forgotten (and starts afresh). */
+export const MAX_RELAY_PAIRS_PER_ORIGIN = 64;
+/** A relay header: the 32-byte key of the destination (MsgKind.Relay) or origin (MsgKind.Relayed). */
+export const RELAY_HEADER_BYTES = 32;
+/** The largest datagram a relay carries: its message (header + datagram) fits one channel payload. */
+export const MAX_RELAYED_DATAGRAM_BYTES = 65_535 - RELAY_HEADER_BYTES;
+/** Relay path keys cached for the packets we send through relays (the least recently made forgotten). */
+export const MAX_RELAY_ROUTES = 1_024;
+
+/** Our candidates announced in NodeInfo: static (--advertise-address) first, then reflexive, then host. */
+export const MAX_OWN_CANDIDATES = 8;
+/** Reflexive candidates (what peers report seeing us at): the most recent distinct, one per reporter. */
+export const MAX_OBSERVED_CANDIDATES = 4;
+/** A peer's candidates we read from its NodeInfo or a punch; the rest are dropped ('gossip-limit'). */
+export const MAX_PEER_CANDIDATES = 8;
+/** Paths remembered per peer besides its active one (tried or heard); the least recently heard forgotten. */
+export const MAX_PATHS_PER_PEER = 12;
+
+/** Relays remembered per target peer (who reaches it directly, and its RTT there). */
+export const MAX_VIAS_PER_PEER = 4;
+/** Target peers the relay table knows (the least recently gossiped forgotten). */
+export const MAX_VIA_TARGETS = 1_024;
+/** A gossiped "I reach it directly" is believed this long without a repeat. */
+export const VIA_TTL_MS = 120_000;
+/** A peer we learned of but cannot reach directly is dialled through a relay after this long. */
+export const RELAY_AFTER_MS = 2_000;
+/** A relayed first contact is retried (through the best relay then) this often. */
+export const RELAY_RETRY_MS = 5_000;
+
+/** A relay forwards at most one punch a second per (origin, target) pair; a target acts on one a second per origin. */
+export const PUNCH_PAIR_INTERVAL_MS = 1_000;
+/** Punch requests for a peer we cannot reach: first after this long, doubling up to the max. */
+export const PUNCH_RETRY_MIN_MS = 2_000;
+export const PUNCH_RETRY_MAX_MS = 30_000;
+/** Origins whose last punch a node remembers (for its per-origin limit); the oldest forgotten. */
+export const MAX_PUNCH_ORIGINS = 256;
+/** While a peer is suspect, its other paths are probed at most this often. */
+export const ALT_PROBE_MIN_MS = 100;

@@ -14,6 +14,8 @@ import type { Channel, ChannelSink } from './channel.js';
 import type { Timing } from './constants.js';
 import type { EngineEvent } from './events.js';
 import type { OwnClaimSpec } from './own-claims.js';
+import type { RelayLimit } from './relay-limit.js';
+import type { RelayMode } from '../wire/control.js';
 import type { EngineStatus } from './status.js';
 import type { Endpoint, PeerId, Rng } from './types.js';
 
@@ -40,6 +42,12 @@ export interface EngineConfig {
   claimRights?: ReadonlyMap<PeerId, readonly Prefix[]> | null;
   /** Prefixes peers may claim beyond the private and shared ranges (claim-policy.ts). */
   allowedRoutes?: readonly Prefix[];
+  /** Relaying for others: 0 never (--no-relay), 1 yes (default), 2 as a preferred relay (`relay: true`). */
+  relay?: RelayMode;
+  /** Relayed traffic per (origin, destination) pair (default 2000 packets/s, 2 MB/s). */
+  relayLimit?: RelayLimit;
+  /** --advertise-address endpoints: static candidates we announce. */
+  advertise?: readonly Endpoint[];
 }
 
 export interface EngineOptions {
@@ -85,6 +93,11 @@ export interface Engine {
   nextDeadline(): number;
   /** Replace the seed endpoints (the daemon re-resolved -c host names). */
   setSeeds(now: number, endpoints: readonly Endpoint[]): void;
+  /**
+   * Our own candidate endpoints: `host` (interface addresses with our port, found by the
+   * daemon), `advertise` (resolved --advertise-address). Omitted fields stay as they are.
+   */
+  setCandidates(now: number, c: { host?: readonly Endpoint[]; advertise?: readonly Endpoint[] }): void;
   /** Graceful stop: tell every peer we leave (retransmitted until acknowledged). */
   leave(now: number): void;
   /** Every peer acknowledged our Leave (or none was connected); the daemon may exit. */

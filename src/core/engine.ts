@@ -41,16 +41,29 @@
 //   Connectionless traffic and new connections simply go to the new active claimant.
 // - Re-entrancy: the engine sends from inside channel callbacks (answers, NodeInfo on
 //   establish) but defers forget/connect/cancelConnect until the channel call has returned.
+//   A datagram relayed to us is handed to the channel after the call that delivered it.
+// - Paths (path.ts, paths.ts, relay.ts): a peer's active path is direct or through a relay
+//   peer. Datagrams the channel sends to a relay path are wrapped for the relay here (sink);
+//   relay requests from peers are forwarded within their limits. Liveness is end to end: a
+//   packet from a peer on any path counts, so a dead relay is not a dead claimant.
 import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
-import { decodeControl, encodeControl, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo } from '../wire/control.js';
+import {
+  decodeControl, encodeControl, RTT_UNKNOWN, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo,
+} from '../wire/control.js';
 import { IpHeader, TCP_ACK, TCP_SYN } from '../wire/ip.js';
 import { FlowSet } from './flow-set.js';
+import { OwnCandidates } from './own-candidates.js';
+import { isRelayKey, type PathKey } from './path.js';
+import { PathManager } from './paths.js';
+import { Relay } from './relay.js';
+import { ViaTable } from './vias.js';
 import type { Channel, ChannelSink } from './channel.js';
 import { ClaimPolicy } from './claim-policy.js';
 import { ClaimTable, plainRecord, type ClaimRecord, type RouteChange } from './claims.js';
 import {
-  deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS, MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER,
-  MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO, type Timing,
+  DEFAULT_RELAY_BYTES_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
+  MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER, MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
+  MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing,
 } from './constants.js';
 import { DropCounters } from './drops.js';
 import { isDialable } from './endpoint-policy.js';
@@ -64,7 +77,7 @@ import { OwnClaims, type OwnClaimRole, type OwnClaimSpec } from './own-claims.js
 import { newPeerRecord, PeerTable, setPeerClaims, type PeerRecord } from './peers.js';
 import { explainChange, FailoverLog, type ChangeContext } from './route-changes.js';
 import { DEFAULT_PRIORITY } from './routing.js';
-import { buildStatus, type EngineStatus, type HaEventRecord } from './status.js';
+import { buildStatus, relayModeName, type EngineStatus, type HaEventRecord } from './status.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
 
 export type { DrainProgress, DrainResult, Engine, EngineConfig, EngineOptions } from './engine-api.js';
@@ -116,6 +129,10 @@ class MeshEngine implements Engine {
   private deadlineDirty = true;
 
   private readonly info: OwnInfo;
+  private readonly candidates = new OwnCandidates();
+  private readonly vias = new ViaTable();
+  private readonly relay: Relay;
+  private readonly paths: PathManager;
   private readonly departure: Departure;
   private readonly grave = new Grave();
   private leftReported = false;
@@ -130,9 +147,10 @@ class MeshEngine implements Engine {
     timedOut: (rec, now) => this.peerDown(rec, 'timeout', now),
     suspected: (rec, now) => this.emit({ type: 'peer-suspect', peer: rec.id, silentMs: now - rec.lastHeardMs }),
     probe: (rec, now) => this.sendProbe(rec, now),
+    tick: (rec, now) => this.paths.tick(rec, now),
     requestInfo: (rec, now) => this.sendControl(rec, now, { type: 'info-request' }),
     sendInfo: (rec, now, refresh) => {
-      if (refresh) this.info.rotateIfTruncated();
+      if (refresh) this.info.refresh();
       this.sendInfo(rec, now);
     },
     keepalive: (rec, now) => {
@@ -150,21 +168,31 @@ class MeshEngine implements Engine {
     this.own = new OwnClaims(config.claims.map(toOwnSpec));
     this.ownPrefixes = this.own.prefixes();
     this.initialSeeds = [...config.seeds];
-    this.info = new OwnInfo(this.bootTimeMs, () => this.announced, this.timing.gossipCoalesceMs);
+    this.info = new OwnInfo(this.bootTimeMs, () => this.announced, this.timing.gossipCoalesceMs,
+      () => ({ candidates: this.candidates.list(), relay: this.relay.mode }));
+    this.candidates.setStatic(config.advertise ?? []);
     this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
     this.emit = opts.onEvent ?? (() => {});
     this.drops = new DropCounters(this.emit);
     this.claims = new ClaimTable();
     this.policy = new ClaimPolicy(config.claimRights ?? null, config.allowedRoutes ?? []);
     const sink: ChannelSink = {
-      send: (to, datagram) => opts.send(to, datagram),
+      send: (to, datagram) => {
+        if (!isRelayKey(to)) return opts.send(to, datagram);
+        if (!this.relay.sendThrough(this.lastNow, to, datagram)) this.drop('no-session', this.lastNow, `relay path ${to} unavailable`);
+      },
       onEstablished: (now, peer, endpoint) => this.onEstablished(now, peer, endpoint),
-      onMessage: (now, peer, endpoint, kind, payload) => this.onMessage(now, peer, endpoint, kind, payload),
+      onMessage: (now, peer, endpoint, kind, payload, arrival) => this.onMessage(now, peer, endpoint, kind, payload, arrival),
       onSelf: (endpoint) => this.onSelf(endpoint),
       onDrop: (reason, from) => this.drop(reason, this.lastNow, from),
     };
     this.channel = opts.makeChannel(sink);
     this.localId = this.channel.localId;
+    this.relay = new Relay(
+      { channel: this.channel, peers: this.peers, localId: this.localId, drop: (reason, detail) => this.drop(reason, this.lastNow, detail) },
+      config.relay ?? 1,
+      config.relayLimit ?? { packetsPerSec: DEFAULT_RELAY_PACKETS_PER_S, bytesPerSec: DEFAULT_RELAY_BYTES_PER_S },
+    );
     this.membership = new Membership(
       this.timing,
       opts.rng,
@@ -175,6 +203,15 @@ class MeshEngine implements Engine {
       },
       this.peers,
     );
+    this.paths = new PathManager({
+      channel: this.channel, peers: this.peers, localId: this.localId, timing: this.timing, vias: this.vias,
+      own: this.candidates, membership: this.membership,
+      switchPath: (rec, key, now) => this.switchPath(rec, key, now),
+      sendControl: (rec, now, msg) => this.sendControl(rec, now, msg),
+      allowPunch: (now, origin, target) => this.relay.allowPunch(now, origin, target, PUNCH_PAIR_INTERVAL_MS),
+      drop: (reason, detail, n) => this.drop(reason, this.lastNow, detail, n),
+      defer: (action) => this.defer(action),
+    });
   }
 
   // ---------------------------------------------------------------------------------------
@@ -197,6 +234,11 @@ class MeshEngine implements Engine {
     this.channelDepth++;
     try {
       this.channel.receive(now, from, data);
+      // A datagram relayed to us rode inside that one: its turn now (a relayed datagram that
+      // carries another relay message is refused, so this runs at most once more).
+      for (let path = this.relay.takePending(); path !== null; path = this.relay.takePending()) {
+        this.channel.receive(now, path, this.relay.datagram());
+      }
     } finally {
       this.channelDepth--;
     }
@@ -264,6 +306,14 @@ class MeshEngine implements Engine {
     this.enter(now);
     this.membership.setSeeds(now, endpoints);
     this.runTimers(now);
+  }
+
+  setCandidates(now: number, c: { host?: readonly Endpoint[]; advertise?: readonly Endpoint[] }): void {
+    this.enter(now);
+    let changed = false;
+    if (c.host && this.candidates.setHost(c.host)) changed = true;
+    if (c.advertise && this.candidates.setStatic(c.advertise)) changed = true;
+    if (changed && this.started) this.ownCandidatesChanged(now);
   }
 
   leave(now: number): void {
@@ -343,10 +393,10 @@ class MeshEngine implements Engine {
       rec.heardBeforeHandshakeMs = rec.lastHeardMs;
       rec.handshakeSinceInfo = true;
       this.heard(rec, now);
-      this.moveTo(rec, endpoint);
+      this.moveTo(rec, endpoint, now);
       rec.ackedSeq = -1; // it may have restarted and lost our NodeInfo
     } else {
-      rec = newPeerRecord(id, endpoint, now);
+      rec = newPeerRecord(id, endpoint, now, this.channel.peerKey(id));
       rec.nextRttProbeAtMs = now + this.timing.rttProbeIntervalMs;
       rec.nextProbeAtMs = now + this.timing.probeIntervalMs;
       rec.nextInfoRequestAtMs = now + this.timing.infoRetransmitMs; // its NodeInfo is normally on the way
@@ -354,12 +404,15 @@ class MeshEngine implements Engine {
       this.emit({ type: 'peer-up', peer: id, endpoint });
       this.noteHaEvent(now, { event: 'peer-up', peer: id });
       this.info.markDirty();
+      this.paths.reachChanged(now);
     }
+    rec.pathHeardMs = now;
     this.sendInfo(rec, now);
+    this.sendObserved(rec, now);
     this.deadlineDirty = true;
   }
 
-  private onMessage(now: number, id: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array): void {
+  private onMessage(now: number, id: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array, arrival: PathKey = endpoint): void {
     let rec = this.peers.get(id);
     if (!rec) {
       if (this.grave.has(id) || this.departure.leaving) return this.fromGone(now, id, kind, payload);
@@ -370,9 +423,13 @@ class MeshEngine implements Engine {
       if (!rec) return;
     }
     this.heard(rec, now);
-    if (endpoint !== rec.endpoint) this.moveTo(rec, endpoint);
+    if (endpoint !== rec.endpoint) this.moveTo(rec, endpoint, now);
+    if (arrival === rec.endpoint) rec.pathHeardMs = now;
+    else this.paths.heardElsewhere(rec, arrival, now);
     if (kind === MsgKind.Data) return this.receiveData(now, rec, payload);
-    if (kind === MsgKind.Control) return this.receiveControl(now, rec, payload);
+    if (kind === MsgKind.Control) return this.receiveControl(now, rec, payload, arrival);
+    if (kind === MsgKind.Relay) return this.relay.forward(now, rec, arrival, payload);
+    if (kind === MsgKind.Relayed) return this.relay.accept(rec, arrival, payload);
     if (kind !== MsgKind.Keepalive) this.drop('control', now, `unknown message kind ${kind as number}`);
   }
 
@@ -398,7 +455,7 @@ class MeshEngine implements Engine {
     this.drop('not-claimed', now);
   }
 
-  private receiveControl(now: number, rec: PeerRecord, payload: Uint8Array): void {
+  private receiveControl(now: number, rec: PeerRecord, payload: Uint8Array, arrival: PathKey): void {
     const res = decodeControl(payload);
     if (!res.ok) return this.drop('control', now, res.error);
     const msg = res.msg;
@@ -421,15 +478,32 @@ class MeshEngine implements Engine {
       case 'info-request':
         rec.ackedSeq = -1; // retransmitted until acknowledged
         return this.sendInfo(rec, now);
-      case 'probe':
-        return this.sendControl(rec, now, { type: 'probe-ack', id: msg.id, sentAtMs: msg.sentAtMs });
+      case 'probe': {
+        // answered on the path it came in on: that is the path the prober is testing
+        const ack = encodeControl({ type: 'probe-ack', id: msg.id, sentAtMs: msg.sentAtMs });
+        if (arrival === rec.endpoint) this.channel.send(now, rec.id, MsgKind.Control, ack);
+        else this.channel.sendVia(now, rec.id, arrival, MsgKind.Control, ack);
+        rec.lastSentMs = now;
+        return;
+      }
       case 'probe-ack': {
         const rtt = now - msg.sentAtMs;
         if (rtt < 0 || rtt > this.timing.peerTimeoutMs * 4) return; // not one of our clock's times
+        if (arrival !== rec.endpoint) return this.paths.probeAnswered(rec, arrival, rtt);
         rec.lastRttMs = rtt;
         rec.rttMs = rec.rttMs === null ? rtt : rec.rttMs * 0.875 + rtt * 0.125;
         return;
       }
+      case 'observed': {
+        const changed = this.candidates.observe(rec.id, msg.endpoint);
+        if (changed === null) return this.drop('gossip-limit', now, `observed address ${msg.endpoint} is not dialable`);
+        if (changed) this.ownCandidatesChanged(now);
+        return;
+      }
+      case 'punch-request':
+        return this.paths.punchRequest(now, rec, msg.target, msg.candidates);
+      case 'punch':
+        return this.paths.punch(now, rec, msg.origin, msg.candidates);
     }
   }
 
@@ -467,6 +541,7 @@ class MeshEngine implements Engine {
     rec.bootTimeMs = msg.bootTimeMs;
     rec.infoSeq = msg.seq;
     rec.handshakeSinceInfo = false;
+    this.applyPathInfo(now, rec, msg);
     const records = this.screenClaims(now, rec, msg.claims);
     const prefixes = records.map((r) => r.prefix);
     const prefixesChanged = restarted || known === null || !samePrefixes(prefixes, rec.claims);
@@ -522,18 +597,46 @@ class MeshEngine implements Engine {
     });
   }
 
+  /** Whether `rec` relays, and where it says it may be reached (screened, capped). */
+  private applyPathInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
+    const mode = msg.relay ?? 0;
+    if (mode !== rec.relayMode) {
+      const stopped = rec.relayMode > 0 && mode === 0;
+      rec.relayMode = mode;
+      if (stopped) this.paths.relayGone(rec.id, now);
+    }
+    const offered = msg.candidates ?? [];
+    const candidates: Endpoint[] = [];
+    for (const ep of offered) {
+      if (candidates.includes(ep)) continue;
+      if (candidates.length >= MAX_PEER_CANDIDATES) this.drop('gossip-limit', now, `candidates over ${MAX_PEER_CANDIDATES}`);
+      else if (!isDialable(ep)) this.drop('gossip-limit', now, `candidate ${ep} is not dialable`);
+      else candidates.push(ep);
+    }
+    if (candidates.length !== rec.candidates.length || candidates.some((ep, i) => ep !== rec.candidates[i])) {
+      rec.candidates = candidates;
+      this.paths.candidatesChanged(rec, now);
+    }
+  }
+
   /** Peers `rec` says it reaches: dial the usable ones we do not have, within the limits. */
   private learnGossip(now: number, rec: PeerRecord, entries: readonly PeerInfo[]): void {
     const over = entries.length - MAX_GOSSIP_PEERS_PER_INFO;
     if (over > 0) this.drop('gossip-limit', now, `${over} peer entries over ${MAX_GOSSIP_PEERS_PER_INFO}`, over);
     for (let i = 0; i < entries.length && i < MAX_GOSSIP_PEERS_PER_INFO; i++) {
       const p = entries[i]!;
-      if (p.id === this.localId || this.peers.has(p.id)) continue;
+      if (p.id === this.localId || p.id === rec.id) continue;
       // Key mode: a key we do not trust could never complete a handshake; do not dial for it.
       if (!this.channel.accepts(p.id)) {
         this.drop('gossip-limit', now, 'untrusted peer id', Math.max(1, p.endpoints.length));
         continue;
       }
+      if (p.rttMs !== undefined) {
+        // it reaches p directly: a relay (and a punch informant) for it
+        this.vias.note(now, p.id, rec.id, p.rttMs === RTT_UNKNOWN ? null : p.rttMs, rec.relayMode === 2);
+        this.paths.reachChanged(now);
+      }
+      if (this.peers.has(p.id)) continue;
       const endpoints: Endpoint[] = [];
       for (let j = 0; j < p.endpoints.length; j++) {
         const ep = p.endpoints[j]!;
@@ -565,6 +668,7 @@ class MeshEngine implements Engine {
     if (this.info.bumpIfDue(now)) for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
     for (const rec of this.peers.list()) runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
     this.membership.tick(now);
+    this.paths.tickReach(now);
     this.flushDeferred();
   }
 
@@ -600,9 +704,9 @@ class MeshEngine implements Engine {
     next = Math.min(next, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow));
     if (!this.servingAllowed) next = Math.min(next, this.startedAtMs + t.peerTimeoutMs);
     for (const rec of this.peers.values()) {
-      next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)));
+      next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)), this.paths.deadline(rec));
     }
-    return Math.min(next, this.membership.nextDeadline());
+    return Math.min(next, this.membership.nextDeadline(), this.paths.reachDeadline());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -617,17 +721,41 @@ class MeshEngine implements Engine {
     rec.lastHeardMs = now;
   }
 
-  private moveTo(rec: PeerRecord, endpoint: Endpoint): void {
+  /** `rec`'s active path is now `endpoint` (the channel roamed, or a handshake came in on it). */
+  private moveTo(rec: PeerRecord, endpoint: PathKey, now: number): void {
     const from = this.peers.moveTo(rec, endpoint);
     if (from !== null) {
+      this.paths.moved(rec, from, now);
       this.emit({ type: 'peer-roam', peer: rec.id, from, to: endpoint });
       this.info.markDirty();
       this.deadlineDirty = true;
+      this.sendObserved(rec, now);
     }
+  }
+
+  /** We choose `key` as `rec`'s active path. */
+  private switchPath(rec: PeerRecord, key: PathKey, now: number): void {
+    if (key === rec.endpoint) return;
+    this.channel.setPath(rec.id, key);
+    this.moveTo(rec, key, now);
+  }
+
+  /** Tell `rec` where we see it (it learns its reflexive address); direct paths only. */
+  private sendObserved(rec: PeerRecord, now: number): void {
+    if (!isRelayKey(rec.endpoint)) this.sendControl(rec, now, { type: 'observed', endpoint: rec.endpoint });
+  }
+
+  /** Our candidates changed: announce them, and relayed peers try to go direct with them. */
+  private ownCandidatesChanged(now: number): void {
+    this.info.markDirty();
+    for (const rec of this.peers.values()) this.paths.candidatesChanged(rec, now);
+    this.deadlineDirty = true;
   }
 
   private peerDown(rec: PeerRecord, reason: PeerDownReason, now: number, replacedBy?: PeerId): void {
     this.peers.remove(rec.id);
+    this.relay.forgetPeer(rec.id);
+    this.paths.relayGone(rec.id, now);
     const silentMs = now - rec.lastHeardMs;
     this.emit({ type: 'peer-down', peer: rec.id, reason, silentMs, ...(replacedBy ? { replacedBy } : {}) });
     this.noteHaEvent(now, { event: 'peer-down', peer: rec.id, reason });
@@ -748,7 +876,11 @@ class MeshEngine implements Engine {
 
   private sendProbe(rec: PeerRecord, now: number): void {
     this.probeSeq = (this.probeSeq + 1) >>> 0;
-    this.sendControl(rec, now, { type: 'probe', id: this.probeSeq, sentAtMs: now });
+    const probe = encodeControl({ type: 'probe', id: this.probeSeq, sentAtMs: now });
+    this.channel.send(now, rec.id, MsgKind.Control, probe);
+    rec.lastSentMs = now;
+    // A suspect peer may be fine on another path (its relay died, the direct path broke).
+    if (rec.state === 'suspect') this.paths.probeOthers(rec, now, probe);
   }
 
   private sendInfo(rec: PeerRecord, now: number): void {
@@ -809,6 +941,11 @@ class MeshEngine implements Engine {
       failoversTotal: this.failovers.total,
       haEvents: this.haEvents,
       drops: this.drops.snapshot(),
+      candidates: this.candidates.entries(),
+      relay: {
+        mode: relayModeName(this.relay.mode), limit: { ...this.relay.limit },
+        forwarded: { ...this.relay.forwarded }, pairs: this.relay.pairs,
+      },
     });
   }
 }

@@ -20,6 +20,8 @@ export interface PeerTimerActions {
   /** The channel has no usable session: start a handshake (not a failover). */
   reconnect(rec: PeerRecord, now: number): void;
   isEstablished(rec: PeerRecord): boolean;
+  /** Path upkeep (paths.ts); its deadline is the engine's to add. */
+  tick(rec: PeerRecord, now: number): void;
 }
 
 /** Run what is due for one peer. `infoSeq` is the seq of our current NodeInfo. */
@@ -54,6 +56,7 @@ export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: 
     act.reconnect(rec, now);
     rec.nextReconnectAtMs = now + t.reconnectMinMs;
   }
+  act.tick(rec, now);
 }
 
 /** When runPeerTimers() next has something to do for this peer. */

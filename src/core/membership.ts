@@ -124,6 +124,29 @@ export class Membership {
     }
   }
 
+  /**
+   * `informant` (a peer) says `peer` is dialling us now (a punch): dial it at `endpoints` now,
+   * so both NATs open. Already screened by the caller (dialable, capped, trusted id, one a
+   * second per origin); new targets count against the gossip limits and the first-contact rate.
+   */
+  punch(now: number, informant: PeerId, peer: PeerId, endpoints: readonly Endpoint[]): void {
+    for (const ep of endpoints) {
+      if (this.selfEndpoints.has(ep)) continue;
+      const t = this.targets.get(ep);
+      if (t) {
+        if (t.kind !== 'seed') t.peer = peer;
+        t.nextAttemptAtMs = Math.min(t.nextAttemptAtMs, Math.max(now, t.holdUntilMs));
+        continue;
+      }
+      const refused = this.gossipRefusal(informant, ep);
+      if (refused !== null) {
+        this.port.drop('gossip-limit', `${ep}: ${refused}`);
+        continue;
+      }
+      this.add(now, ep, { kind: 'gossip', peer, informant, expiresAtMs: now + GOSSIP_TARGET_RETRY_MS });
+    }
+  }
+
   /** We lost `peer`, last seen at `endpoints`: keep trying them for lostPeerRetryMs. */
   lost(now: number, peer: PeerId, endpoints: readonly Endpoint[]): void {
     const expiresAtMs = now + this.timing.lostPeerRetryMs;

@@ -2,7 +2,9 @@
 // engine's timers need. A peer that shows up at a new endpoint is the same record.
 import type { Prefix } from '../wire/addr.js';
 import type { DeniedClaim } from './claim-policy.js';
+import type { RelayMode } from '../wire/control.js';
 import { MAX_PEER_ENDPOINTS } from './constants.js';
+import { isRelayKey, type PathKey } from './path.js';
 import { PrefixTrie } from './prefix-trie.js';
 import type { Endpoint, PeerId } from './types.js';
 
@@ -12,15 +14,56 @@ export type PeerState =
   /** Silent for a while: being probed, still routable until peerTimeoutMs. */
   | 'suspect';
 
+/** A path to a peer other than (or besides) its active one: tried, or heard on (paths.ts). */
+export interface PathCandidate {
+  readonly key: PathKey;
+  /** Last authenticated packet that came in on it (-Infinity: never). */
+  lastHeardMs: number;
+  /** Last probe we sent on it (-Infinity: never). */
+  lastProbeMs: number;
+  /** Smoothed RTT of probes answered on it. */
+  rttMs: number | null;
+}
+
+/** Traffic we relayed for a peer (as a relay): from it to others, and from others to it. */
+export interface RelayedTraffic {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+}
+
 export interface PeerRecord {
   readonly id: PeerId;
-  /** Where it last completed a handshake or sent from. */
-  endpoint: Endpoint;
   /**
-   * The last MAX_PEER_ENDPOINTS endpoints it was seen at while connected, oldest first (for
-   * "is this seed already connected?", gossip, and retrying it once lost).
+   * Its active path (path.ts): where it last completed a handshake or sent from directly, or
+   * the relay path the mesh chose. What the channel sends on.
+   */
+  endpoint: PathKey;
+  /**
+   * The last MAX_PEER_ENDPOINTS direct endpoints it was seen at while connected, oldest first
+   * (for "is this seed already connected?", gossip, and retrying it once lost). Never a relay path.
    */
   readonly endpoints: Set<Endpoint>;
+  /** 32-byte key that names it in relay headers (channel.peerKey); null: it cannot be relayed. */
+  readonly wireKey: Uint8Array | null;
+  /** Last authenticated packet that came in on the active path. */
+  pathHeardMs: number;
+  /** Paths tried or heard besides the active one, least recently touched first (bounded). */
+  readonly paths: Map<PathKey, PathCandidate>;
+  /** How it relays for others (its NodeInfo); 0 until known. */
+  relayMode: RelayMode;
+  /** Its own candidates from its NodeInfo (screened, capped). */
+  candidates: Endpoint[];
+  /** While on a relay path: the next direct attempt (punch) and its backoff. */
+  nextPunchAtMs: number;
+  punchBackoffMs: number;
+  /** While suspect: the next probe of its other paths. */
+  nextAltProbeAtMs: number;
+  /** The last punch it asked us to answer (one a second). */
+  lastPunchAnsweredMs: number;
+  /** As a relay: what we forwarded from it and to it. */
+  readonly relayed: RelayedTraffic;
   state: PeerState;
   upSinceMs: number;
   lastHeardMs: number;
@@ -61,11 +104,21 @@ export interface PeerRecord {
   txBytes: number;
 }
 
-export function newPeerRecord(id: PeerId, endpoint: Endpoint, now: number): PeerRecord {
+export function newPeerRecord(id: PeerId, endpoint: PathKey, now: number, wireKey: Uint8Array | null = null): PeerRecord {
   return {
     id,
     endpoint,
-    endpoints: new Set([endpoint]),
+    endpoints: new Set(isRelayKey(endpoint) ? [] : [endpoint]),
+    wireKey,
+    pathHeardMs: now,
+    paths: new Map(),
+    relayMode: 0,
+    candidates: [],
+    nextPunchAtMs: now,
+    punchBackoffMs: 0,
+    nextAltProbeAtMs: now,
+    lastPunchAnsweredMs: -Infinity,
+    relayed: { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0 },
     state: 'up',
     upSinceMs: now,
     lastHeardMs: now,
@@ -99,6 +152,10 @@ export class PeerTable {
   private readonly byId = new Map<PeerId, PeerRecord>();
   /** Every endpoint some live peer was seen at -> that peer (the latest one seen there). */
   private readonly byEndpoint = new Map<Endpoint, PeerRecord>();
+  /** Peers by the first 30 bits of their wire key (relay headers name peers by key). */
+  private readonly byKeyHead = new Map<number, PeerRecord>();
+  /** Peers whose key head another peer has too (looked up by scanning; members could make some). */
+  private keyHeadClashes = 0;
 
   get size(): number {
     return this.byId.size;
@@ -126,10 +183,34 @@ export class PeerTable {
   add(rec: PeerRecord): void {
     this.byId.set(rec.id, rec);
     for (const ep of rec.endpoints) this.byEndpoint.set(ep, rec);
+    if (rec.wireKey) {
+      const head = keyHead(rec.wireKey, 0);
+      if (this.byKeyHead.has(head)) this.keyHeadClashes++;
+      else this.byKeyHead.set(head, rec);
+    }
   }
 
-  /** Move `rec` to endpoint `ep`; returns the previous endpoint if it changed. */
-  moveTo(rec: PeerRecord, ep: Endpoint): Endpoint | null {
+  /** The live peer whose wire key is `buf[at..at+32]`. Allocates nothing. */
+  byKey(buf: Uint8Array, at = 0): PeerRecord | undefined {
+    if (buf.length < at + WIRE_KEY_BYTES) return undefined;
+    const rec = this.byKeyHead.get(keyHead(buf, at));
+    if (rec && sameKey(rec.wireKey!, buf, at)) return rec;
+    if (this.keyHeadClashes === 0) return undefined;
+    for (const r of this.byId.values()) if (r.wireKey && sameKey(r.wireKey, buf, at)) return r;
+    return undefined;
+  }
+
+  /**
+   * Move `rec` to path `ep`; returns the previous path if it changed. Direct endpoints are
+   * remembered (endpoints, byEndpoint); relay paths are not: they belong to no address.
+   */
+  moveTo(rec: PeerRecord, ep: PathKey): PathKey | null {
+    if (isRelayKey(ep)) {
+      if (rec.endpoint === ep) return null;
+      const from = rec.endpoint;
+      rec.endpoint = ep;
+      return from;
+    }
     rec.endpoints.delete(ep);
     rec.endpoints.add(ep); // most recent last
     this.byEndpoint.set(ep, rec);
@@ -149,6 +230,22 @@ export class PeerTable {
     if (!rec) return undefined;
     this.byId.delete(id);
     for (const ep of rec.endpoints) if (this.byEndpoint.get(ep) === rec) this.byEndpoint.delete(ep);
+    if (rec.wireKey) {
+      const head = keyHead(rec.wireKey, 0);
+      if (this.byKeyHead.get(head) === rec) {
+        this.byKeyHead.delete(head);
+        // a clashing peer (if any) takes the slot
+        for (const r of this.byId.values()) {
+          if (r.wireKey && keyHead(r.wireKey, 0) === head) {
+            this.byKeyHead.set(head, r);
+            this.keyHeadClashes--;
+            break;
+          }
+        }
+      } else {
+        this.keyHeadClashes--;
+      }
+    }
     return rec;
   }
 
@@ -168,4 +265,16 @@ export function setPeerClaims(rec: PeerRecord, claims: Prefix[]): void {
   const sources = new PrefixTrie<true>();
   for (const p of claims) sources.set(p, true);
   rec.sources = sources;
+}
+
+export const WIRE_KEY_BYTES = 32;
+
+/** 30 bits of a key: a small integer, so Map lookups box nothing. */
+function keyHead(b: Uint8Array, at: number): number {
+  return ((b[at]! & 0x3f) << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
+}
+
+function sameKey(key: Uint8Array, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < WIRE_KEY_BYTES; i++) if (key[i] !== b[at + i]) return false;
+  return true;
 }

@@ -8,7 +8,11 @@ import type { Timing } from './constants.js';
 import type { HaEvent, RouteChangeCause } from './events.js';
 import type { TargetStatus } from './membership.js';
 import type { OwnClaim, OwnClaimRole } from './own-claims.js';
+import type { OwnCandidate } from './own-candidates.js';
+import { parsePath, type PathKey } from './path.js';
 import type { PeerRecord, PeerState } from './peers.js';
+import type { RelayLimit } from './relay-limit.js';
+import type { RelayMode } from '../wire/control.js';
 import { activeReason, type ClaimState } from './routing.js';
 import type { DropReason, Endpoint, PeerId } from './types.js';
 
@@ -17,9 +21,36 @@ export interface TrafficStatus {
   bytes: number;
 }
 
+/** A peer's path as status shows it. */
+export type PathView = { kind: 'direct'; endpoint: Endpoint } | { kind: 'relay'; via: PeerId };
+
+/**
+ * A path to a peer: 'active' (in use), 'up' (heard on it within the peer timeout), 'trying'
+ * (probed within the last second, no answer yet), 'failed' (probed, never answered since),
+ * 'idle' (known, not tried lately).
+ */
+export type PathState = 'active' | 'up' | 'trying' | 'failed' | 'idle';
+
+export interface PathStatus {
+  path: PathView;
+  /** Its key: the endpoint, or "relay:<via>/<peer>". */
+  key: PathKey;
+  state: PathState;
+  rttMs: number | null;
+  lastHeardAgoMs: number | null;
+}
+
 export interface PeerStatus {
   id: PeerId;
+  /** The active path's key (the endpoint when direct). */
   endpoint: Endpoint;
+  path: PathView;
+  /** Its active path and every other path tried, heard or known (bounded). */
+  candidates: PathStatus[];
+  /** Whether it relays for others (its NodeInfo). */
+  relays: 'off' | 'on' | 'preferred';
+  /** As its relay: what we forwarded from it (rx) and to it (tx), in bytes and packets. */
+  relayed: { rx: TrafficStatus; tx: TrafficStatus };
   endpoints: Endpoint[];
   state: PeerState;
   /** The channel has a session that can carry data right now. */
@@ -144,6 +175,55 @@ export interface EngineStatus {
   /** Handshakes completed by the channel (null: the channel does not count them). */
   handshakesTotal: number | null;
   drops: Record<DropReason, number>;
+  /** Our own candidate endpoints (announced to peers), with where each came from. */
+  candidates: OwnCandidate[];
+  /** Relaying for others: our mode, the per-pair limit, what we forwarded. */
+  relay: {
+    mode: 'off' | 'on' | 'preferred';
+    limit: RelayLimit;
+    forwarded: TrafficStatus;
+    /** (origin, destination) pairs whose limits we track. */
+    pairs: number;
+  };
+}
+
+const RELAY_MODE_NAMES = ['off', 'on', 'preferred'] as const;
+
+export function relayModeName(mode: RelayMode): 'off' | 'on' | 'preferred' {
+  return RELAY_MODE_NAMES[mode];
+}
+
+/** A path key as status shows it. */
+export function pathView(key: PathKey): PathView {
+  const p = parsePath(key);
+  return p?.kind === 'relay' ? { kind: 'relay', via: p.via } : { kind: 'direct', endpoint: key };
+}
+
+/** How long a probe counts as 'trying' before its path is 'failed'. */
+const TRYING_MS = 1_000;
+
+function peerPaths(now: number, rec: PeerRecord, peerTimeoutMs: number): PathStatus[] {
+  const out: PathStatus[] = [{
+    path: pathView(rec.endpoint), key: rec.endpoint, state: 'active', rttMs: rec.rttMs, lastHeardAgoMs: now - rec.pathHeardMs,
+  }];
+  const seen = new Set([rec.endpoint]);
+  for (const c of [...rec.paths.values()].reverse()) {
+    if (seen.has(c.key)) continue;
+    seen.add(c.key);
+    let state: PathState = 'idle';
+    if (now - c.lastHeardMs < peerTimeoutMs) state = 'up';
+    else if (c.lastProbeMs > c.lastHeardMs) state = now - c.lastProbeMs < TRYING_MS ? 'trying' : 'failed';
+    out.push({
+      path: pathView(c.key), key: c.key, state, rttMs: c.rttMs,
+      lastHeardAgoMs: c.lastHeardMs === -Infinity ? null : now - c.lastHeardMs,
+    });
+  }
+  for (const ep of [...rec.endpoints, ...rec.candidates]) {
+    if (seen.has(ep)) continue;
+    seen.add(ep);
+    out.push({ path: pathView(ep), key: ep, state: 'idle', rttMs: null, lastHeardAgoMs: null });
+  }
+  return out;
 }
 
 /** What the engine hands to buildStatus(). */
@@ -167,6 +247,8 @@ export interface StatusInput {
   failoversTotal: number;
   haEvents: readonly HaEventRecord[];
   drops: Record<DropReason, number>;
+  candidates: OwnCandidate[];
+  relay: EngineStatus['relay'];
 }
 
 function sessionFields(now: number, info: { establishedAt: number; algorithm: string } | undefined) {
@@ -186,6 +268,13 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
     peers: peers.map((p) => ({
       id: p.id,
       endpoint: p.endpoint,
+      path: pathView(p.endpoint),
+      candidates: peerPaths(now, p, s.timing.peerTimeoutMs),
+      relays: relayModeName(p.relayMode),
+      relayed: {
+        rx: { packets: p.relayed.rxPackets, bytes: p.relayed.rxBytes },
+        tx: { packets: p.relayed.txPackets, bytes: p.relayed.txBytes },
+      },
       endpoints: [...p.endpoints],
       state: p.state,
       session: s.hasSession(p.id),
@@ -217,6 +306,8 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
     events: s.haEvents.map(({ atMs, ...e }) => ({ ...e, agoMs: now - atMs })),
     handshakesTotal: s.handshakes,
     drops: s.drops,
+    candidates: s.candidates,
+    relay: s.relay,
   };
 }
 

@@ -7,12 +7,18 @@ export class TokenBucket {
     this.tokens = burst;
   }
 
-  /** Spend a token if there is one. */
-  take(now: number): boolean {
+  /** Spend `n` tokens if there are that many. */
+  take(now: number, n = 1): boolean {
     this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
+  }
+
+  /** Tokens there are now. */
+  available(now: number): number {
+    this.refill(now);
+    return this.tokens;
   }
 
   /** When the next token will be there (now if one is). */

@@ -31,7 +31,17 @@ export const enum MsgKind {
   Keepalive = 1,
   /** A control message encoded by src/wire/control.ts (peer info, claims, leave, probes). */
   Control = 2,
+  /**
+   * "Forward this to a peer of yours" (relay.ts): 32-byte key of the destination + a complete
+   * hacloud datagram of the sender's end-to-end channel with it, which the relay cannot read.
+   */
+  Relay = 3,
+  /** A relay delivers what a peer asked it to forward: 32-byte key of the origin + the datagram. */
+  Relayed = 4,
 }
+
+/** The highest MsgKind a transport packet may carry (the channel drops higher ones as malformed). */
+export const MAX_MSG_KIND = MsgKind.Relayed;
 
 /** Why a datagram was dropped. Every dropped datagram is counted under exactly one reason. */
 export type DropReason =
@@ -56,11 +66,13 @@ export type DropReason =
   | 'claim-limit' // a peer's claims beyond the per-node cap
   | 'bad-source' // data packet whose inner source address the sending peer does not claim
   | 'gossip-limit' // a gossiped peer or endpoint beyond the caps, or an unusable address
-  | 'dial-limit'; // a first contact to a new address held back by the dial rate limit
+  | 'dial-limit' // a first contact to a new address held back by the dial rate limit
+  | 'relay-denied' // a relay request we may not serve (relaying off, unknown or relayed destination, nested relay)
+  | 'relay-limit'; // a relay request over the per-pair packet or byte rate
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
   'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'not-claimed', 'control',
   'mac', 'cookie', 'stale', 'reflected', 'claim-denied', 'claim-limit', 'bad-source',
-  'gossip-limit', 'dial-limit',
+  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit',
 ];

@@ -21,7 +21,12 @@
 // which the initiator had to receive to write message 3); an initiator's is where it sent
 // message 1. The source of message 2 or 3 is never used, so a member that spoofs one cannot
 // move another peer's endpoint. Afterwards an endpoint moves only through authenticated
-// transport packets (roaming).
+// transport packets from a direct endpoint (roaming), or when the mesh picks a path (setPath).
+//
+// Paths (src/core/path.ts): an "endpoint" may be a relay path "relay:<via>/<peer>", whose
+// datagrams the engine carries through the relay. A relay stamps the origin it got a datagram
+// from; one that names another peer than the session's (or the handshake's authenticated key)
+// is dropped ('relay-denied'), so a relay cannot pin a session to a path to someone else.
 //
 // Data path: send() seals into one preallocated buffer and hands a view of it to
 // sink.send(); receive() opens into one preallocated buffer and hands a view to onMessage().
@@ -31,7 +36,8 @@
 // no view of its parts is made. Without the native addon, the AEAD makes such views and
 // aes256 allocates inside node:crypto (see aead.ts).
 import type { ChannelSink, Channel } from '../core/channel.js';
-import { MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
+import { isRelayKey, relayKeyNames } from '../core/path.js';
+import { MAX_MSG_KIND, MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
 import {
   MSG_COOKIE_REPLY, MSG_HANDSHAKE_CONFIRM, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, MSG_TRANSPORT, PROTOCOL_VERSION,
   TRANSPORT_HEADER_BYTES, readCounter, readU32, writeTransportHeader,
@@ -46,7 +52,7 @@ import {
   isFail, negotiateAlgorithm, readConfirm, readInitiation, readResponse, type HandshakeIdentity,
 } from './handshake.js';
 import { InitiationReplayCache, capacityFor, ephemeralKey } from './initiation-cache.js';
-import { encodeKey, parsePeerId, peerIdToPublicKey } from './keys.js';
+import { encodeKey, isCanonicalPublicKey, parsePeerId, peerIdToPublicKey } from './keys.js';
 import { COOKIE_USE_MS, CookieMaker, mac1Key, mac1Valid, openCookieReply, sealInitiation } from './macs.js';
 import { PSK_BYTES } from './password.js';
 import { DEFAULT_RATE_LIMIT, HandshakeRateLimiter, sourceKey } from './ratelimit.js';
@@ -204,6 +210,36 @@ export class SecureChannel implements Channel {
     return true;
   }
 
+  sendVia(now: number, peer: PeerId, path: Endpoint, kind: MsgKind, payload: Uint8Array): boolean {
+    this.tick(now);
+    const p = this.peers.get(peer);
+    const s = p?.current;
+    if (!p || !s || !isUsable(now, s, this.timing) || payload.length > this.maxPayloadBytes) return false;
+    if (isRelayKey(path) && !relayKeyNames(path, peer)) return false;
+    this.sendOn(s, kind, payload, path);
+    if (s.sendCounter >= this.timing.rekeyAfterMessages) this.startRekey(now, p);
+    return true;
+  }
+
+  setPath(peer: PeerId, path: Endpoint): void {
+    const p = this.peers.get(peer);
+    if (!p || p.endpoint === path || (isRelayKey(path) && !relayKeyNames(path, peer))) return;
+    p.endpoint = path;
+    if (p.rekey) p.rekey.endpoint = path; // a handshake in flight follows too
+  }
+
+  peerKey(peer: PeerId): Uint8Array | null {
+    try {
+      return peerIdToPublicKey(peer);
+    } catch {
+      return null;
+    }
+  }
+
+  peerFromKey(key: Uint8Array): PeerId | null {
+    return key.length === 32 && isCanonicalPublicKey(key) ? encodeKey(key) : null;
+  }
+
   receive(now: number, from: Endpoint, datagram: Uint8Array): void {
     this.accounted = false;
     this.dropFrom = from;
@@ -318,9 +354,10 @@ export class SecureChannel implements Channel {
   }
 
   private receiveTransport(now: number, from: Endpoint, d: Uint8Array): void {
-    if (d.length < TRANSPORT_HEADER_BYTES || d[3] !== 0 || d[2]! > MsgKind.Control) return this.drop('malformed');
+    if (d.length < TRANSPORT_HEADER_BYTES || d[3] !== 0 || d[2]! > MAX_MSG_KIND) return this.drop('malformed');
     const s = this.byIndex.get(readU32(d, 4));
     if (!s || s.kind !== 'session' || s.dead) return this.drop('unknown-session');
+    if (isRelayKey(from) && !relayKeyNames(from, s.peer.id)) return this.drop('relay-denied');
     if (now - s.establishedAt >= this.timing.rejectAfterMs) return this.drop('unknown-session');
     const body = d.length - TRANSPORT_HEADER_BYTES;
     if (body < s.recvAead.tagBytes || body - s.recvAead.tagBytes > this.rxBuf.length) return this.drop('malformed');
@@ -333,13 +370,14 @@ export class SecureChannel implements Channel {
     this.accounted = true;
     this.authenticated(now, s, from);
     if (this.rxView.length !== n) this.rxView = this.rxBuf.subarray(0, n);
-    this.sink.onMessage(now, s.peer.id, s.peer.endpoint, d[2]! as MsgKind, this.rxView);
+    this.sink.onMessage(now, s.peer.id, s.peer.endpoint, d[2]! as MsgKind, this.rxView, from);
   }
 
   /** A packet authenticated on `s`: roaming, confirmation, promotion of a pending session. */
   private authenticated(now: number, s: Session, from: Endpoint): void {
     const p = s.peer;
-    if (p.endpoint !== from && (s === p.current || s === p.pending)) p.endpoint = from;
+    // Roaming onto a direct path only; relay paths are the mesh's choice (setPath).
+    if (p.endpoint !== from && (s === p.current || s === p.pending) && !isRelayKey(from)) p.endpoint = from;
     if (s.confirmed) return;
     s.confirmed = true;
     s.confirmedAt = now;
@@ -423,6 +461,7 @@ export class SecureChannel implements Channel {
     // our own static: another process with our key, or our message 2 reflected; never "self"
     if (peerId === this.localId) return this.drop('reflected');
     if (!this.isTrusted(peerId)) return this.drop('untrusted');
+    if (isRelayKey(init.endpoint) && !relayKeyNames(init.endpoint, peerId)) return this.drop('relay-denied');
     if (negotiateAlgorithm(this.algorithms, r.remoteAlgorithms) !== r.algorithm) return this.drop('handshake-state');
     const endpoint = init.endpoint; // where message 1 went, not this packet's unauthenticated source
     const instance = hex(r.remoteInstance);
@@ -472,6 +511,7 @@ export class SecureChannel implements Channel {
     this.deadlineDirty = true;
     if (peerId === this.localId) return this.drop('reflected');
     if (!this.isTrusted(peerId)) return this.drop('untrusted');
+    if (isRelayKey(resp.from) && !relayKeyNames(resp.from, peerId)) return this.drop('relay-denied');
     const endpoint = resp.from; // the source of message 1, not this packet's unauthenticated source
     const instance = hex(r.remoteInstance);
     const existing = this.peers.get(peerId);
@@ -578,13 +618,13 @@ export class SecureChannel implements Channel {
     this.deadlineDirty = true;
   }
 
-  private sendOn(s: Session, kind: MsgKind, payload: Uint8Array): void {
+  private sendOn(s: Session, kind: MsgKind, payload: Uint8Array, to: Endpoint = s.peer.endpoint): void {
     const counter = s.sendCounter++;
     writeTransportHeader(this.txBuf, kind, s.remoteIndex, counter);
     const n = s.sendAead.seal(counter, this.txHeader, payload, this.txBody);
     const len = TRANSPORT_HEADER_BYTES + n;
     if (this.txView.length !== len) this.txView = this.txBuf.subarray(0, len);
-    this.sink.send(s.peer.endpoint, this.txView);
+    this.sink.send(to, this.txView);
   }
 
   // ---- initiations -----------------------------------------------------------------------

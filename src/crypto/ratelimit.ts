@@ -15,6 +15,7 @@
 //   - "busy" = at least half of globalPerSec spent in this or the previous window: then
 //     message 1 needs a cookie (macs.ts), which spoofed sources cannot get. Cookie replies
 //     have their own per-source and global limits.
+import { isRelayKey } from '../core/path.js';
 import type { Endpoint } from '../core/types.js';
 import { parseIPv4, parseIPv6 } from '../wire/addr.js';
 
@@ -45,9 +46,15 @@ const WINDOW_MS = 1000;
 
 /**
  * The rate-limit source of an endpoint: "1.2.3.4" for "1.2.3.4:3210", the /64 ("2001:db8:0:1::/64")
- * for "[2001:db8:0:1::5]:3210"; an IPv4-mapped IPv6 address counts as its IPv4 address.
+ * for "[2001:db8:0:1::5]:3210"; an IPv4-mapped IPv6 address counts as its IPv4 address. Everything
+ * that comes through one relay ("relay:<via>/<peer>") is one source, "relay:<via>": the relay
+ * stamps the origin key itself, so a per-origin count would let one member invent sources.
  */
 export function sourceKey(endpoint: Endpoint): string {
+  if (isRelayKey(endpoint)) {
+    const slash = endpoint.indexOf('/');
+    return slash > 0 ? endpoint.slice(0, slash) : endpoint;
+  }
   let host = endpoint;
   if (endpoint.startsWith('[')) {
     const end = endpoint.indexOf(']');

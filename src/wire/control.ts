@@ -23,6 +23,12 @@ export const enum ControlType {
   ProbeAck = 6,
   /** "I have no NodeInfo of yours" (I restarted or dropped you while you kept me). */
   InfoRequest = 7,
+  /** "I see you at this endpoint" (on session establishment and when you roam). */
+  Observed = 8,
+  /** To a common peer: "tell `target` to dial me at these candidates now" (hole punching). */
+  PunchRequest = 9,
+  /** "`origin` is dialling you now: dial it at these candidates" (from a common peer, or `origin` itself). */
+  Punch = 10,
 }
 
 const END = 0;
@@ -32,8 +38,11 @@ const T_BOOT_TIME = 1; // f64: the sender's wall-clock start time, epoch ms
 const T_SEQ = 2; // u32: bumped whenever the sender's claims or peer list change
 const T_CLAIM = 3; // repeatable: family:u8 len:u8 addr[4|16] part* END
 const T_PEER = 4; // repeatable: idLength:u8 id[idLength] part* END
+const T_CANDIDATE = 5; // repeatable endpoint: where the sender may be reachable (its own candidates)
+const T_RELAY = 6; // u8: 0 does not relay, 1 relays, 2 preferred relay (absent: 0; unknown: 0)
 // Nested in T_PEER.
 const T_PEER_ENDPOINT = 1; // repeatable: family:u8 addr[4|16] port:u16
+const T_PEER_RTT = 2; // u16: the sender reaches this peer directly, RTT in ms (65535: not measured yet)
 // Nested in T_CLAIM (each optional; absent means the default in parentheses).
 const T_CLAIM_PRIORITY = 1; // u8: higher wins among claims of the same prefix (100)
 const T_CLAIM_STATE = 2; // u8: 0 up, 1 withdrawn by its health check, 2 drained (0); an
@@ -43,6 +52,17 @@ const T_CLAIM_FLAGS = 4; // u8: bit 0 ready to preempt a lower-priority claimant
 // Probe / ProbeAck tags.
 const T_PROBE_ID = 1; // u32
 const T_PROBE_SENT_AT = 2; // f64: the prober's monotonic clock, echoed back unchanged
+// Observed tags.
+const T_OBSERVED_ENDPOINT = 1; // endpoint
+// PunchRequest / Punch tags.
+const T_PUNCH_PEER = 1; // idLength:u8 id: the target (PunchRequest) or the origin (Punch)
+const T_PUNCH_CANDIDATE = 2; // repeatable endpoint
+
+/** A gossiped RTT that says "reached directly, not measured yet". */
+export const RTT_UNKNOWN = 0xffff;
+
+/** How a node relays for others (its NodeInfo): 0 not at all (--no-relay), 1 yes, 2 preferred. */
+export type RelayMode = 0 | 1 | 2;
 
 export type ClaimInfoState = 'up' | 'unhealthy' | 'drained';
 
@@ -61,6 +81,11 @@ const STATE_CODES: Record<ClaimInfoState, number> = { up: 0, unhealthy: 1, drain
 export interface PeerInfo {
   id: PeerId;
   endpoints: Endpoint[];
+  /**
+   * Present when the sender reaches this peer directly (so it could relay to it): its RTT in
+   * ms, RTT_UNKNOWN until measured.
+   */
+  rttMs?: number;
 }
 
 export interface NodeInfo {
@@ -72,6 +97,10 @@ export interface NodeInfo {
   claims: ClaimInfo[];
   /** Gossip: peers the sender is connected to and where it reaches them. */
   peers: PeerInfo[];
+  /** The sender's own candidate endpoints (static, reflexive, host); absent: none. */
+  candidates?: Endpoint[];
+  /** Whether the sender relays (absent: it does not: an older node). */
+  relay?: RelayMode;
 }
 
 export type ControlMessage =
@@ -81,7 +110,10 @@ export type ControlMessage =
   | { type: 'leave-ack'; bootTimeMs: number }
   | { type: 'probe'; id: number; sentAtMs: number }
   | { type: 'probe-ack'; id: number; sentAtMs: number }
-  | { type: 'info-request' };
+  | { type: 'info-request' }
+  | { type: 'observed'; endpoint: Endpoint }
+  | { type: 'punch-request'; target: PeerId; candidates: Endpoint[] }
+  | { type: 'punch'; origin: PeerId; candidates: Endpoint[] };
 
 export type DecodeResult = { ok: true; msg: ControlMessage } | { ok: false; error: string };
 
@@ -172,6 +204,22 @@ export function isWireId(id: string): boolean {
   return true;
 }
 
+/** An endpoint part (family, address, port); endpoints that are not literal IP:port are left out. */
+function writeEndpointPart(w: Writer, tag: number, ep: Endpoint): void {
+  const b = endpointToBytes(ep);
+  if (!b) return;
+  w.part(tag, () => {
+    w.u8(b.family);
+    w.bytes(b.addr);
+    w.u16(b.port);
+  });
+}
+
+function writeId(w: Writer, id: string): void {
+  w.u8(id.length);
+  for (let i = 0; i < id.length; i++) w.u8(id.charCodeAt(i));
+}
+
 function writePrefix(w: Writer, p: Prefix): void {
   w.u8(p.family);
   w.u8(p.len);
@@ -204,21 +252,27 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
       for (const p of msg.peers) {
         if (!isWireId(p.id)) continue;
         w.part(T_PEER, () => {
-          w.u8(p.id.length);
-          for (let i = 0; i < p.id.length; i++) w.u8(p.id.charCodeAt(i));
-          for (const ep of p.endpoints) {
-            const b = endpointToBytes(ep);
-            if (!b) continue;
-            w.part(T_PEER_ENDPOINT, () => {
-              w.u8(b.family);
-              w.bytes(b.addr);
-              w.u16(b.port);
-            });
-          }
+          writeId(w, p.id);
+          for (const ep of p.endpoints) writeEndpointPart(w, T_PEER_ENDPOINT, ep);
+          if (p.rttMs !== undefined) w.part(T_PEER_RTT, () => w.u16(Math.min(RTT_UNKNOWN, Math.max(0, Math.round(p.rttMs!)))));
           w.u8(END);
         });
       }
+      for (const ep of msg.candidates ?? []) writeEndpointPart(w, T_CANDIDATE, ep);
+      if (msg.relay !== undefined) w.part(T_RELAY, () => w.u8(msg.relay!));
       break;
+    case 'observed':
+      w.u8(ControlType.Observed);
+      writeEndpointPart(w, T_OBSERVED_ENDPOINT, msg.endpoint);
+      break;
+    case 'punch-request':
+    case 'punch': {
+      w.u8(msg.type === 'punch' ? ControlType.Punch : ControlType.PunchRequest);
+      const id = msg.type === 'punch' ? msg.origin : msg.target;
+      if (isWireId(id)) w.part(T_PUNCH_PEER, () => writeId(w, id));
+      for (const ep of msg.candidates) writeEndpointPart(w, T_PUNCH_CANDIDATE, ep);
+      break;
+    }
     case 'info-ack':
       w.u8(ControlType.InfoAck);
       w.part(T_BOOT_TIME, () => w.f64(msg.bootTimeMs));
@@ -371,26 +425,40 @@ function readClaim(r: Reader): ClaimInfo {
   return { prefix: { family: family as Family, bytes: maskBytes(bytes, len), len }, priority, state, epoch, preempt };
 }
 
-function readPeer(r: Reader): PeerInfo {
-  const idLen = r.u8('peer id length');
-  if (idLen === 0) throw new DecodeError('empty peer id');
+function readId(r: Reader, what: string): PeerId {
+  const idLen = r.u8(`${what} length`);
+  if (idLen === 0) throw new DecodeError(`empty ${what}`);
   let id = '';
   for (let i = 0; i < idLen; i++) {
-    const c = r.u8('peer id');
-    if (c < 0x21 || c > 0x7e) throw new DecodeError('peer id is not printable ASCII');
+    const c = r.u8(what);
+    if (c < 0x21 || c > 0x7e) throw new DecodeError(`${what} is not printable ASCII`);
     id += String.fromCharCode(c);
   }
+  return id;
+}
+
+/** One endpoint value (family, address, port), consumed exactly. */
+function readEndpoint(v: Reader): Endpoint {
+  const addr = readAddress(v, v.u8('endpoint family'), 'endpoint address');
+  const port = v.u16('endpoint port');
+  v.done('endpoint');
+  if (port === 0) throw new DecodeError('endpoint port 0');
+  return formatEndpoint(formatAddress(addr), port);
+}
+
+function readPeer(r: Reader): PeerInfo {
+  const id = readId(r, 'peer id');
   const endpoints: Endpoint[] = [];
+  let rttMs: number | undefined;
   r.parts((tag, v) => {
-    if (tag !== T_PEER_ENDPOINT) return;
-    const addr = readAddress(v, v.u8('endpoint family'), 'endpoint address');
-    const port = v.u16('endpoint port');
-    v.done('endpoint');
-    if (port === 0) throw new DecodeError('endpoint port 0');
-    endpoints.push(formatEndpoint(formatAddress(addr), port));
+    if (tag === T_PEER_ENDPOINT) endpoints.push(readEndpoint(v));
+    else if (tag === T_PEER_RTT) {
+      rttMs = v.u16('peer rtt');
+      v.done('peer rtt');
+    }
   });
   r.done('peer');
-  return { id, endpoints };
+  return rttMs === undefined ? { id, endpoints } : { id, endpoints, rttMs };
 }
 
 function decodeOrThrow(buf: Uint8Array): ControlMessage {
@@ -402,6 +470,10 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
   let sentAtMs: number | undefined;
   const claims: ClaimInfo[] = [];
   const peers: PeerInfo[] = [];
+  const candidates: Endpoint[] = [];
+  let relay: RelayMode | undefined;
+  let endpoint: Endpoint | undefined;
+  let punchPeer: PeerId | undefined;
 
   switch (type) {
     case ControlType.NodeInfo:
@@ -413,6 +485,25 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
         else if (tag === T_SEQ && type !== ControlType.Leave && type !== ControlType.LeaveAck) seq = u32Value(v, 'seq');
         else if (tag === T_CLAIM && type === ControlType.NodeInfo) claims.push(readClaim(v));
         else if (tag === T_PEER && type === ControlType.NodeInfo) peers.push(readPeer(v));
+        else if (tag === T_CANDIDATE && type === ControlType.NodeInfo) candidates.push(readEndpoint(v));
+        else if (tag === T_RELAY && type === ControlType.NodeInfo) {
+          const mode = u8Value(v, 'relay mode');
+          relay = mode === 1 || mode === 2 ? mode : 0;
+        }
+      });
+      break;
+    case ControlType.Observed:
+      r.parts((tag, v) => {
+        if (tag === T_OBSERVED_ENDPOINT) endpoint = readEndpoint(v);
+      });
+      break;
+    case ControlType.PunchRequest:
+    case ControlType.Punch:
+      r.parts((tag, v) => {
+        if (tag === T_PUNCH_PEER) {
+          punchPeer = readId(v, 'punch peer id');
+          v.done('punch peer id');
+        } else if (tag === T_PUNCH_CANDIDATE) candidates.push(readEndpoint(v));
       });
       break;
     case ControlType.InfoRequest:
@@ -435,8 +526,18 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
     return v;
   };
   switch (type) {
-    case ControlType.NodeInfo:
-      return { type: 'node-info', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq'), claims, peers };
+    case ControlType.NodeInfo: {
+      const info: NodeInfo = { type: 'node-info', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq'), claims, peers };
+      if (candidates.length > 0) info.candidates = candidates;
+      if (relay !== undefined) info.relay = relay;
+      return info;
+    }
+    case ControlType.Observed:
+      return { type: 'observed', endpoint: need(endpoint, 'observed endpoint') };
+    case ControlType.PunchRequest:
+      return { type: 'punch-request', target: need(punchPeer, 'punch target'), candidates };
+    case ControlType.Punch:
+      return { type: 'punch', origin: need(punchPeer, 'punch origin'), candidates };
     case ControlType.InfoAck:
       return { type: 'info-ack', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq') };
     case ControlType.Leave:

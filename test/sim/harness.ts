@@ -8,7 +8,7 @@
 // SIM_SEED=<seed> replays exactly that run.
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { FAST_KEEPALIVE_MS, FAST_PEER_TIMEOUT_MS } from '../../src/core/constants.js';
-import { createEngine, type Engine } from '../../src/core/engine.js';
+import { createEngine, type Engine, type EngineConfig } from '../../src/core/engine.js';
 import type { OwnClaimSpec } from '../../src/core/own-claims.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import type { Endpoint, PeerId } from '../../src/core/types.js';
@@ -51,6 +51,8 @@ export interface NodeSpec {
   wallSkewMs?: number;
   /** Options of its claims by prefix text ('10.0.0.1' means /32): priority, preemption, health. */
   claimOptions?: Record<string, Partial<Omit<OwnClaimSpec, 'prefix'>>>;
+  /** More engine settings (relay mode and limit, advertised addresses...). */
+  config?: Partial<EngineConfig>;
 }
 
 export interface SimOptions {
@@ -234,6 +236,7 @@ export class Sim {
         keepaliveMs: this.keepaliveMs,
         peerTimeoutMs: this.peerTimeoutMs,
         ...(this.options.reconnectMaxMs ? { reconnectMaxMs: this.options.reconnectMaxMs } : {}),
+        ...node.spec.config,
       },
       makeChannel: (sink) => this.channel({
         name: node.name, incarnation: inc, identity, rng: rng.fork(), sink, wallClock: () => SIM_WALL_EPOCH_MS + this.now,

@@ -14,6 +14,7 @@
 // peer (it restarted) discards every session of the old one, so nothing sent by the old
 // process is delivered after the new one is known.
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
+import { isRelayKey } from '../../src/core/path.js';
 import type { Endpoint, MsgKind, PeerId } from '../../src/core/types.js';
 import type { SimRng } from './rng.js';
 
@@ -86,7 +87,12 @@ export class SimChannel implements Channel {
     this.attemptByIndex.delete(a.index);
   }
 
-  send(_now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
+  send(now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
+    const s = this.byPeer.get(peer)?.[0];
+    return s ? this.sendVia(now, peer, s.endpoint, kind, payload) : false;
+  }
+
+  sendVia(_now: number, peer: PeerId, path: Endpoint, kind: MsgKind, payload: Uint8Array): boolean {
     const s = this.byPeer.get(peer)?.[0];
     if (!s) return false;
     const out = new Uint8Array(6 + payload.length);
@@ -94,8 +100,29 @@ export class SimChannel implements Channel {
     writeU32(out, 1, s.remoteIndex);
     out[5] = kind;
     out.set(payload, 6);
-    this.sink.send(s.endpoint, out);
+    this.sink.send(path, out);
     return true;
+  }
+
+  setPath(peer: PeerId, path: Endpoint): void {
+    for (const s of this.byPeer.get(peer) ?? []) s.endpoint = path;
+  }
+
+  /** Simulator ids are short names: their ASCII bytes, zero-padded to 32. */
+  peerKey(peer: PeerId): Uint8Array | null {
+    const b = new TextEncoder().encode(peer);
+    if (b.length === 0 || b.length > 32) return null;
+    const key = new Uint8Array(32);
+    key.set(b);
+    return key;
+  }
+
+  peerFromKey(key: Uint8Array): PeerId | null {
+    let n = key.length;
+    while (n > 0 && key[n - 1] === 0) n--;
+    if (n === 0 || key.length !== 32) return null;
+    for (let i = 0; i < n; i++) if (key[i]! < 0x21 || key[i]! > 0x7e) return null;
+    return new TextDecoder().decode(key.subarray(0, n));
   }
 
   receive(now: number, from: Endpoint, d: Uint8Array): void {
@@ -105,12 +132,13 @@ export class SimChannel implements Channel {
       if (type === DATA && d.length < 6) return this.sink.onDrop('malformed', from);
       const s = this.sessions.get(readU32(d, 1));
       if (!s) return this.sink.onDrop('unknown-session', from);
-      s.endpoint = from;
+      // like the real channel: roam onto direct paths only; relay paths are the mesh's choice
+      if (!s.confirmed || !isRelayKey(from)) s.endpoint = from;
       if (!s.confirmed) {
         s.confirmed = true;
         if (this.promote(s)) this.sink.onEstablished(now, s.peer, from);
       }
-      if (type === DATA && this.sessions.get(s.localIndex) === s) this.sink.onMessage(now, s.peer, from, d[5] as MsgKind, d.subarray(6));
+      if (type === DATA && this.sessions.get(s.localIndex) === s) this.sink.onMessage(now, s.peer, s.endpoint, d[5] as MsgKind, d.subarray(6), from);
       return;
     }
     if (type === INIT) {

@@ -196,7 +196,7 @@ describe('engine: liveness', () => {
 
   it('any authenticated packet keeps a peer alive, and probes are answered and measured', () => {
     ch.up(0, 'p', '192.0.2.2:3210');
-    for (let t = 50; t < 5_000; t += 500) ch.sink.onMessage(t, 'p', '192.0.2.2:3210', MsgKind.Keepalive, new Uint8Array(0));
+    for (let t = 50; t < 5_000; t += 500) ch.sink.onMessage(t, 'p', '192.0.2.2:3210', MsgKind.Keepalive, new Uint8Array(0), '192.0.2.2:3210');
     ch.control(5_000, 'p', '192.0.2.2:3210', { type: 'probe', id: 7, sentAtMs: 123.5 });
     expect(ch.controlsTo('p').at(-1)).toEqual({ type: 'probe-ack', id: 7, sentAtMs: 123.5 });
     ch.control(5_010, 'p', '192.0.2.2:3210', { type: 'probe-ack', id: 1, sentAtMs: 4_990 });

@@ -26,6 +26,30 @@ export class FakeChannel implements Channel {
     this.sent.push({ peer, kind, payload: payload.slice() });
     return true;
   }
+  /** sendVia() calls: what went where. */
+  readonly sentVia: { peer: PeerId; path: Endpoint; kind: MsgKind; payload: Uint8Array }[] = [];
+  /** setPath() calls, latest per peer. */
+  readonly paths = new Map<PeerId, Endpoint>();
+  sendVia(_now: number, peer: PeerId, path: Endpoint, kind: MsgKind, payload: Uint8Array): boolean {
+    if (!this.established.has(peer)) return false;
+    this.sentVia.push({ peer, path, kind, payload: payload.slice() });
+    return true;
+  }
+  setPath(peer: PeerId, path: Endpoint): void {
+    this.paths.set(peer, path);
+  }
+  peerKey(peer: PeerId): Uint8Array | null {
+    const b = new TextEncoder().encode(peer);
+    if (b.length === 0 || b.length > 32) return null;
+    const key = new Uint8Array(32);
+    key.set(b);
+    return key;
+  }
+  peerFromKey(key: Uint8Array): PeerId | null {
+    let n = key.length;
+    while (n > 0 && key[n - 1] === 0) n--;
+    return n === 0 ? null : new TextDecoder().decode(key.subarray(0, n));
+  }
   receive(): void {}
   timeout(): void {}
   nextDeadline(): number {
@@ -47,10 +71,10 @@ export class FakeChannel implements Channel {
     this.sink.onEstablished(now, peer, ep);
   }
   data(now: number, peer: PeerId, ep: Endpoint, packet: Uint8Array): void {
-    this.sink.onMessage(now, peer, ep, MsgKind.Data, packet);
+    this.sink.onMessage(now, peer, ep, MsgKind.Data, packet, ep);
   }
   control(now: number, peer: PeerId, ep: Endpoint, msg: ControlMessage | Uint8Array): void {
-    this.sink.onMessage(now, peer, ep, MsgKind.Control, msg instanceof Uint8Array ? msg : encodeControl(msg));
+    this.sink.onMessage(now, peer, ep, MsgKind.Control, msg instanceof Uint8Array ? msg : encodeControl(msg), ep);
   }
   controlsTo(peer: PeerId): ControlMessage[] {
     return this.sent

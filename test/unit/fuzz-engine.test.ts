@@ -60,7 +60,7 @@ describe('engine fuzz', () => {
         sink: {
           send: (to, d) => { ch.sends++; sink.send(to, d); },
           onEstablished: (now, peer, ep) => { ch.established++; sink.onEstablished(now, peer, ep); },
-          onMessage: (now, peer, ep, kind, payload) => { ch.messages++; sink.onMessage(now, peer, ep, kind, payload); },
+          onMessage: (now, peer, ep, kind, payload, arrival) => { ch.messages++; sink.onMessage(now, peer, ep, kind, payload, arrival); },
           onSelf: (ep) => sink.onSelf(ep),
           onDrop: (reason, from) => { ch.drops++; ch.lastDrop = reason; sink.onDrop(reason, from); },
         },

@@ -43,6 +43,12 @@ export function engineStatus(): EngineStatus {
       {
         id: SERVER_B,
         endpoint: '172.31.5.11:3210',
+        path: { kind: 'direct', endpoint: '172.31.5.11:3210' },
+        candidates: [
+          { path: { kind: 'direct', endpoint: '172.31.5.11:3210' }, key: '172.31.5.11:3210', state: 'active', rttMs: 0.4567, lastHeardAgoMs: 42.4 },
+        ],
+        relays: 'on',
+        relayed: { rx: { packets: 0, bytes: 0 }, tx: { packets: 0, bytes: 0 } },
         endpoints: ['172.31.5.11:3210'],
         state: 'up',
         session: true,
@@ -98,6 +104,8 @@ export function engineStatus(): EngineStatus {
     ],
     handshakesTotal: 4,
     drops: drops({ auth: 2, replay: 5 }),
+    candidates: [{ endpoint: '198.51.100.20:3210', kind: 'reflexive', reporter: SERVER_B }],
+    relay: { mode: 'on', limit: { packetsPerSec: 2000, bytesPerSec: 2_000_000 }, forwarded: { packets: 0, bytes: 0 }, pairs: 0 },
   };
 }
 

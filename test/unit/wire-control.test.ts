@@ -93,7 +93,7 @@ describe('control codec', () => {
 
   it.each([
     ['empty', [], 'truncated'],
-    ['unknown type', [9, 0], 'unknown control message type 9'],
+    ['unknown type', [99, 0], 'unknown control message type 99'],
     ['no END', [3, ...part(1, f64(1))], 'truncated'],
     ['missing boot time', [3, 0], 'missing boot time'],
     ['missing seq', [1, ...part(1, f64(1)), 0], 'missing seq'],
