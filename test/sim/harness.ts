@@ -99,6 +99,8 @@ export class SimNode {
   clockOffsetMs = 0;
   frozenUntil = -Infinity;
   readonly inbox: [Endpoint, Uint8Array][] = [];
+  /** IP packets its engines wrote to the TUN device, all incarnations. */
+  tunPackets = 0;
   stopAt: number | null = null;
   readonly claims: Prefix[];
   readonly address: Uint8Array;
@@ -398,6 +400,7 @@ export class Sim {
   }
 
   private onDeliver(node: SimNode, packet: Uint8Array): void {
+    node.tunPackets++;
     if (packet.length < 28 || packet[9] !== PING_PROTOCOL) return;
     const kind = packet[20];
     const seq = readU32(packet, 24);

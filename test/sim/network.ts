@@ -26,6 +26,8 @@ export interface LinkProfile {
 export const LAN: LinkProfile = { latencyMs: 0.5, jitterMs: 0.5, loss: 0, duplicate: 0, reorder: 0 };
 
 export type Receiver = (from: Endpoint, data: Uint8Array) => void;
+/** Sees every datagram that leaves its site, between hosts (a NATed one by its private endpoint), before loss and filtering. */
+export type Tap = (fromHost: Endpoint, toHost: Endpoint, data: Uint8Array) => void;
 
 interface InFlight {
   at: number;
@@ -126,6 +128,7 @@ export class SimNetwork {
   private readonly sites = new Map<string, Site>();
   private readonly siteByPublicHost = new Map<string, Site>();
   private readonly siteBySubnet = new Map<string, Site>();
+  private readonly taps: Tap[] = [];
 
   constructor(private readonly rng: SimRng, profile: LinkProfile = LAN) {
     this.profile = { ...profile };
@@ -222,6 +225,11 @@ export class SimNetwork {
     return `${box.publicHost}:${host.slice(host.lastIndexOf(':') + 1)}`;
   }
 
+  /** Watch every datagram sent from now on (`data` is only valid during the call). */
+  tap(fn: Tap): void {
+    this.taps.push(fn);
+  }
+
   /** Count what is sent to `host` (any port) from now on; the returned object keeps counting. */
   watchHost(host: string): { datagrams: number; bytes: number } {
     const counter = { datagrams: 0, bytes: 0 };
@@ -246,6 +254,7 @@ export class SimNetwork {
       source = s;
       dest = this.hostAt(now, to);
     }
+    for (const fn of this.taps) fn(from, dest, data);
     const key = `${from}>${dest}`;
     if (this.blocked.has(key)) {
       this.stats.blocked++;
