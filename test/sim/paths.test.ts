@@ -12,8 +12,8 @@ import { secureChannel } from './secure-channel.js';
 
 const IP = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3', d: '10.0.0.4' };
 
-/** MsgKind.Relay (PATHS-DESIGN.md: the relay transport kind). */
-const RELAY_KIND = 3;
+/** MsgKind.Relay (origin -> relay) and MsgKind.Relayed (relay -> destination). */
+const RELAY_KINDS = [3, 4];
 
 /** The design's status.peers[].path (PATHS-DESIGN.md). */
 type PathView = { kind: 'direct'; endpoint: string } | { kind: 'relay'; via: PeerId };
@@ -34,13 +34,13 @@ const agree = (sim: Sim, x: string, y: string, path: string): boolean => pathOf(
 
 /**
  * Relay frames on the wire, per hop "from>to" (host names): SimChannel data frames of kind
- * Relay (SimChannel sends kind in the clear; see sim-channel.ts).
+ * Relay or Relayed (SimChannel sends the kind in the clear; see sim-channel.ts).
  */
 function countRelayFrames(sim: Sim): Map<string, number> {
   const byHost = new Map(sim.all.map((n) => [n.endpoint, n.name]));
   const frames = new Map<string, number>();
   sim.net.tap((from, to, d) => {
-    if (d.length < 6 || d[0] !== 3 || d[5] !== RELAY_KIND) return;
+    if (d.length < 6 || d[0] !== 3 || !RELAY_KINDS.includes(d[5]!)) return;
     const key = `${byHost.get(from) ?? from}>${byHost.get(to) ?? to}`;
     frames.set(key, (frames.get(key) ?? 0) + 1);
   });
