@@ -13,6 +13,7 @@ import type { OwnClaimSpec } from '../../src/core/own-claims.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import type { Endpoint, PeerId } from '../../src/core/types.js';
 import { formatAddress, formatPrefix, parseIPv4, parsePrefix, prefixContains, type Prefix } from '../../src/wire/addr.js';
+import type { NatKind, NatOptions } from './nat.js';
 import { LAN, SimNetwork, type LinkProfile } from './network.js';
 import { SimRng } from './rng.js';
 import { SimChannel } from './sim-channel.js';
@@ -53,6 +54,13 @@ export interface NodeSpec {
   claimOptions?: Record<string, Partial<Omit<OwnClaimSpec, 'prefix'>>>;
   /** More engine settings (relay mode and limit, advertised addresses...). */
   config?: Partial<EngineConfig>;
+  /**
+   * A NAT in front of the node (network.ts, nat.ts): it gets a private endpoint only nodes
+   * behind the same box reach; nodes with the same `id` (default: the node's name) share one box.
+   */
+  nat?: { kind: NatKind; mappingTimeoutMs?: number; id?: string; hairpin?: boolean };
+  /** A stateful firewall in front of the (public) node: unsolicited inbound UDP is dropped. */
+  firewall?: boolean;
 }
 
 export interface SimOptions {
@@ -93,6 +101,8 @@ export class SimNode {
   clockOffsetMs = 0;
   frozenUntil = -Infinity;
   readonly inbox: [Endpoint, Uint8Array][] = [];
+  /** IP packets its engines wrote to the TUN device, all incarnations. */
+  tunPackets = 0;
   stopAt: number | null = null;
   readonly claims: Prefix[];
   readonly address: Uint8Array;
@@ -189,11 +199,41 @@ export class Sim {
     return specs.map((spec) => {
       if (this.nodes.has(spec.name)) throw new Error(`duplicate node ${spec.name}`);
       const i = this.list.length;
-      const node = new SimNode(spec, i, `192.0.2.${i + 1}:3210`);
+      const node = new SimNode(spec, i, spec.nat ? this.behindNat(spec.name, spec.nat) : `192.0.2.${i + 1}:3210`);
+      if (spec.firewall) {
+        if (spec.nat) throw new Error(`node ${spec.name}: a firewall or a NAT, not both`);
+        this.net.setFirewall(node.endpoint, true);
+      }
       this.nodes.set(spec.name, node);
       this.list.push(node);
       return node;
     });
+  }
+
+  private behindNat(name: string, nat: NonNullable<NodeSpec['nat']>): Endpoint {
+    const id = nat.id ?? name;
+    const box = this.net.hasNat(id) ? this.net.nat(id) : this.net.addNat(id, nat);
+    if (box.kind !== nat.kind) throw new Error(`node ${name}: NAT ${id} is ${box.kind}, not ${nat.kind}`);
+    return this.net.addHostBehind(id);
+  }
+
+  /** Reconfigure the NAT in front of `name` (a new kind flushes its mappings). */
+  setNat(name: string, options: Partial<NatOptions>): void {
+    const box = this.net.boxFor(this.node(name).endpoint);
+    if (!box?.translates) throw new Error(`node ${name} is not behind a NAT`);
+    box.reconfigure(options);
+  }
+
+  /** Put up or lift the firewall in front of `name`. */
+  setFirewall(name: string, on: boolean): void {
+    this.net.setFirewall(this.node(name).endpoint, on);
+  }
+
+  /** The endpoint `name` is seen at by `by` (its mapped public one across a NAT), or null if none yet. */
+  seenAt(name: string, by: string): Endpoint | null {
+    const node = this.node(name);
+    const st = this.node(by).mustEngine().status(this.clock(this.node(by)));
+    return st.peers.find((p) => p.id === node.id)?.endpoint ?? null;
   }
 
   node(name: string): SimNode {
@@ -232,7 +272,7 @@ export class Sim {
       config: {
         claims: node.claimSpecs(),
         bootTimeMs: node.bootTimeMs,
-        seeds: (node.spec.seeds ?? []).map((s) => this.node(s).endpoint),
+        seeds: (node.spec.seeds ?? []).map((s) => this.net.addressOf(this.node(s).endpoint, node.endpoint)),
         keepaliveMs: this.keepaliveMs,
         peerTimeoutMs: this.peerTimeoutMs,
         ...(this.options.reconnectMaxMs ? { reconnectMaxMs: this.options.reconnectMaxMs } : {}),
@@ -363,6 +403,7 @@ export class Sim {
   }
 
   private onDeliver(node: SimNode, packet: Uint8Array): void {
+    node.tunPackets++;
     if (packet.length < 28 || packet[9] !== PING_PROTOCOL) return;
     const kind = packet[20];
     const seq = readU32(packet, 24);

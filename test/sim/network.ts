@@ -1,6 +1,15 @@
 // A seeded in-memory UDP network: per-link latency and jitter, loss, duplication, reordering,
-// and partitions (symmetric or one-way). Datagrams are copied when sent, as a socket would.
+// partitions (symmetric or one-way), and NAT boxes or firewalls in front of hosts (nat.ts).
+// Datagrams are copied when sent, as a socket would.
+//
+// Addresses: public hosts are 192.0.2.x (the harness numbers them); NAT number n has the
+// public address 203.0.113.n and the site 192.168.n.0/24 behind it. A host behind a NAT is
+// known by its private endpoint; only hosts behind the same NAT reach it there, everyone else
+// sees the mapped public endpoint. Partitions and per-link profiles name hosts (a NATed host
+// by its private endpoint), whatever address a datagram carries.
+import { hostOf } from '../../src/core/endpoint-policy.js';
 import type { Endpoint } from '../../src/core/types.js';
+import { NatBox, type NatOptions } from './nat.js';
 import type { SimRng } from './rng.js';
 
 export interface LinkProfile {
@@ -17,6 +26,8 @@ export interface LinkProfile {
 export const LAN: LinkProfile = { latencyMs: 0.5, jitterMs: 0.5, loss: 0, duplicate: 0, reorder: 0 };
 
 export type Receiver = (from: Endpoint, data: Uint8Array) => void;
+/** Sees every datagram that leaves its site, between hosts (a NATed one by its private endpoint), before loss and filtering. */
+export type Tap = (fromHost: Endpoint, toHost: Endpoint, data: Uint8Array) => void;
 
 interface InFlight {
   at: number;
@@ -72,6 +83,11 @@ class Queue {
   }
 }
 
+/** "192.168.n" for an endpoint in a NAT site's subnet (other addresses give something no site has). */
+function subnetOf(ep: Endpoint): string {
+  return ep.slice(0, ep.lastIndexOf('.'));
+}
+
 function before(x: InFlight, y: InFlight): boolean {
   return x.at < y.at || (x.at === y.at && x.seq < y.seq);
 }
@@ -84,6 +100,16 @@ export interface NetworkStats {
   delivered: number;
   /** Arrived at an endpoint nobody listens on (a crashed node). */
   unreachable: number;
+  /** Refused by a NAT or firewall: no mapping, the filter, or hairpinning while it is off. */
+  filtered: number;
+  /** Sent to a private address of another site. */
+  noRoute: number;
+}
+
+interface Site {
+  readonly box: NatBox;
+  readonly subnet: string;
+  hosts: number;
 }
 
 export class SimNetwork {
@@ -93,9 +119,16 @@ export class SimNetwork {
   private readonly links = new Map<string, Partial<LinkProfile>>();
   private readonly blocked = new Set<string>();
   private profile: LinkProfile;
-  readonly stats: NetworkStats = { sent: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0 };
+  readonly stats: NetworkStats = { sent: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0, filtered: 0, noRoute: 0 };
   /** Datagrams and bytes sent to each watched host address (see watchHost). */
   private readonly watched = new Map<string, { datagrams: number; bytes: number }>();
+  /** The NAT or firewall in front of each host that has one (by its host endpoint). */
+  private readonly boxOf = new Map<Endpoint, NatBox>();
+  /** NAT sites by id, by public address and by private subnet ("192.168.n"). */
+  private readonly sites = new Map<string, Site>();
+  private readonly siteByPublicHost = new Map<string, Site>();
+  private readonly siteBySubnet = new Map<string, Site>();
+  private readonly taps: Tap[] = [];
 
   constructor(private readonly rng: SimRng, profile: LinkProfile = LAN) {
     this.profile = { ...profile };
@@ -123,7 +156,7 @@ export class SimNetwork {
     this.links.clear();
   }
 
-  /** Datagrams from every endpoint in `a` to every one in `b` are dropped (and back, unless oneWay). */
+  /** Datagrams from every host in `a` to every one in `b` are dropped (and back, unless oneWay). */
   partition(a: readonly Endpoint[], b: readonly Endpoint[], oneWay = false): void {
     for (const x of a) {
       for (const y of b) {
@@ -135,6 +168,66 @@ export class SimNetwork {
 
   heal(): void {
     this.blocked.clear();
+  }
+
+  /** A NAT box `id` with its own public address (203.0.113.n) and site (192.168.n.0/24). */
+  addNat(id: string, options: NatOptions): NatBox {
+    if (this.sites.has(id)) throw new Error(`duplicate NAT ${id}`);
+    if (options.kind === 'firewall') throw new Error(`NAT ${id}: a firewall is set per host (setFirewall)`);
+    const n = this.sites.size + 1;
+    const site: Site = { box: new NatBox(`203.0.113.${n}`, options, this.rng.fork()), subnet: `192.168.${n}`, hosts: 0 };
+    this.sites.set(id, site);
+    this.siteByPublicHost.set(site.box.publicHost, site);
+    this.siteBySubnet.set(site.subnet, site);
+    return site.box;
+  }
+
+  hasNat(id: string): boolean {
+    return this.sites.has(id);
+  }
+
+  nat(id: string): NatBox {
+    const site = this.sites.get(id);
+    if (!site) throw new Error(`no NAT ${id}`);
+    return site.box;
+  }
+
+  /** A new host behind NAT `id`: returns its private endpoint (192.168.n.k:port). */
+  addHostBehind(id: string, port = 3210): Endpoint {
+    const site = this.sites.get(id);
+    if (!site) throw new Error(`no NAT ${id}`);
+    const host: Endpoint = `${site.subnet}.${++site.hosts + 1}:${port}`;
+    this.boxOf.set(host, site.box);
+    return host;
+  }
+
+  /** A stateful firewall in front of public `host` (only replies to what it sent get in), or none. */
+  setFirewall(host: Endpoint, on: boolean, mappingTimeoutMs?: number): void {
+    const box = this.boxOf.get(host);
+    if (box?.translates) throw new Error(`${host} is behind a NAT`);
+    if (!on) this.boxOf.delete(host);
+    else if (!box) this.boxOf.set(host, new NatBox(hostOf(host), { kind: 'firewall', ...(mappingTimeoutMs ? { mappingTimeoutMs } : {}) }, this.rng));
+  }
+
+  /** The NAT or firewall in front of `host`, if any. */
+  boxFor(host: Endpoint): NatBox | undefined {
+    return this.boxOf.get(host);
+  }
+
+  /**
+   * The address `host` is known by from `viewer`'s side: itself on the same site or when
+   * public, else its NAT's public address with its own port (what an operator would
+   * configure; it works once the NAT preserved the port and its filter admits the sender).
+   */
+  addressOf(host: Endpoint, viewer: Endpoint): Endpoint {
+    const box = this.boxOf.get(host);
+    if (!box?.translates || this.boxOf.get(viewer) === box) return host;
+    return `${box.publicHost}:${host.slice(host.lastIndexOf(':') + 1)}`;
+  }
+
+  /** Watch every datagram sent from now on (`data` is only valid during the call). */
+  tap(fn: Tap): void {
+    this.taps.push(fn);
   }
 
   /** Count what is sent to `host` (any port) from now on; the returned object keeps counting. */
@@ -153,7 +246,16 @@ export class SimNetwork {
         w.bytes += data.length;
       }
     }
-    const key = `${from}>${to}`;
+    let source = from;
+    let dest = to;
+    if (this.boxOf.size > 0) {
+      const s = this.translateOut(now, from, to);
+      if (s === null) return;
+      source = s;
+      dest = this.hostAt(now, to);
+    }
+    for (const fn of this.taps) fn(from, dest, data);
+    const key = `${from}>${dest}`;
     if (this.blocked.has(key)) {
       this.stats.blocked++;
       return;
@@ -169,8 +271,44 @@ export class SimNetwork {
     for (let i = 0; i < copies; i++) {
       let delay = p.latencyMs + this.rng.next() * p.jitterMs;
       if (p.reorder > 0 && this.rng.chance(p.reorder)) delay += p.latencyMs + this.rng.next() * (p.latencyMs + p.jitterMs);
-      this.queue.push({ at: now + delay, seq: this.seq++, from, to, data: data.slice() });
+      this.queue.push({ at: now + delay, seq: this.seq++, from: source, to, data: data.slice() });
     }
+  }
+
+  /** The source address a datagram from `from` to `to` leaves its site with; null: it goes nowhere (counted). */
+  private translateOut(now: number, from: Endpoint, to: Endpoint): Endpoint | null {
+    const box = this.boxOf.get(from);
+    const toSite = this.siteBySubnet.get(subnetOf(to));
+    if (toSite && toSite.box !== box) {
+      this.stats.noRoute++;
+      return null;
+    }
+    if (!box || toSite) return from; // a public sender, or within its own site
+    if (!box.translates) {
+      box.outbound(now, from, to);
+      return from;
+    }
+    if (!box.hairpin && this.siteByPublicHost.get(hostOf(to))?.box === box) {
+      this.stats.filtered++;
+      box.stats.filtered++;
+      return null;
+    }
+    return box.outbound(now, from, to);
+  }
+
+  /** The host a datagram to `to` is for: a NAT's public endpoint leads to its mapped inside host. */
+  private hostAt(now: number, to: Endpoint): Endpoint {
+    const site = this.siteByPublicHost.get(hostOf(to));
+    return site?.box.peek(now, to) ?? to;
+  }
+
+  /** Where an arriving datagram goes after the NAT or firewall at its destination; null: filtered (counted). */
+  private translateIn(now: number, from: Endpoint, to: Endpoint): Endpoint | null {
+    const site = this.siteByPublicHost.get(hostOf(to));
+    if (site) return site.box.inbound(now, from, to);
+    const box = this.boxOf.get(to);
+    if (!box || box.translates) return to;
+    return box.inbound(now, from, to);
   }
 
   /** Time of the next arrival (Infinity if nothing is in flight). */
@@ -187,7 +325,12 @@ export class SimNetwork {
     const head = this.queue.peek();
     if (!head || head.at > now) return false;
     this.queue.pop();
-    const rx = this.receivers.get(head.to);
+    const to = this.boxOf.size > 0 ? this.translateIn(now, head.from, head.to) : head.to;
+    if (to === null) {
+      this.stats.filtered++;
+      return true;
+    }
+    const rx = this.receivers.get(to);
     if (!rx) {
       this.stats.unreachable++;
       return true;
