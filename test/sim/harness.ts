@@ -291,6 +291,8 @@ export class Sim {
     node.ids.push(node.id);
     this.byId.set(node.id, node);
     this.net.attach(node.endpoint, (from, data) => this.onDatagram(node, from, data));
+    // like the daemon: its own interface address with its port is a host candidate
+    engine.setCandidates(this.clock(node), { host: [node.endpoint] });
     engine.start(this.clock(node));
   }
 
