@@ -2,7 +2,7 @@
 // Built from the engine's snapshot plus what only the daemon knows (version, device, listen
 // address). Pure: the wall clock comes in as DaemonInfo.nowWallMs. Fields may be added in
 // later versions; renaming or removing one, or changing its meaning, bumps `format`.
-import type { EngineStatus, OwnClaimStatus, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
+import type { EngineStatus, OwnClaimStatus, PathView, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
 
 export const STATUS_JSON_FORMAT = 1;
 
@@ -43,12 +43,44 @@ export interface NodeJson {
   leaving: boolean;
   keepaliveMs: number;
   peerTimeoutMs: number;
+  /** Whether this node relays for others: "off" (--no-relay), "on" (default), "preferred" (relay: true). */
+  relay: string;
+  /** Where this node may be reachable, as announced to its peers: static, reflexive (seen by a peer), host. */
+  candidates: CandidateJson[];
+}
+
+export interface CandidateJson {
+  endpoint: string;
+  /** "static" (--advertise-address), "reflexive" (what a peer sees us at) or "host" (an interface address). */
+  kind: string;
+  /** Reflexive: the peer that reported it. */
+  reporter?: string;
+}
+
+/** A path to a peer: straight to an endpoint, or through a relay peer. */
+export type PathJson = { kind: 'direct'; endpoint: string } | { kind: 'relay'; via: string };
+
+export interface PathCandidateJson {
+  path: PathJson;
+  /** "active", "up" (heard within the peer timeout), "trying" (probed, no answer yet), "failed" or "idle". */
+  state: string;
+  rttMs: number | null;
+  /** null: never heard on it. */
+  lastHeardAgoMs: number | null;
 }
 
 export interface PeerJson {
   id: string;
-  /** Where packets to it go now. */
+  /** Where packets to it go now: its endpoint, or "relay:<via>/<peer>" when relayed. */
   endpoint: string;
+  /** The active path: direct to an endpoint, or via a relay peer. */
+  path: PathJson;
+  /** The active path and the others tried, heard or known, with their state and RTT. */
+  candidates: PathCandidateJson[];
+  /** Whether it relays for others: "off", "on" or "preferred". */
+  relays: string;
+  /** As its relay: bytes and packets this node forwarded from it (rx) and to it (tx). */
+  relayed: { rx: TrafficJson; tx: TrafficJson };
   /** Every endpoint it was seen at while connected. */
   endpoints: string[];
   /** "up" or "suspect" (silent, being probed, still routable until the peer timeout). */
@@ -81,8 +113,9 @@ export interface DeniedClaimJson {
 }
 
 export interface ConnectingJson {
+  /** The endpoint, or "relay:<via>/<peer>" for a handshake through a relay. */
   endpoint: string;
-  /** "seed" (configured with --connect) or "learned" (from a peer list). */
+  /** "seed" (configured with --connect), "learned" (from a peer list, or a punch) or "relayed". */
   kind: string;
   /** The peer last seen at this endpoint, if any. */
   peer: string | null;
@@ -189,6 +222,14 @@ export interface StatusJson {
     rx: TrafficJson;
     tx: TrafficJson;
   };
+  /** Relaying for others: the mode, the per-pair limit, and what this node forwarded. */
+  relay: {
+    mode: string;
+    limit: { packetsPerSec: number; bytesPerSec: number };
+    forwarded: TrafficJson;
+    /** (origin, destination) pairs whose limits are tracked. */
+    pairs: number;
+  };
 }
 
 export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJson {
@@ -212,6 +253,8 @@ export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJ
       leaving: engine.leaving,
       keepaliveMs: engine.timing.keepaliveMs,
       peerTimeoutMs: engine.timing.peerTimeoutMs,
+      relay: engine.relay.mode,
+      candidates: engine.candidates.map((c) => ({ endpoint: c.endpoint, kind: c.kind, ...(c.reporter ? { reporter: c.reporter } : {}) })),
     },
     peers,
     connecting: engine.connecting.map((t) => ({
@@ -255,6 +298,12 @@ export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJ
       rx: sumTraffic(peers.map((p) => p.rx)),
       tx: sumTraffic(peers.map((p) => p.tx)),
     },
+    relay: {
+      mode: engine.relay.mode,
+      limit: { ...engine.relay.limit },
+      forwarded: traffic(engine.relay.forwarded),
+      pairs: engine.relay.pairs,
+    },
   };
 }
 
@@ -262,6 +311,15 @@ function peerJson(p: PeerStatus, now: number): PeerJson {
   return {
     id: p.id,
     endpoint: p.endpoint,
+    path: pathJson(p.path),
+    candidates: p.candidates.map((c) => ({
+      path: pathJson(c.path),
+      state: c.state,
+      rttMs: c.rttMs === null ? null : Math.round(c.rttMs * 1000) / 1000,
+      lastHeardAgoMs: c.lastHeardAgoMs === null ? null : ms(c.lastHeardAgoMs),
+    })),
+    relays: p.relays,
+    relayed: { rx: traffic(p.relayed.rx), tx: traffic(p.relayed.tx) },
     endpoints: [...p.endpoints],
     state: p.state,
     session: p.session,
@@ -306,6 +364,10 @@ function ownClaimJson(c: OwnClaimStatus): OwnClaimJson {
     prefix: c.prefix, role: c.role, state: c.state, priority: c.priority, preempt: c.preempt,
     preemptDelayMs: c.preemptDelayMs, epoch: c.epoch, drained: c.drained, health: c.health ? { ...c.health } : null,
   };
+}
+
+function pathJson(p: PathView): PathJson {
+  return p.kind === 'direct' ? { kind: 'direct', endpoint: p.endpoint } : { kind: 'relay', via: p.via };
 }
 
 function traffic(t: TrafficStatus): TrafficJson {
