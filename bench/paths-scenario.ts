@@ -168,11 +168,10 @@ export class PathsLab {
     }
   }
 
-  /** Bytes the node relayed for others, as its status counts them (0 if it reports none). */
+  /** Bytes the node forwarded as relay for others, as its status counts them (0 if it reports none). */
   async relayedBytes(node: Node): Promise<number> {
     const s = (await this.status(node)) as StatusWithRelay;
-    if (typeof s.relay?.bytes === 'number') return s.relay.bytes;
-    return s.peers.reduce((sum, p) => sum + relayedOf((p as PeerWithPath).relayed), 0);
+    return typeof s.relay?.forwarded?.bytes === 'number' ? s.relay.forwarded.bytes : 0;
   }
 
   /** The node's "peer X lost" log lines about `peer` after `sinceMs` (a path change must not look like death). */
@@ -194,21 +193,8 @@ export class PathsLab {
  * The path fields of issue 12's status (docs/status-json.md), read loosely: the test must say
  * "no path field" rather than fail to compile while the core does not have them yet.
  */
-type PeerWithPath = PeerJson & {
-  path?: { kind?: string; endpoint?: string; via?: string };
-  relayed?: unknown;
-};
-type StatusWithRelay = StatusJson & { relay?: { bytes?: number } };
-
-function relayedOf(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object') {
-    const o = v as { bytes?: unknown; rx?: { bytes?: unknown }; tx?: { bytes?: unknown } };
-    if (typeof o.bytes === 'number') return o.bytes;
-    return (typeof o.rx?.bytes === 'number' ? o.rx.bytes : 0) + (typeof o.tx?.bytes === 'number' ? o.tx.bytes : 0);
-  }
-  return 0;
-}
+type PeerWithPath = PeerJson & { path?: { kind?: string; endpoint?: string; via?: string } };
+type StatusWithRelay = StatusJson & { relay?: { forwarded?: { bytes?: number } } };
 
 /** `ping -D` from → to's tunnel address every intervalMs in the background (bounded by maxMs). */
 export class PingRun {
