@@ -2,6 +2,7 @@
 import { summarize, type FailoverResult } from './failover.js';
 import { WATCHED_LINKS, candidateSettings, falseFailoverCount, fastestClean, type SweepRow } from './failover-sweep.js';
 import type { FloodRow } from './flood.js';
+import type { PathFigures, PathsResult } from './paths.js';
 import { median } from './ping.js';
 import type { RowResult } from './throughput.js';
 import { formatRate, predictFalseFailovers } from './liveness-theory.js';
@@ -107,4 +108,25 @@ export function floodTable(rows: readonly FloodRow[]): string {
     ];
   });
   return table(header, body);
+}
+
+/** Direct against relayed (throughput, RTT), then the path timings (median, min, max of the runs). */
+export function pathsTables(r: PathsResult): string {
+  const cell = (f: PathFigures, v: number | undefined, digits: number) => (f.error !== undefined && v === undefined ? `n/a (error: ${f.error})` : fixed(v, digits));
+  const figures = table(['a → c (each behind its own NAT)', 'direct (punched)', 'relayed via p'], [
+    ['TCP 1 stream Gbit/s', cell(r.direct, r.direct.tcp1Gbps, 2), cell(r.relayed, r.relayed.tcp1Gbps, 2)],
+    ['idle RTT ms (median)', cell(r.direct, r.direct.rttMs, 3), cell(r.relayed, r.relayed.rttMs, 3)],
+    ['relay p CPU % core', NA, cell(r.relayed, r.relayed.relayCpuPct, 0)],
+  ]);
+  const row = (what: string, ms: readonly number[], extra = ''): string[] =>
+    [what, String(ms.length), fixed(ms.length ? median(ms) : undefined, 0), fixed(ms.length ? Math.min(...ms) : undefined, 0),
+      fixed(ms.length ? Math.max(...ms) : undefined, 0), extra];
+  const lost = r.breakLost.length ? `${r.breakLost.join(', ')} pings of 20 ms lost` : '';
+  const times = table(['Path timing', 'runs', 'median ms', 'min ms', 'max ms', ''], [
+    row('both nodes listening → punched direct path both ways', r.punchMs),
+    row('UDP between the routers dropped → pings answered via p', r.breakMs, lost),
+    row('drop rule removed → direct path both ways again', r.healMs),
+  ]);
+  const errors = r.errors.length ? `\n\nErrors: ${r.errors.join('; ')}` : '';
+  return `${figures}\n\n${times}${errors}`;
 }

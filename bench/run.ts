@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --only NAME,...]`: throughput of hacloud against the
 // underlay and wireguard-go, tinc and nebula, then the failover benchmark, the failover sweep (full mode
-// only) and the handshake-flood benchmark; prints the tables
+// only), the handshake-flood benchmark and the paths benchmark (punched vs relayed, NAT lab); prints the tables
 // and records them in bench/RESULTS.md. Root only (network namespaces). Every row runs in
 // its own namespaces, torn down afterwards, also on failure and Ctrl-C; the whole run is
 // bounded by a time budget.
@@ -12,7 +12,8 @@ import { FAST_SETTINGS, GUIDE_SETTINGS, measureFailover, type FailoverPlan, type
 import { WATCHED_LINKS, measureSweep, type SweepPlan, type SweepRow } from './failover-sweep.js';
 import { measureFlood, type FloodRow } from './flood.js';
 import { FLOOD_PLAN, type FloodPlan } from './flood-scenario.js';
-import { failoverTable, floodTable, ratioTable, sweepTable, throughputTable } from './report.js';
+import { failoverTable, floodTable, pathsTables, ratioTable, sweepTable, throughputTable } from './report.js';
+import { measurePaths, type PathsPlan, type PathsResult } from './paths.js';
 import { machineLine, recordResults } from './results.js';
 import { cleanupAll } from './scratch.js';
 import { measureRow, type RowResult, type ThroughputSettings } from './throughput.js';
@@ -29,6 +30,7 @@ interface Mode {
   /** null: not part of this mode (the soaks take minutes). */
   sweep: SweepPlan | null;
   flood: FloodPlan[];
+  paths: PathsPlan;
   /** Measurements stop starting after this long; then a hard stop a minute later. */
   budgetMs: number;
 }
@@ -42,7 +44,8 @@ const QUICK: Mode = {
   ],
   sweep: null,
   flood: [{ ...FLOOD_PLAN, joins: 3, pingSeconds: 10 }],
-  budgetMs: 130_000,
+  paths: { starts: 3, breaks: 2, iperfSeconds: 3, pingCount: 10 },
+  budgetMs: 170_000,
 };
 
 const FULL: Mode = {
@@ -60,6 +63,7 @@ const FULL: Mode = {
     killRuns: 5,
   },
   flood: [{ ...FLOOD_PLAN, joins: 5, pingSeconds: 20 }, { ...FLOOD_PLAN, mode: 'key', joins: 5, pingSeconds: 20 }],
+  paths: { starts: 5, breaks: 5, iperfSeconds: 10, pingCount: 20 },
   // about 13 minutes of it are the failover sweep
   budgetMs: 55 * 60_000,
 };
@@ -150,6 +154,14 @@ async function main(): Promise<number> {
     }
   }
 
+  let paths: PathsResult | null = null;
+  if (selected('paths')) {
+    const t0 = Date.now();
+    paths = await measurePaths(mode.paths, deadline, log);
+    for (const e of paths.errors) log(`paths: error: ${e}`);
+    log(`paths took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
   const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
   const parts = [`## ${when} UTC · ${mode.name}`, '', `Machine: ${machineLine()}. ${describeMode(mode)}.`, ''];
   if (rows.length > 0) {
@@ -191,6 +203,19 @@ async function main(): Promise<number> {
       'IPv6 addresses of one /64 and one each from other /64s; the rate column is what it sent while measured. Meanwhile',
       'e pings v through the tunnel every 200 ms and new nodes start one after another with `-c v`; join: from the',
       "node's \"listening on port\" log line to its \"peer … connected\" line for v (its own log timestamps).",
+      '',
+    );
+  }
+  if (paths) {
+    parts.push(
+      pathsTables(paths),
+      '',
+      'Paths: p public; a and c each behind its own masquerading router (port-restricted cone NAT that drops unsolicited',
+      'inbound), all hacloud with `-c p` and default timings. Direct: the path a and c punched through both NATs; relayed:',
+      "with UDP between the two routers dropped, through p. iperf3 TCP 1 stream a→c and idle pings (50 ms apart) a→c's",
+      `tunnel address. Punched: ${paths.plan.starts} starts of a and c, each on fresh ports (no open mapping left), from the later`,
+      "\"listening\" log line to both nodes' status showing the direct path (polled every 50 ms). Break: pings a→c every 20 ms,",
+      'from the drop rule going in to the first one answered through p; heal: from the rule going out to direct both ways.',
       '',
     );
   }

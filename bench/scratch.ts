@@ -3,20 +3,24 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLab, type Lab } from '../src/lab/netns.js';
+import { createLab, type Lab, type LabOptions } from '../src/lab/netns.js';
 
 const live = new Set<{ lab?: Lab; dir: string }>();
 
-/** Run fn with a fresh lab of these hosts and a temp dir; both are removed when it settles. */
-export async function withLab<T>(hosts: readonly string[], fn: (lab: Lab, dir: string) => Promise<T>): Promise<T> {
+/** Run fn with a fresh lab of these hosts (or layout) and a temp dir; both are removed when it settles. */
+export async function withLab<T>(layout: readonly string[] | LabOptions, fn: (lab: Lab, dir: string) => Promise<T>): Promise<T> {
   const scope: { lab?: Lab; dir: string } = { dir: mkdtempSync(join(tmpdir(), 'hacloud-bench-')) };
   live.add(scope);
   try {
-    scope.lab = await createLab({ hosts });
+    scope.lab = await createLab(isHostList(layout) ? { hosts: layout } : layout);
     return await fn(scope.lab, scope.dir);
   } finally {
     await release(scope);
   }
+}
+
+function isHostList(layout: readonly string[] | LabOptions): layout is readonly string[] {
+  return Array.isArray(layout);
 }
 
 async function release(scope: { lab?: Lab; dir: string }): Promise<void> {

@@ -17,7 +17,8 @@ import { ipCmd, LabError, run, type ExecOptions, type ExecResult } from './run.j
 
 export { LabProcess } from './process.js';
 export { LabError, type ExecOptions, type ExecResult } from './run.js';
-export type { LanOptions } from './lan.js';
+export type { LanNat, LanOptions } from './lan.js';
+export { blockUdp, unblockUdp } from './block.js';
 
 /** Host key for commands in the bridge namespace (e.g. tcpdump on the underlay). */
 export const BRIDGE = 'bridge';
@@ -252,7 +253,7 @@ export async function createLab(options: LabOptions): Promise<Lab> {
       const plan = planLan(index, lan);
       const hosts = lan.hosts.map((name, i) => lab.addLanHost(name, plan.hostIps[i]!, lan.router));
       for (const h of hosts) await lab.addNamespace(h.ns);
-      await wireLan(br, lab.ns(lan.router), plan, hosts);
+      await wireLan(br, lab.ns(lan.router), plan, hosts, lan.nat);
     }
     return lab;
   } catch (err) {

@@ -1,10 +1,12 @@
 // The namespace lab itself: hosts reach each other over the underlay (IPv4 and IPv6), loss
 // injection drops packets, destroy() stops processes and removes every namespace, and a site
-// LAN sits behind a router that masquerades it and lets nothing in unsolicited.
+// LAN sits behind a router that masquerades it and lets nothing in unsolicited; two hosts
+// behind cone NATs punch a UDP hole to each other, a symmetric NAT maps each destination to
+// its own port, and blockUdp cuts UDP between two hosts until unblockUdp.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ask, TCP_FIXTURE } from './hacloud.js';
-import { createLab, LabError, sweepStaleLabs, useLab, type Lab } from './lab.js';
+import { blockUdp, createLab, LabError, sweepStaleLabs, unblockUdp, useLab, type Lab } from './lab.js';
 
 async function labNamespaces(lab: Lab): Promise<string[]> {
   const { stdout } = await lab.exec('a', 'ip', ['netns', 'list']);
@@ -109,5 +111,65 @@ describe('site LAN behind a masquerading router', () => {
     expect(await ask(l, 'public', inside, 7001, 500)).toBeNull();
     // The service is up and reachable on the LAN itself: only the router keeps it out.
     expect(await ask(l, 'router', inside, 7001)).toBe('inside');
+  });
+});
+
+const UDP_PUNCH = new URL('./fixtures/udp-punch.mjs', import.meta.url).pathname;
+
+describe('NAT behaviour of the site routers, and blocking UDP between hosts', () => {
+  const lab = useLab({
+    hosts: ['pub', 'ra', 'rc', 'rs'],
+    lans: [{ router: 'ra', hosts: ['a'] }, { router: 'rc', hosts: ['c'] }, { router: 'rs', hosts: ['s'], nat: 'symmetric' }],
+  });
+
+  /** `udp-punch.mjs send` in host; resolves with the sources and texts it got ("ADDR:PORT TEXT"). */
+  async function send(l: Lab, host: string, port: number, ms: number, dests: string[]): Promise<string[]> {
+    const r = await l.exec(host, process.execPath, [UDP_PUNCH, 'send', String(port), String(ms), ...dests], { timeoutMs: ms + 10_000 });
+    return r.stdout.split('\n').filter((x) => x.startsWith('got ')).map((x) => x.slice(4));
+  }
+
+  /** Both LAN hosts send to each other's router at `port`, c starting 300 ms after a (a punch). */
+  async function punch(l: Lab, port: number): Promise<{ a: string[]; c: string[] }> {
+    const [a, c] = await Promise.all([
+      send(l, 'a', port, 1500, [`${l.ip('rc')}:${port}`]),
+      new Promise((r) => setTimeout(r, 300)).then(() => send(l, 'c', port, 1200, [`${l.ip('ra')}:${port}`])),
+    ]);
+    return { a, c };
+  }
+
+  it('maps a cone LAN host to one port for every destination, a symmetric one to a port per destination', async () => {
+    const l = lab();
+    await l.spawn('pub', process.execPath, [UDP_PUNCH, 'echo', '7001', '7002']).waitForLine(/READY/, 5000);
+    const dests = [`${l.ip('pub')}:7001`, `${l.ip('pub')}:7002`];
+    const cone = await send(l, 'a', 4000, 300, dests);
+    expect(cone.sort()).toEqual([`${dests[0]} seen ${l.ip('ra')}:4000`, `${dests[1]} seen ${l.ip('ra')}:4000`]);
+    const symmetric = await send(l, 's', 4000, 300, dests);
+    const ports = symmetric.map((x) => /seen (\S+):(\d+)$/.exec(x)).map((m) => [m?.[1], Number(m?.[2])] as const);
+    expect(ports.map(([ip]) => ip)).toEqual([l.ip('rs'), l.ip('rs')]);
+    expect(ports[0]![1]).not.toBe(ports[1]![1]);
+  });
+
+  it('lets two hosts behind cone NATs punch a hole to each other', async () => {
+    const l = lab();
+    const { a, c } = await punch(l, 3210);
+    expect(a).toContain(`${l.ip('rc')}:3210 hello`);
+    expect(c).toContain(`${l.ip('ra')}:3210 hello`);
+  });
+
+  it('drops UDP between two hosts with blockUdp, nothing else, until unblockUdp', async () => {
+    const l = lab();
+    await l.spawn('pub', process.execPath, [UDP_PUNCH, 'echo', '7003']).waitForLine(/READY/, 5000);
+    await blockUdp(l, 'ra', 'rc');
+    try {
+      expect(await punch(l, 3211)).toEqual({ a: [], c: [] });
+      expect(await send(l, 'a', 3212, 300, [`${l.ip('pub')}:7003`])).toEqual([`${l.ip('pub')}:7003 seen ${l.ip('ra')}:3212`]);
+      expect(await send(l, 'c', 3212, 300, [`${l.ip('pub')}:7003`])).toEqual([`${l.ip('pub')}:7003 seen ${l.ip('rc')}:3212`]);
+    } finally {
+      await unblockUdp(l, 'ra', 'rc');
+    }
+    await unblockUdp(l, 'ra', 'rc'); // twice is harmless
+    const { a, c } = await punch(l, 3211);
+    expect(a).toContain(`${l.ip('rc')}:3211 hello`);
+    expect(c).toContain(`${l.ip('ra')}:3211 hello`);
   });
 });
