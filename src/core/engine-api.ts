@@ -46,6 +46,12 @@ export interface EngineConfig {
   relay?: RelayMode;
   /** Relayed traffic per (origin, destination) pair (default 2000 packets/s, 2 MB/s). */
   relayLimit?: RelayLimit;
+  /**
+   * The largest inner packet a relayed path carries without fragmenting in the underlay (the
+   * TUN MTU for the underlay minus RELAY_OVERHEAD_BYTES). Larger packets to a relayed peer get
+   * an ICMP "too big" answer instead. Default: no limit.
+   */
+  relayMtu?: number;
   /** --advertise-address endpoints: static candidates we announce. */
   advertise?: readonly Endpoint[];
 }
