@@ -60,7 +60,7 @@ const FLAG_DOCS: Record<FieldKey, FlagDoc | null> = {
       '--no-relay: never relay [default: relay when needed]',
     group: G_NET,
   },
-  relayLimit: { describe: 'PACKETS,BYTES relayed per second per pair of peers [default: 2000,2M]', group: G_NET },
+  relayLimit: { describe: 'PACKETS,BYTES relayed per second per pair of peers [default: 10000,12.5M: 100 Mbit/s]', group: G_NET },
   routes: { describe: "kernel routes for other nodes' claimed subnets; --no-routes: none [default: on]", group: G_NET },
   claimRights: {
     describe: 'KEY=PREFIX[,PREFIX...]: the node with this public key may claim these prefixes and anything inside ' +

@@ -172,12 +172,12 @@ const RATE_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1
 
 /**
  * `PACKETS,BYTES`: relayed traffic allowed per (origin, destination) pair each second, e.g.
- * `2000,2M` or `2000/s, 2MB/s`. Bytes take k/M/G (powers of 1000).
+ * `10000,12.5M` or `10000/s, 12.5MB/s`. Bytes take k/M/G (powers of 1000).
  */
 export function parseRelayLimit(s: Scalar): { packetsPerSec: number; bytesPerSec: number } {
   const text = s.text.trim();
   const parts = text.split(',').map((p) => p.trim().replace(/\/s$/i, '').trim());
-  const usage = `expected PACKETS,BYTES a second (e.g. 2000,2M), got '${text}'`;
+  const usage = `expected PACKETS,BYTES a second (e.g. 10000,12.5M), got '${text}'`;
   if (parts.length !== 2) throw new ValueError(usage);
   const pk = /^(\d+)(?:\s*(?:p|pkts?|packets?))?$/i.exec(parts[0]!);
   const by = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?B)?$/.exec(parts[1]!);

@@ -59,7 +59,7 @@ describe('defaults', () => {
       routes: true,
       advertise: [],
       relay: 'on',
-      relayLimit: { packetsPerSec: 2000, bytesPerSec: 2_000_000 },
+      relayLimit: { packetsPerSec: 10_000, bytesPerSec: 12_500_000 },
     });
   });
 
