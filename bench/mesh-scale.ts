@@ -36,8 +36,11 @@ export interface MeshScaleResult {
   plan: MeshScalePlan;
   /** From the last node's start to every node fully connected; null: not within the timeout. */
   convergeMs: number | null;
-  /** At the end of the wait: the fewest peers with a session any node had (out of nodes - 1). */
+  /** At the end of the wait: the fewest and the median peers with a session per node (out of nodes - 1). */
   minPeers: number;
+  medianPeers: number;
+  /** Nodes whose control socket did not answer the last poll (busy, or dead). */
+  silentNodes: number;
   /** Per node at idle: UDP datagrams and bytes sent a second, CPU % of a core, RSS MB (median and max). */
   idleDatagramsPerS?: Spread;
   idleBytesPerS?: Spread;
@@ -66,15 +69,18 @@ export function nodeName(i: number): string {
 
 export async function measureMeshScale(plan: MeshScalePlan, log: (text: string) => void): Promise<MeshScaleResult> {
   const names = Array.from({ length: plan.nodes }, (_, i) => nodeName(i));
-  const result: MeshScaleResult = { plan, convergeMs: null, minPeers: 0, switchMs: [], switchExpected: plan.nodes - 2, errors: [] };
+  const result: MeshScaleResult = { plan, convergeMs: null, minPeers: 0, medianPeers: 0, silentNodes: 0, switchMs: [], switchExpected: plan.nodes - 2, errors: [] };
   await withLab(names, async (lab, dir) => {
     const mesh = new Mesh(lab, dir, names);
     try {
       const startedMs = await mesh.startAll();
       log(`mesh-scale: ${plan.nodes} nodes started (last at +${startedMs.spreadMs} ms)`);
       const converge = await mesh.waitConverged(plan.convergeTimeoutMs);
-      result.minPeers = converge.minPeers;
-      if (converge.atMs === null) throw new Error(`not converged in ${plan.convergeTimeoutMs} ms: fewest peers ${converge.minPeers}/${plan.nodes - 1}`);
+      Object.assign(result, { minPeers: converge.minPeers, medianPeers: converge.medianPeers, silentNodes: converge.silent });
+      if (converge.atMs === null) {
+        throw new Error(`not converged in ${plan.convergeTimeoutMs} ms: peers per node min ${converge.minPeers}, ` +
+          `median ${converge.medianPeers} of ${plan.nodes - 1}; ${converge.silent} nodes did not answer status`);
+      }
       result.convergeMs = converge.atMs - startedMs.lastMs;
       log(`mesh-scale: converged ${result.convergeMs} ms after the last start`);
 
@@ -111,23 +117,26 @@ class Mesh {
       await proc.waitForLine(/listening on port/, 60_000);
     }));
     const lastMs = Date.now();
-    for (const name of this.names) this.ids.set(name, (await this.status(name)).node.id);
+    // 40 processes starting at once on a few cores: a node may take a while to answer
+    for (const name of this.names) this.ids.set(name, (await this.statusWithin(name, 60_000)).node.id);
     return { lastMs, spreadMs: lastMs - firstMs };
   }
 
   /** Poll until every node has a session with every other and routes for every claim. */
-  async waitConverged(timeoutMs: number): Promise<{ atMs: number | null; minPeers: number }> {
+  async waitConverged(timeoutMs: number): Promise<{ atMs: number | null; minPeers: number; medianPeers: number; silent: number }> {
     const until = Date.now() + timeoutMs;
     const want = this.names.length - 1;
-    let minPeers = 0;
     for (;;) {
       const statuses = await Promise.all(this.names.map((n) => this.status(n).catch(() => null)));
       const now = Date.now();
-      const peers = statuses.map((s) => (s ? s.peers.filter((p) => p.session).length : 0));
-      minPeers = Math.min(...peers);
-      const routes = statuses.map((s) => (s ? s.routes.filter((r) => r.active !== null).length : 0));
-      if (minPeers >= want && routes.every((r) => r >= this.names.length + 1)) return { atMs: now, minPeers };
-      if (now > until) return { atMs: null, minPeers };
+      const answered = statuses.filter((s): s is StatusJson => s !== null);
+      const peers = answered.map((s) => s.peers.filter((p) => p.session).length);
+      const { median } = spread(peers);
+      const minPeers = peers.length ? Math.min(...peers) : 0;
+      const silent = statuses.length - answered.length;
+      const routes = answered.map((s) => s.routes.filter((r) => r.active !== null).length);
+      const done = silent === 0 && minPeers >= want && routes.every((r) => r >= this.names.length + 1);
+      if (done || now > until) return { atMs: done ? now : null, minPeers, medianPeers: median, silent };
       await sleep(CONVERGE_POLL_MS);
     }
   }
@@ -182,6 +191,18 @@ class Mesh {
     const datagrams = Number(values[fields.indexOf('OutDatagrams')]);
     const bytes = Number((await this.lab.exec(node, 'cat', ['/sys/class/net/eth0/statistics/tx_bytes'])).stdout.trim());
     return { datagrams, bytes };
+  }
+
+  private async statusWithin(node: string, timeoutMs: number): Promise<StatusJson> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.status(node);
+      } catch (e) {
+        if (Date.now() > until) throw e;
+        await sleep(500);
+      }
+    }
   }
 
   private status(node: string): Promise<StatusJson> {

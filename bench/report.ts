@@ -138,7 +138,9 @@ export function meshScaleTable(r: MeshScaleResult): string {
   const sw = r.switchMs;
   const rows = [
     ['nodes', String(n)],
-    ['last start → full mesh (ms)', r.convergeMs === null ? `not converged (fewest peers ${r.minPeers}/${n - 1})` : String(r.convergeMs)],
+    ['last start → full mesh (ms)', r.convergeMs === null
+      ? `not converged: peers per node min ${r.minPeers}, median ${r.medianPeers} of ${n - 1}${r.silentNodes ? `; ${r.silentNodes} silent` : ''}`
+      : String(r.convergeMs)],
     ['idle UDP datagrams/s per node, median (max)', fmt(r.idleDatagramsPerS, 1)],
     ['idle bytes/s per node, median (max)', fmt(r.idleBytesPerS, 0)],
     ['idle CPU % of a core per node, median (max)', fmt(r.idleCpuPct, 1)],
