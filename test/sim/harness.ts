@@ -667,6 +667,25 @@ export function expectedClaimant(sim: Sim, ip: string): string | null {
   return serving.length === 0 ? '<nobody serves>' : `<several serve: ${serving.map((n) => n.name).join(', ')}>`;
 }
 
+/** Is the undirected graph "u seeds v" over the running nodes connected? */
+export function seedGraphConnected(sim: Sim): boolean {
+  const live = sim.live().filter((x) => x.stopAt === null);
+  if (live.length === 0) return true;
+  const names = new Set(live.map((x) => x.name));
+  const adj = new Map<string, string[]>(live.map((x) => [x.name, []]));
+  for (const x of live) {
+    for (const s of x.spec.seeds ?? []) {
+      if (!names.has(s) || s === x.name) continue;
+      adj.get(x.name)!.push(s);
+      adj.get(s)!.push(x.name);
+    }
+  }
+  const seen = new Set([live[0]!.name]);
+  const todo = [live[0]!.name];
+  while (todo.length > 0) for (const y of adj.get(todo.pop()!)!) if (!seen.has(y)) (seen.add(y), todo.push(y));
+  return seen.size === names.size;
+}
+
 /**
  * Run `fn` with `seed`; on failure the error names the seed, the replay command and the
  * simulator's last events. SIM_SEED in the environment overrides the seed.
