@@ -39,6 +39,10 @@
 // - Established TCP connections do not survive a failover: the survivor has no state for them
 //   and answers their next segment with a reset, so clients reconnect (to the survivor).
 //   Connectionless traffic and new connections simply go to the new active claimant.
+// - Timers by deadline: each peer's timers (liveness.ts, and paths.ts for relayed peers) sit in
+//   a heap at the time they next have work (timer-heap.ts); a wake-up runs only the peers that
+//   are due, so its cost does not grow with the number of peers. Whatever may bring a peer's
+//   time forward wakes it (it runs at once and works out its next time).
 // - Re-entrancy: the engine sends from inside channel callbacks (answers, NodeInfo on
 //   establish) but defers forget/connect/cancelConnect until the channel call has returned.
 //   A datagram relayed to us is handed to the channel after the call that delivered it.
@@ -73,13 +77,14 @@ import type { EngineEvent, PeerDownReason } from './events.js';
 import { OwnInfo } from './gossip.js';
 import type { DrainProgress, DrainResult, Engine, EngineOptions } from './engine-api.js';
 import { Departure, Grave } from './leave.js';
-import { forgiveStall, isTimedOut, peerDeadline, runPeerTimers, type PeerTimerActions } from './liveness.js';
+import { deathAt, forgiveStall, runPeerTimers, type PeerTimerActions } from './liveness.js';
 import { Membership } from './membership.js';
 import { OwnClaims, type OwnClaimRole, type OwnClaimSpec } from './own-claims.js';
 import { newPeerRecord, PeerTable, setPeerClaims, type PeerRecord } from './peers.js';
 import { explainChange, FailoverLog, type ChangeContext } from './route-changes.js';
 import { DEFAULT_PRIORITY } from './routing.js';
 import { buildStatus, relayModeName, type EngineStatus, type HaEventRecord } from './status.js';
+import { DeadlineChanges, TimerHeap } from './timer-heap.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
 
 export type { DrainProgress, DrainResult, Engine, EngineConfig, EngineOptions } from './engine-api.js';
@@ -127,19 +132,28 @@ class MeshEngine implements Engine {
   /** Inside channel.receive()/timeout(): channel-mutating calls wait until it returns. */
   private channelDepth = 0;
   private readonly deferred: (() => void)[] = [];
-  private deadlineCache = -Infinity;
-  private deadlineDirty = true;
+  /**
+   * Changes of any deadline below (heaps, queues; entry points that change other inputs add
+   * one too): nextDeadline() keeps its minimum until one changes, so the data path, which
+   * changes none, reads a cached number.
+   */
+  private readonly changes = new DeadlineChanges();
+  private cachedDeadline = Infinity;
+  private cachedChanges = -1;
+  private cachedPeers = -1;
+  /** Peers by when their timers (liveness.ts, paths.ts) next have something due. */
+  private readonly timers = new TimerHeap<PeerRecord>(this.changes);
 
   private readonly info: OwnInfo;
   private readonly candidates = new OwnCandidates();
-  private readonly vias = new ViaTable();
+  private readonly vias = new ViaTable(this.changes);
   private readonly relay: Relay;
   /** The largest packet a relayed path carries unfragmented (EngineConfig.relayMtu). */
   private readonly relayMtu: number;
   private readonly tooBigAnswers = new TokenBucket(TOO_BIG_ANSWERS_PER_S, TOO_BIG_ANSWERS_PER_S);
   private readonly paths: PathManager;
   private readonly departure: Departure;
-  private readonly grave = new Grave();
+  private readonly grave = new Grave(this.changes);
   private leftReported = false;
   private probeSeq = 0;
   private readonly failovers = new FailoverLog();
@@ -177,7 +191,7 @@ class MeshEngine implements Engine {
       () => ({ candidates: this.candidates.list(), relay: this.relay.mode }));
     this.candidates.setStatic(config.advertise ?? []);
     this.relayMtu = config.relayMtu ?? Infinity;
-    this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
+    this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs, this.changes);
     this.emit = opts.onEvent ?? (() => {});
     this.drops = new DropCounters(this.emit);
     this.claims = new ClaimTable();
@@ -208,6 +222,7 @@ class MeshEngine implements Engine {
         drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
       },
       this.peers,
+      this.changes,
     );
     this.paths = new PathManager({
       channel: this.channel, peers: this.peers, localId: this.localId, timing: this.timing, vias: this.vias,
@@ -217,6 +232,7 @@ class MeshEngine implements Engine {
       allowPunch: (now, origin, target) => this.relay.allowPunch(now, origin, target, PUNCH_PAIR_INTERVAL_MS),
       drop: (reason, detail, n) => this.drop(reason, this.lastNow, detail, n),
       defer: (action) => this.defer(action),
+      runBy: (rec, at) => this.timers.runBy(rec.timer, at),
     });
   }
 
@@ -224,6 +240,7 @@ class MeshEngine implements Engine {
   // Entry points
 
   start(now: number): void {
+    this.changes.n++; // may change deadlines kept outside the heaps (claims, NodeInfo, leaving)
     if (this.started) return;
     this.started = true;
     this.startedAtMs = now;
@@ -301,6 +318,7 @@ class MeshEngine implements Engine {
   }
 
   handleTimeout(now: number): void {
+    this.changes.n++;
     this.enter(now);
     this.channelDepth++;
     try {
@@ -313,14 +331,16 @@ class MeshEngine implements Engine {
   }
 
   nextDeadline(): number {
-    if (this.deadlineDirty) {
-      this.deadlineCache = this.engineDeadline();
-      this.deadlineDirty = false;
+    if (this.cachedChanges !== this.changes.n || this.cachedPeers !== this.peers.version) {
+      this.cachedDeadline = this.engineDeadline();
+      this.cachedChanges = this.changes.n;
+      this.cachedPeers = this.peers.version; // membership looks at its targets when the peer table changed
     }
-    return Math.max(this.lastNow, Math.min(this.deadlineCache, this.channel.nextDeadline()));
+    return Math.max(this.lastNow, Math.min(this.cachedDeadline, this.channel.nextDeadline()));
   }
 
   setSeeds(now: number, endpoints: readonly Endpoint[]): void {
+    this.changes.n++;
     if (!this.started) {
       this.initialSeeds = [...endpoints];
       return;
@@ -331,6 +351,7 @@ class MeshEngine implements Engine {
   }
 
   setCandidates(now: number, c: { host?: readonly Endpoint[]; advertise?: readonly Endpoint[] }): void {
+    this.changes.n++;
     this.enter(now);
     let changed = false;
     if (c.host && this.candidates.setHost(c.host)) changed = true;
@@ -339,6 +360,7 @@ class MeshEngine implements Engine {
   }
 
   leave(now: number): void {
+    this.changes.n++;
     this.enter(now);
     if (this.departure.leaving) return;
     this.departure.begin(now, [...this.peers.values()].map((rec) => rec.id));
@@ -353,6 +375,7 @@ class MeshEngine implements Engine {
   }
 
   healthResult(now: number, prefix: string, ok: boolean, detail = ''): void {
+    this.changes.n++;
     this.enter(now);
     const c = this.own.get(prefix);
     if (!c || !c.observeHealth(now, ok, detail)) return;
@@ -381,6 +404,7 @@ class MeshEngine implements Engine {
   }
 
   private setDrained(now: number, prefixes: readonly string[] | null, drained: boolean): DrainResult {
+    this.changes.n++;
     this.enter(now);
     const { claims, unknown } = this.own.select(prefixes);
     let changed = false;
@@ -425,13 +449,13 @@ class MeshEngine implements Engine {
       this.peers.add(rec);
       this.emit({ type: 'peer-up', peer: id, endpoint });
       this.noteHaEvent(now, { event: 'peer-up', peer: id });
-      this.info.markDirty();
-      this.paths.reachChanged(now);
+      this.peerListChanged();
+      this.paths.reachChanged(now, id);
     }
     rec.pathHeardMs = now;
     this.sendInfo(rec, now);
     this.sendObserved(rec, now);
-    this.deadlineDirty = true;
+    this.wake(rec);
   }
 
   private onMessage(now: number, id: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array, arrival: PathKey = endpoint): void {
@@ -459,7 +483,6 @@ class MeshEngine implements Engine {
     if (this.membership.isSelf(endpoint)) return;
     this.membership.markSelf(this.lastNow, endpoint);
     this.emit({ type: 'self-detected', endpoint });
-    this.deadlineDirty = true;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -481,7 +504,6 @@ class MeshEngine implements Engine {
     const res = decodeControl(payload);
     if (!res.ok) return this.drop('control', now, res.error);
     const msg = res.msg;
-    this.deadlineDirty = true;
     switch (msg.type) {
       case 'node-info':
         return this.applyNodeInfo(now, rec, msg);
@@ -499,7 +521,8 @@ class MeshEngine implements Engine {
         return;
       case 'info-request':
         rec.ackedSeq = -1; // retransmitted until acknowledged
-        return this.sendInfo(rec, now);
+        this.sendInfo(rec, now);
+        return this.wake(rec);
       case 'probe': {
         // answered on the path it came in on: that is the path the prober is testing
         const ack = encodeControl({ type: 'probe-ack', id: msg.id, sentAtMs: msg.sentAtMs });
@@ -556,6 +579,7 @@ class MeshEngine implements Engine {
     if (restarted) {
       this.emit({ type: 'peer-restart', peer: rec.id, bootTimeMs: msg.bootTimeMs, previousBootTimeMs: known });
       rec.ackedSeq = -1;
+      this.wake(rec); // our NodeInfo goes to the new process
     }
     // Ranked with one value per incarnation: a clamp recomputed per NodeInfo would move it.
     if (restarted || rec.rankBootTimeMs === null) rec.rankBootTimeMs = this.rankBootTime(now, rec, msg.bootTimeMs);
@@ -656,7 +680,7 @@ class MeshEngine implements Engine {
       if (p.rttMs !== undefined) {
         // it reaches p directly: a relay (and a punch informant) for it
         this.vias.note(now, p.id, rec.id, p.rttMs === RTT_UNKNOWN ? null : p.rttMs, rec.relayMode === 2);
-        this.paths.reachChanged(now);
+        this.paths.reachChanged(now, p.id);
       }
       if (this.peers.has(p.id)) continue;
       const endpoints: Endpoint[] = [];
@@ -679,7 +703,6 @@ class MeshEngine implements Engine {
 
   private runTimers(now: number): void {
     if (!this.started) return;
-    this.deadlineDirty = true;
     for (const id of this.grave.expired(now)) if (!this.peers.has(id)) this.defer(() => this.channel.forget(id));
     if (this.departure.leaving) return this.leaveTimers(now);
     if (this.ownAnnouncementStale(now)) this.announceOwn(now);
@@ -687,16 +710,15 @@ class MeshEngine implements Engine {
       this.servingAllowed = true;
       this.reconcileOwn(now);
     }
-    if (this.info.bumpIfDue(now)) for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
-    for (const rec of this.peers.list()) runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
+    if (this.info.bumpIfDue(now)) this.infoDueForAll(now);
+    this.runPeers(now);
     this.membership.tick(now);
     this.paths.tickReach(now);
     this.flushDeferred();
   }
 
   private leaveTimers(now: number): void {
-    // Still notice deaths: until the process exits it may route packets (its own replies).
-    for (const rec of this.peers.list()) if (isTimedOut(rec, now, this.timing)) this.peerDown(rec, 'timeout', now);
+    this.runPeers(now);
     for (const id of this.departure.due(now)) {
       const rec = this.peers.get(id);
       if (rec) this.sendControl(rec, now, { type: 'leave', bootTimeMs: this.bootTimeMs });
@@ -706,29 +728,57 @@ class MeshEngine implements Engine {
     this.flushDeferred();
   }
 
+  /** Run the peers whose timers are due (only those), each rescheduled for its next time. */
+  private runPeers(now: number): void {
+    for (const rec of this.timers.popDue(now)) {
+      if (this.peers.get(rec.id) === rec) this.timers.schedule(rec.timer, this.runPeer(rec, now));
+    }
+  }
+
+  private runPeer(rec: PeerRecord, now: number): number {
+    if (!this.departure.leaving) return runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
+    // Leaving: only deaths still matter (until the process exits it may route its last replies).
+    const dies = deathAt(rec, this.timing);
+    if (now < dies) return dies;
+    this.peerDown(rec, 'timeout', now);
+    return Infinity;
+  }
+
+  /** Something may have brought `rec`'s next timer forward: it runs at once and works out its next time. */
+  private wake(rec: PeerRecord): void {
+    this.timers.runBy(rec.timer, this.lastNow);
+  }
+
+  /** A new NodeInfo of ours: every peer gets it now. */
+  private infoDueForAll(now: number): void {
+    for (const rec of this.peers.values()) {
+      rec.nextInfoAtMs = now;
+      this.timers.runBy(rec.timer, now);
+    }
+  }
+
+  /** Our peer list changed: a new NodeInfo goes out soon (coalesced). */
+  private peerListChanged(): void {
+    this.info.markDirty();
+    this.changes.n++;
+  }
+
   /** Report once that every peer knows we leave. */
   private checkLeft(): void {
     if (this.departure.settled && !this.leftReported) {
       this.leftReported = true;
       this.emit({ type: 'left' });
     }
-    this.deadlineDirty = true;
   }
 
+  /** When runTimers() next has work: the earliest of a few heads, whatever the number of peers. */
   private engineDeadline(): number {
     if (!this.started) return Infinity;
-    const t = this.timing;
-    let next = this.grave.deadline();
-    if (this.departure.leaving) {
-      for (const rec of this.peers.values()) next = Math.min(next, rec.lastHeardMs + t.peerTimeoutMs);
-      return Math.min(next, this.departure.deadline());
-    }
-    next = Math.min(next, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow));
-    if (!this.servingAllowed) next = Math.min(next, this.startedAtMs + t.peerTimeoutMs);
-    for (const rec of this.peers.values()) {
-      next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)), this.paths.deadline(rec));
-    }
-    return Math.min(next, this.membership.nextDeadline(), this.paths.reachDeadline());
+    const next = Math.min(this.grave.deadline(), this.timers.next());
+    if (this.departure.leaving) return Math.min(next, this.departure.deadline());
+    const serving = this.servingAllowed ? Infinity : this.startedAtMs + this.timing.peerTimeoutMs;
+    return Math.min(next, serving, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow), this.membership.nextDeadline(),
+      this.paths.reachDeadline());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -738,7 +788,6 @@ class MeshEngine implements Engine {
     if (rec.state === 'suspect') {
       rec.state = 'up';
       this.emit({ type: 'peer-recovered', peer: rec.id, silentMs: now - rec.lastHeardMs });
-      this.deadlineDirty = true;
     }
     rec.lastHeardMs = now;
   }
@@ -749,8 +798,7 @@ class MeshEngine implements Engine {
     if (from !== null) {
       this.paths.moved(rec, from, now);
       this.emit({ type: 'peer-roam', peer: rec.id, from, to: endpoint });
-      this.info.markDirty();
-      this.deadlineDirty = true;
+      this.peerListChanged();
       this.sendObserved(rec, now);
     }
   }
@@ -769,13 +817,13 @@ class MeshEngine implements Engine {
 
   /** Our candidates changed: announce them, and relayed peers try to go direct with them. */
   private ownCandidatesChanged(now: number): void {
-    this.info.markDirty();
+    this.peerListChanged();
     for (const rec of this.peers.values()) this.paths.candidatesChanged(rec, now);
-    this.deadlineDirty = true;
   }
 
   private peerDown(rec: PeerRecord, reason: PeerDownReason, now: number, replacedBy?: PeerId): void {
     this.peers.remove(rec.id);
+    this.timers.cancel(rec.timer);
     this.relay.forgetPeer(rec.id);
     this.paths.relayGone(rec.id, now);
     const silentMs = now - rec.lastHeardMs;
@@ -783,7 +831,7 @@ class MeshEngine implements Engine {
     this.noteHaEvent(now, { event: 'peer-down', peer: rec.id, reason });
     this.applyChanges(now, this.claims.removePeer(rec.id), { kind: 'down', peer: rec.id, reason, silentSinceMs: rec.lastHeardMs });
     if (reason === 'leave') {
-      this.grave.bury(rec.id, now + LEAVE_GRAVE_MS);
+      this.grave.bury(rec.id, now, LEAVE_GRAVE_MS);
       // It is shutting down: reconnecting now would only reach its closing socket.
       this.membership.holdOff([...rec.endpoints], now + LEAVE_GRAVE_MS);
     } else {
@@ -791,8 +839,7 @@ class MeshEngine implements Engine {
       // Keep trying it for a while: a healed partition must reconnect even if nobody gossips it.
       this.membership.lost(now, rec.id, [...rec.endpoints]);
     }
-    this.info.markDirty();
-    this.deadlineDirty = true;
+    this.peerListChanged();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -853,13 +900,12 @@ class MeshEngine implements Engine {
   private announceOwn(now: number): void {
     this.announced = this.own.records(now);
     this.info.claimsChanged(now);
-    for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    this.infoDueForAll(now);
     for (const c of this.own.list) {
       if (c.state === 'drained') {
         if (!this.drainSeq.has(c.key)) this.drainSeq.set(c.key, this.info.seq);
       } else this.drainSeq.delete(c.key);
     }
-    this.deadlineDirty = true;
     this.applyChanges(now, this.claims.setClaims(this.localId, this.bootTimeMs, this.announced), { kind: 'claims', peer: this.localId });
   }
 
@@ -922,7 +968,6 @@ class MeshEngine implements Engine {
     if (gap > this.timing.keepaliveMs && this.started && !this.departure.leaving && this.peers.size > 0) {
       const stalledMs = forgiveStall(this.peers.values(), gap, now, this.timing);
       if (stalledMs >= this.timing.stallReportMs) this.emit({ type: 'stall', gapMs: gap });
-      this.deadlineDirty = true;
     }
     this.lastNow = now;
   }

@@ -1,4 +1,6 @@
 // A token bucket over injected time (ms): `ratePerS` tokens a second, at most `burst` saved.
+const MIN_WAIT_MS = 1;
+
 export class TokenBucket {
   private tokens: number;
   private last = -Infinity;
@@ -21,10 +23,14 @@ export class TokenBucket {
     return this.tokens;
   }
 
-  /** When the next token will be there (now if one is). */
+  /**
+   * When the next token will be there (now if one is). At least MIN_WAIT_MS away otherwise: a
+   * wait shorter than one float step of `now` (a fraction of a token short) would round back to
+   * `now`, and a caller that schedules a retry then would spin.
+   */
   nextAt(now: number): number {
     this.refill(now);
-    return this.tokens >= 1 ? now : now + ((1 - this.tokens) * 1000) / this.ratePerS;
+    return this.tokens >= 1 ? now : now + Math.max(MIN_WAIT_MS, ((1 - this.tokens) * 1000) / this.ratePerS);
   }
 
   private refill(now: number): void {

@@ -255,12 +255,12 @@ export class SimNetwork {
       dest = this.hostAt(now, to);
     }
     for (const fn of this.taps) fn(from, dest, data);
-    const key = `${from}>${dest}`;
-    if (this.blocked.has(key)) {
+    const key = this.blocked.size > 0 || this.links.size > 0 ? `${from}>${dest}` : '';
+    if (this.blocked.size > 0 && this.blocked.has(key)) {
       this.stats.blocked++;
       return;
     }
-    const link = this.links.get(key);
+    const link = this.links.size > 0 ? this.links.get(key) : undefined;
     const p = link ? { ...this.profile, ...link } : this.profile;
     if (p.loss > 0 && this.rng.chance(p.loss)) {
       this.stats.lost++;
