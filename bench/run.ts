@@ -283,7 +283,8 @@ async function main(): Promise<number> {
       '512 KiB transfers (sha256 checked) at 1 MiB/s. Faults one at a time from the seeded schedule; after each, the soak waits',
       'until all five nodes route 10.0.0.1 to one server that alone calls itself active and both clients are answered by it.',
       "Longest without reply: per client, from the fault's start to the next fault's. Settled: from the fault's end (a restart:",
-      `the node's "listening" line) to that view. Bulk again: from settled to a completed transfer at both clients.`,
+      `the node's "listening" line) to that view. Bulk again: from settled to a completed transfer at both clients. Stalls: the`,
+      `nodes' "process was stalled" warnings meanwhile (a busy machine). Replay a run with --soak-seed.`,
       '',
     );
   }

@@ -8,12 +8,12 @@ export function recoveryMs(f: FaultResult): number | null {
 }
 
 export function soakTable(r: SoakResult): string {
-  const header = ['#', 'at s', 'fault', 'longest without reply c1 / c2 ms', 'settled ms', 'active before → after', 'bulk again ms', 'client failovers'];
+  const header = ['#', 'at s', 'fault', 'longest without reply c1 / c2 ms', 'settled ms', 'active before → after', 'bulk again ms', 'client failovers', 'stalls'];
   const rows = r.faults.map((f) => {
     const cells = [String(f.index), f.atS.toFixed(1), f.what];
-    if (f.error !== undefined) return [...cells, `error: ${f.error}`, '', '', '', ''];
+    if (f.error !== undefined) return [...cells, `error: ${f.error}`, '', '', '', '', ''];
     return [...cells, `${f.silenceMs!.c1} / ${f.silenceMs!.c2}`, String(f.settleMs), `${f.activeBefore} → ${f.activeAfter}`,
-      String(f.bulkResumeMs), String(f.clientFailovers)];
+      String(f.bulkResumeMs), String(f.clientFailovers), String(f.stalls)];
   });
   return table(header, rows);
 }

@@ -107,6 +107,7 @@ const AGREEING_REPLIES = 3;
 const START_TIMEOUT_MS = 30_000;
 const INITIAL_SETTLE_MS = 30_000;
 const SAMPLE_EVERY_MS = 1_000;
+const STALL_RE = /process was stalled/;
 /** The load generators stop on their own this long after the soak should have ended. */
 const LOAD_GRACE_S = 300;
 
@@ -136,6 +137,11 @@ export interface FaultResult {
   bulkResumeMs?: number;
   /** Failovers of the shared prefix the two clients counted meanwhile (status failovers.total). */
   clientFailovers?: number;
+  /**
+   * "process was stalled" warnings of all nodes meanwhile: an event loop that did not run for
+   * longer than a keepalive (a loaded machine), which explains a slow recovery.
+   */
+  stalls?: number;
   error?: string;
 }
 
@@ -262,7 +268,7 @@ export class SoakLab {
         longRunning: r.startedAt < started && !r.killed && r.proc.running,
         trend: resourceTrend(r.samples),
       })),
-      stalls: newLines.filter((l) => /process was stalled/.test(l)).length,
+      stalls: newLines.filter((l) => STALL_RE.test(l)).length,
       peersLost: newLines.filter((l) => / peer \S+ lost/.test(l)).length,
     };
   }
@@ -281,6 +287,7 @@ export class SoakLab {
     const t0 = Date.now();
     const activeBefore = this.active;
     const result: FaultResult = { index: fault.index, kind: fault.kind, what: this.describe(fault), atS: (t0 - soakStart) / 1000, activeBefore };
+    const marks = new Map(this.allRuns.map((r) => [r, r.proc.lines.length]));
     try {
       const failoversBefore = await this.clientFailovers();
       const settleFrom = await this.inject(fault);
@@ -297,6 +304,7 @@ export class SoakLab {
         const answered = this.parsedReplies(c).filter((r) => r.server !== null).map((r) => r.at);
         result.silenceMs[c] = longestSilence(answered, t0, until);
       }
+      result.stalls = this.allRuns.flatMap((r) => r.proc.lines.slice(marks.get(r) ?? 0)).filter((l) => STALL_RE.test(l)).length;
     } catch (e) {
       result.error = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' | ').slice(0, 600);
     }
@@ -592,7 +600,7 @@ export async function runSoak(lab: Lab, dir: string, plan: SoakPlan, log: (text:
 export function describeResult(r: FaultResult): string {
   const silence = r.silenceMs ? `longest without reply c1 ${r.silenceMs.c1} ms, c2 ${r.silenceMs.c2} ms` : 'no silence measured';
   const rest = r.error ? `ERROR ${r.error}` : `${silence}; settled ${r.settleMs} ms after, ${r.activeBefore} -> ${r.activeAfter} active, ` +
-    `bulk again ${r.bulkResumeMs} ms later, ${r.clientFailovers} client failovers`;
+    `bulk again ${r.bulkResumeMs} ms later, ${r.clientFailovers} client failovers, ${r.stalls} stall warnings`;
   return `fault ${r.index} at ${r.atS.toFixed(1)} s: ${r.what}: ${rest}`;
 }
 
