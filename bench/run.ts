@@ -1,7 +1,8 @@
 // `npm run bench [-- --quick] [-- --only NAME,...]`: throughput of hacloud against the
 // underlay and wireguard-go, tinc and nebula, then the failover benchmark, the failover sweep (full mode
-// only), the handshake-flood benchmark, the paths benchmark (punched vs relayed, NAT lab) and the mesh scale
-// benchmark (N real nodes: convergence, idle traffic, VIP failover everywhere); prints the tables
+// only), the handshake-flood benchmark, the paths benchmark (punched vs relayed, NAT lab), the mesh scale
+// benchmark (N real nodes: convergence, idle traffic, VIP failover everywhere) and the fault soak (full mode
+// only; `--soak-seconds N` sets its length and the sweep's, `--soak-seed S` replays one); prints the tables
 // and records them in bench/RESULTS.md. Root only (network namespaces). Every row runs in
 // its own namespaces, torn down afterwards, also on failure and Ctrl-C; the whole run is
 // bounded by a time budget.
@@ -16,6 +17,9 @@ import { FLOOD_PLAN, type FloodPlan } from './flood-scenario.js';
 import { failoverTable, floodTable, meshScaleTable, pathsTables, ratioTable, sweepTable, throughputTable } from './report.js';
 import { measurePaths, type PathsPlan, type PathsResult } from './paths.js';
 import { measureMeshScale, type MeshScalePlan, type MeshScaleResult } from './mesh-scale.js';
+import { measureSoak, type SoakRow } from './soak.js';
+import { soakSummary, soakTable } from './soak-report.js';
+import { freshSeed } from './soak-schedule.js';
 import { machineLine, recordResults } from './results.js';
 import { cleanupAll } from './scratch.js';
 import { measureRow, type RowResult, type ThroughputSettings } from './throughput.js';
@@ -34,6 +38,8 @@ interface Mode {
   flood: FloodPlan[];
   paths: PathsPlan;
   meshScale: MeshScalePlan;
+  /** Seconds of the fault soak; null: not part of this mode. */
+  soakSeconds: number | null;
   /** Measurements stop starting after this long; then a hard stop a minute later. */
   budgetMs: number;
 }
@@ -49,6 +55,7 @@ const QUICK: Mode = {
   flood: [{ ...FLOOD_PLAN, joins: 3, pingSeconds: 10 }],
   paths: { starts: 3, breaks: 2, iperfSeconds: 3, pingCount: 10 },
   meshScale: { nodes: 10, idleSeconds: 5, convergeTimeoutMs: 60_000, failoverTimeoutMs: 15_000 },
+  soakSeconds: null,
   budgetMs: 200_000,
 };
 
@@ -69,8 +76,9 @@ const FULL: Mode = {
   flood: [{ ...FLOOD_PLAN, joins: 5, pingSeconds: 20 }, { ...FLOOD_PLAN, mode: 'key', joins: 5, pingSeconds: 20 }],
   paths: { starts: 5, breaks: 5, iperfSeconds: 10, pingCount: 20 },
   meshScale: { nodes: 40, idleSeconds: 20, convergeTimeoutMs: 180_000, failoverTimeoutMs: 30_000 },
-  // about 13 minutes of it are the failover sweep
-  budgetMs: 55 * 60_000,
+  soakSeconds: 600,
+  // about 13 minutes of it are the failover sweep, 11 the fault soak
+  budgetMs: 66 * 60_000,
 };
 
 const HACLOUD_ROWS = [hacloudVpn('plain'), hacloudVpn('aes256-gcm'), hacloudVpn('chacha20-poly1305')];
@@ -94,12 +102,19 @@ function describeMode(m: Mode): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, 'soak-seconds': { type: 'string' }, record: { type: 'boolean' } },
+    options: {
+      quick: { type: 'boolean' }, only: { type: 'string' }, 'soak-seconds': { type: 'string' }, 'soak-seed': { type: 'string' }, record: { type: 'boolean' },
+    },
   });
   const mode = values.quick ? QUICK : FULL;
   const soakSeconds = values['soak-seconds'] === undefined ? undefined : Number(values['soak-seconds']);
   if (soakSeconds !== undefined && !(Number.isInteger(soakSeconds) && soakSeconds >= 2 && soakSeconds <= 3_600)) {
     log(`--soak-seconds must be a whole number of seconds in 2..3600, not '${values['soak-seconds']}'`);
+    return 1;
+  }
+  const soakSeed = values['soak-seed'] === undefined ? freshSeed() : Number(values['soak-seed']);
+  if (!(Number.isInteger(soakSeed) && soakSeed >= 0 && soakSeed <= 0xffff_ffff)) {
+    log(`--soak-seed must be an integer in 0..4294967295, not '${values['soak-seed']}'`);
     return 1;
   }
   const only = values.only?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -178,6 +193,18 @@ async function main(): Promise<number> {
     log(`mesh-scale took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
+  let soak: SoakRow | null = null;
+  if (selected('soak')) {
+    const seconds = soakSeconds ?? mode.soakSeconds;
+    if (seconds === null) log(`fault soak: not part of ${mode.name} mode (give --soak-seconds N to run it)`);
+    else {
+      const t0 = Date.now();
+      soak = await measureSoak({ seed: soakSeed, seconds }, deadline, log);
+      if (soak.error) log(`soak: error: ${soak.error}`);
+      log(`soak took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
+  }
+
   const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
   const parts = [`## ${when} UTC · ${mode.name}`, '', `Machine: ${machineLine()}. ${describeMode(mode)}.`, ''];
   if (rows.length > 0) {
@@ -244,6 +271,20 @@ async function main(): Promise<number> {
       "has a session with every other and an active route for every claim (status polled every second). Idle: each namespace's",
       `UDP datagrams and eth0 bytes sent over ${mesh.plan.idleSeconds} s with no data flowing (all of it hacloud's control traffic), and each`,
       "node's CPU and RSS. VIP failover: kill -9 of the VIP's holder, then each other node's own \"route ... ->\" log line.",
+      '',
+    );
+  }
+  if (soak) {
+    parts.push(
+      soak.result ? `${soakTable(soak.result)}\n\n${soakSummary(soak.result)}` : `Fault soak: error: ${soak.error}`,
+      '',
+      'Soak (soak-scenario.ts): s1–s3 run hacloud --ip 10.0.0.1 with the fast timings (keepalive 100 ms, peer timeout 800 ms)',
+      'and an HTTP service answering their name plus a TCP sink; c1 and c2 each ask http://10.0.0.1:8080/ every 25 ms and send',
+      '512 KiB transfers (sha256 checked) at 1 MiB/s. Faults one at a time from the seeded schedule; after each, the soak waits',
+      'until all five nodes route 10.0.0.1 to one server that alone calls itself active and both clients are answered by it.',
+      "Longest without reply: per client, from the fault's start to the next fault's. Settled: from the fault's end (a restart:",
+      `the node's "listening" line) to that view. Bulk again: from settled to a completed transfer at both clients. Stalls: the`,
+      `nodes' "process was stalled" warnings meanwhile (a busy machine). Replay a run with --soak-seed.`,
       '',
     );
   }

@@ -159,7 +159,12 @@ class MeshEngine implements Engine {
   private readonly failovers = new FailoverLog();
   private readonly haEvents: HaEventRecord[] = [];
   private reconciling = false;
-  /** One peer timeout after start, our claims may announce serving (reconcileOwn). */
+  /**
+   * Our claims may announce serving from this time (reconcileOwn): one peer timeout after start,
+   * and again one after a peer came back when we had none, so that we learn who served meanwhile
+   * before we could take over (servingAllowed: that time has come).
+   */
+  private serveFromMs = Infinity;
   private servingAllowed = false;
 
   private readonly timerActions: PeerTimerActions = {
@@ -244,6 +249,7 @@ class MeshEngine implements Engine {
     if (this.started) return;
     this.started = true;
     this.startedAtMs = now;
+    this.serveFromMs = now + this.timing.peerTimeoutMs;
     this.lastNow = now;
     this.emit({ type: 'started', id: this.localId, bootTimeMs: this.bootTimeMs });
     this.own.begin(now);
@@ -446,6 +452,7 @@ class MeshEngine implements Engine {
       rec.nextRttProbeAtMs = now + this.timing.rttProbeIntervalMs;
       rec.nextProbeAtMs = now + this.timing.probeIntervalMs;
       rec.nextInfoRequestAtMs = now + this.timing.infoRetransmitMs; // its NodeInfo is normally on the way
+      if (this.peers.size === 0) this.holdServing(now);
       this.peers.add(rec);
       this.emit({ type: 'peer-up', peer: id, endpoint });
       this.noteHaEvent(now, { event: 'peer-up', peer: id });
@@ -706,7 +713,7 @@ class MeshEngine implements Engine {
     for (const id of this.grave.expired(now)) if (!this.peers.has(id)) this.defer(() => this.channel.forget(id));
     if (this.departure.leaving) return this.leaveTimers(now);
     if (this.ownAnnouncementStale(now)) this.announceOwn(now);
-    if (!this.servingAllowed && now >= this.startedAtMs + this.timing.peerTimeoutMs) {
+    if (!this.servingAllowed && now >= this.serveFromMs) {
       this.servingAllowed = true;
       this.reconcileOwn(now);
     }
@@ -776,7 +783,7 @@ class MeshEngine implements Engine {
     if (!this.started) return Infinity;
     const next = Math.min(this.grave.deadline(), this.timers.next());
     if (this.departure.leaving) return Math.min(next, this.departure.deadline());
-    const serving = this.servingAllowed ? Infinity : this.startedAtMs + this.timing.peerTimeoutMs;
+    const serving = this.servingAllowed ? Infinity : this.serveFromMs;
     return Math.min(next, serving, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow), this.membership.nextDeadline(),
       this.paths.reachDeadline());
   }
@@ -873,8 +880,13 @@ class MeshEngine implements Engine {
         let changed = false;
         // Right after start we do not know yet who serves what: serving from an empty table
         // would make a restarted node an incumbent. Wait one peer timeout (peers answer well
-        // within it); routing meanwhile follows the rank rules.
-        const mayServe = now >= this.startedAtMs + this.timing.peerTimeoutMs;
+        // within it); routing meanwhile follows the rank rules. Cut off from every peer, we
+        // cannot tell whether they all died or we are the one cut off, and there is nobody to
+        // serve: we serve nothing, and when peers come back we wait as after a start. Else a
+        // standby cut off alone would take over in its corner, and on its return that newest
+        // takeover would win the prefix from the server that worked all along (found by the
+        // fault soak, test/sim/partition.test.ts).
+        const mayServe = now >= this.serveFromMs && this.peers.size > 0;
         for (const c of this.own.list) {
           if (c.state !== 'up') continue;
           const entry = this.claims.get(c.spec.prefix);
@@ -894,6 +906,13 @@ class MeshEngine implements Engine {
       this.reconciling = false;
     }
     this.reportRoles(now);
+  }
+
+  /** A first peer after none: do not take a prefix over until we have heard for a peer timeout. */
+  private holdServing(now: number): void {
+    this.serveFromMs = Math.max(this.serveFromMs, now + this.timing.peerTimeoutMs);
+    this.servingAllowed = false;
+    this.changes.n++;
   }
 
   /** Put our claims as they are now into our NodeInfo (sent at once) and our claim table. */

@@ -19,6 +19,7 @@ export { LabProcess } from './process.js';
 export { LabError, type ExecOptions, type ExecResult } from './run.js';
 export type { LanNat, LanOptions } from './lan.js';
 export { blockUdp, unblockUdp } from './block.js';
+export { cutUdp, healUdp } from './partition.js';
 
 /** Host key for commands in the bridge namespace (e.g. tcpdump on the underlay). */
 export const BRIDGE = 'bridge';

@@ -68,4 +68,26 @@ describe('partitions', () => {
       sim.run(3_000);
       expect(routes(sim)).toEqual(['a->b', 'b->b', 'c->b', 'd->b', 'e->b']);
     }));
+
+  it('a standby cut off from everyone does not take the address from the working server when it comes back', () =>
+    runSeeded('isolated standby', 23, (seed) => {
+      // Found by the fault soak (test/e2e/soak.test.ts): the isolated standby saw every peer die,
+      // took over with a newer serving epoch, and after the heal that epoch won — clients moved
+      // from a server that had worked all along (README rule 3: a node that returns does not
+      // take a prefix from a working server).
+      const sim = fiveNodes(seed);
+      const t0 = sim.now;
+      sim.net.partition(endpoints(sim, ['b']), endpoints(sim, ['a', 'c', 'd', 'e']));
+      sim.run(3 * sim.peerTimeoutMs);
+      expect(routes(sim).filter((r) => !r.startsWith('b->'))).toEqual(['a->a', 'c->a', 'd->a', 'e->a']);
+      sim.net.heal();
+      const t = sim.now;
+      expect(sim.runUntilTrue(() => sim.live().every((n) => n.mustEngine().status(sim.clock(n)).peers.length === 4), 10_000)).toBe(true);
+      expect(sim.now - t).toBeLessThan(HEAL_BOUND_MS(sim));
+      sim.run(5_000);
+      expect(routes(sim)).toEqual(['a->a', 'b->a', 'c->a', 'd->a', 'e->a']);
+      for (const n of ['a', 'c', 'd', 'e']) {
+        expect(sim.events((e) => e.node === n && e.t > t0 && e.event.type === 'route-change' && e.event.prefixText === `${SHARED}/32`), n).toEqual([]);
+      }
+    }));
 });
