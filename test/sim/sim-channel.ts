@@ -16,8 +16,9 @@
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { isRelayKey } from '../../src/core/path.js';
 import { Timer, TimerHeap, withTimer } from '../../src/core/timer-heap.js';
-import type { Endpoint, MsgKind, PeerId } from '../../src/core/types.js';
+import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
 import type { SimRng } from './rng.js';
+import { nameFromKey, nameKey } from './name-keys.js';
 
 const INIT = 1;
 const RESP = 2;
@@ -120,19 +121,11 @@ export class SimChannel implements Channel {
 
   /** Simulator ids are short names: their ASCII bytes, zero-padded to 32. */
   peerKey(peer: PeerId): Uint8Array | null {
-    const b = new TextEncoder().encode(peer);
-    if (b.length === 0 || b.length > 32) return null;
-    const key = new Uint8Array(32);
-    key.set(b);
-    return key;
+    return nameKey(peer);
   }
 
   peerFromKey(key: Uint8Array): PeerId | null {
-    let n = key.length;
-    while (n > 0 && key[n - 1] === 0) n--;
-    if (n === 0 || key.length !== 32) return null;
-    for (let i = 0; i < n; i++) if (key[i]! < 0x21 || key[i]! > 0x7e) return null;
-    return new TextDecoder().decode(key.subarray(0, n));
+    return nameFromKey(key);
   }
 
   receive(now: number, from: Endpoint, d: Uint8Array): void {
@@ -142,8 +135,10 @@ export class SimChannel implements Channel {
       if (type === DATA && d.length < 6) return this.sink.onDrop('malformed', from);
       const s = this.sessions.get(readU32(d, 1));
       if (!s) return this.sink.onDrop('unknown-session', from);
-      // like the real channel: roam onto direct paths only; relay paths are the mesh's choice
-      if (!s.confirmed || !isRelayKey(from)) s.endpoint = from;
+      // like the real channel: roam onto direct paths only, never on control messages (probes
+      // may come on another path on purpose); relay paths and those are the mesh's choice
+      const control = type === DATA && d[5] === MsgKind.Control;
+      if (!s.confirmed || (!isRelayKey(from) && !control)) s.endpoint = from;
       if (!s.confirmed) {
         s.confirmed = true;
         if (this.promote(s)) this.sink.onEstablished(now, s.peer, from);
