@@ -143,7 +143,8 @@ export class PathManager {
 
   /** Relay `via` went down or stopped relaying: its paths move to the next relay at once. */
   relayGone(via: PeerId, now: number): void {
-    this.host.vias.forgetVia(via);
+    // targets it reached look again now (a relayed first contact moves to another relay)
+    for (const t of this.host.vias.forgetVia(via)) this.host.vias.timers.runBy(t.timer, now);
     for (const rec of this.host.peers.values()) {
       if (relayVia(rec.endpoint) !== via) continue;
       const next = this.relayCandidates(now, rec)[0];

@@ -85,9 +85,15 @@ export class ViaTable {
     t.vias[victim] = entry;
   }
 
-  /** `via` went down (or stopped relaying): it reaches nobody for us. */
-  forgetVia(via: PeerId): void {
-    for (const t of this.targets.values()) t.vias = t.vias.filter((v) => v.via !== via);
+  /** `via` went down (or stopped relaying): it reaches nobody for us. Returns the targets it reached. */
+  forgetVia(via: PeerId): ViaTarget[] {
+    const affected: ViaTarget[] = [];
+    for (const t of this.targets.values()) {
+      if (!t.vias.some((v) => v.via === via)) continue;
+      t.vias = t.vias.filter((v) => v.via !== via);
+      affected.push(t);
+    }
+    return affected;
   }
 
   get(target: PeerId): ViaTarget | undefined {

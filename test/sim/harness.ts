@@ -127,6 +127,8 @@ export class SimNode {
   readonly timer = new Timer<SimNode>();
   /** Events it handled (datagrams and wake-ups), for the budget's report. */
   handled = 0;
+  /** Timer wake-ups (handleTimeout calls) of its engines. */
+  timeouts = 0;
 
   constructor(readonly spec: NodeSpec, readonly index: number, readonly endpoint: Endpoint) {
     const ip = parseIPv4(spec.ip);
@@ -554,7 +556,9 @@ export class Sim {
     const due = n.engine!.nextDeadline();
     // at least the deadline itself: sim time and node clock differ by an offset, and rounding
     // must not hand the engine a time a hair before the deadline it asked for
-    if (due - n.clockOffsetMs <= this.now) n.engine!.handleTimeout(Math.max(this.clock(n), due));
+    if (due - n.clockOffsetMs > this.now) return;
+    n.timeouts++;
+    n.engine!.handleTimeout(Math.max(this.clock(n), due));
   }
 
   /** When `node` next has work; called after every call into its engine (as the daemon re-arms its timer). */

@@ -94,6 +94,8 @@ function before(x: InFlight, y: InFlight): boolean {
 
 export interface NetworkStats {
   sent: number;
+  /** Bytes of the datagrams sent (UDP payload). */
+  sentBytes: number;
   lost: number;
   blocked: number;
   duplicated: number;
@@ -119,7 +121,7 @@ export class SimNetwork {
   private readonly links = new Map<string, Partial<LinkProfile>>();
   private readonly blocked = new Set<string>();
   private profile: LinkProfile;
-  readonly stats: NetworkStats = { sent: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0, filtered: 0, noRoute: 0 };
+  readonly stats: NetworkStats = { sent: 0, sentBytes: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0, filtered: 0, noRoute: 0 };
   /** Datagrams and bytes sent to each watched host address (see watchHost). */
   private readonly watched = new Map<string, { datagrams: number; bytes: number }>();
   /** The NAT or firewall in front of each host that has one (by its host endpoint). */
@@ -239,6 +241,7 @@ export class SimNetwork {
 
   send(now: number, from: Endpoint, to: Endpoint, data: Uint8Array): void {
     this.stats.sent++;
+    this.stats.sentBytes += data.length;
     if (this.watched.size > 0) {
       const w = this.watched.get(to.slice(0, to.lastIndexOf(':')));
       if (w) {
