@@ -76,6 +76,8 @@ export interface ResourceTrend {
   /** Most descriptors open in the first and in the last quarter. */
   fdsStart: number;
   fdsEnd: number;
+  /** Median VmRSS (MiB) of each quarter in turn: levelling off, or still climbing? */
+  rssQuartersMb: number[];
 }
 
 /**
@@ -90,5 +92,7 @@ export function resourceTrend(samples: readonly ResourceSample[], minWindow = 3)
   const last = samples.slice(-n);
   const mb = (s: readonly ResourceSample[]) => median(s.map((x) => x.rssKb)) / 1024;
   const fds = (s: readonly ResourceSample[]) => Math.max(...s.map((x) => x.fds));
-  return { samples: samples.length, rssStartMb: mb(first), rssEndMb: mb(last), fdsStart: fds(first), fdsEnd: fds(last) };
+  const quarter = samples.length / 4;
+  const rssQuartersMb = [0, 1, 2, 3].map((q) => mb(samples.slice(Math.round(q * quarter), Math.round((q + 1) * quarter))));
+  return { samples: samples.length, rssStartMb: mb(first), rssEndMb: mb(last), fdsStart: fds(first), fdsEnd: fds(last), rssQuartersMb };
 }

@@ -18,6 +18,12 @@ export function soakTable(r: SoakResult): string {
   return table(header, rows);
 }
 
+function movedAnyway(faults: readonly FaultResult[]): string {
+  const spared = faults.filter((f) => f.sparesActive);
+  const moved = spared.filter((f) => f.activeAfter !== f.activeBefore);
+  return `${moved.length} of ${spared.length}${moved.length ? ` (${moved.map((f) => `#${f.index}`).join(', ')})` : ''}`;
+}
+
 /** Summary lines under the table: seed, totals, the worst recovery and settle, memory, exits. */
 export function soakSummary(r: SoakResult): string {
   const measured = r.faults.filter((f) => f.error === undefined);
@@ -33,7 +39,7 @@ export function soakSummary(r: SoakResult): string {
     return `${c} ${q.ok} answered / ${q.failed} failed requests, ${b.ok} transfers ok (${b.mb.toFixed(0)} MiB) / ${b.failed} broken / ${b.corrupt} corrupt`;
   };
   const resources = r.resources.filter((n) => n.longRunning && n.trend).map((n) =>
-    `${n.host} ${n.trend!.rssStartMb.toFixed(1)} → ${n.trend!.rssEndMb.toFixed(1)} MiB, ${n.trend!.fdsStart} → ${n.trend!.fdsEnd} fds`);
+    `${n.host} ${n.trend!.rssQuartersMb.map((mb) => mb.toFixed(1)).join(' / ')} MiB, ${n.trend!.fdsStart} → ${n.trend!.fdsEnd} fds`);
   return [
     `seed ${r.plan.seed}, ${r.faults.length} faults in ${r.seconds.toFixed(0)} s: ` +
       [...byKind].map(([k, n]) => `${n} ${k}`).join(', '),
@@ -41,9 +47,10 @@ export function soakSummary(r: SoakResult): string {
       ? `worst recovery: ${recoveryMs(worst)} ms without a reply, fault ${worst.index} (${worst.what}); bound ${RECOVERY_BOUND_MS} ms; ` +
         `worst per kind: ${[...worstByKind].map(([k, ms]) => `${k} ${ms} ms`).join(', ')}`
       : 'worst recovery: no fault measured',
+    `faults that spared the active server yet moved it: ${movedAnyway(measured)}`,
     `worst settle: ${worstSettle} ms (bound ${SETTLE_BOUND_MS} ms); bulk again within ${Math.max(0, ...measured.map((f) => f.bulkResumeMs!))} ms of settling (bound ${BULK_RESUME_BOUND_MS} ms)`,
     `${perClient('c1')}; ${perClient('c2')}`,
-    `long-running nodes, VmRSS and descriptors, first → last quarter: ${resources.join('; ') || 'none sampled'}`,
+    `long-running nodes, VmRSS by quarter of the soak (medians) and descriptors, first → last quarter: ${resources.join('; ') || 'none sampled'}`,
     `hacloud exits nobody asked for: ${r.unexpectedExits.length === 0 ? 'none' : r.unexpectedExits.join('; ')}; ` +
       `stall warnings ${r.stalls}, "peer lost" lines ${r.peersLost}`,
     ...(r.error ? [`stopped early: ${r.error}`] : []),

@@ -129,6 +129,12 @@ export interface FaultResult {
   atS: number;
   activeBefore: Server;
   activeAfter?: Server;
+  /**
+   * The fault left the active server and its links alone (it hit a standby or a client): the
+   * active server should stay active (README rule 3: a node that returns does not take a
+   * prefix from a working server).
+   */
+  sparesActive: boolean;
   /** Longest time without a reply, per client, from the fault's start to the next fault's. */
   silenceMs?: Record<Client, number>;
   /** From the fault's end (a restart: the node's "listening" line) to the settled view. */
@@ -286,7 +292,9 @@ export class SoakLab {
   private async runFault(fault: Fault, soakStart: number): Promise<FaultResult> {
     const t0 = Date.now();
     const activeBefore = this.active;
-    const result: FaultResult = { index: fault.index, kind: fault.kind, what: this.describe(fault), atS: (t0 - soakStart) / 1000, activeBefore };
+    const result: FaultResult = {
+      index: fault.index, kind: fault.kind, what: this.describe(fault), atS: (t0 - soakStart) / 1000, activeBefore, sparesActive: sparesActive(fault),
+    };
     const marks = new Map(this.allRuns.map((r) => [r, r.proc.lines.length]));
     try {
       const failoversBefore = await this.clientFailovers();
@@ -594,6 +602,18 @@ export async function runSoak(lab: Lab, dir: string, plan: SoakPlan, log: (text:
     return await soak.run(plan, deadline);
   } finally {
     await soak.restoreNetwork();
+  }
+}
+
+function sparesActive(fault: Fault): boolean {
+  switch (fault.kind) {
+    case 'kill':
+    case 'stop':
+      return fault.server !== 'active';
+    case 'loss':
+      return fault.node !== 'active';
+    case 'partition':
+      return 'isolate' in fault.cut && fault.cut.isolate !== 'active';
   }
 }
 
