@@ -237,3 +237,22 @@ export const PUNCH_RETRY_MAX_MS = 30_000;
 export const MAX_PUNCH_ORIGINS = 256;
 /** While a peer is suspect, its other paths are probed at most this often. */
 export const ALT_PROBE_MIN_MS = 100;
+
+// Node records (wire/record.ts, records.ts): signed, versioned, passed on by anyone.
+
+/**
+ * Records kept, our own included ('gossip-limit' for a new node beyond; a record of a node
+ * declared dead makes room first). About 1 kB each with its decoded form and member state,
+ * so the default bounds the table near 4 MB.
+ */
+export const MAX_NODE_RECORDS = 4_096;
+/** A record larger than this is refused ('gossip-limit'): 64 claims with all options fit. */
+export const MAX_RECORD_BYTES = 4_096;
+/**
+ * Record versions per millisecond of start time: a node's first version is
+ * bootTimeMs * RECORD_VERSIONS_PER_MS, so a restart (a later start) supersedes its earlier
+ * records unless that run signed more than this many per millisecond it ran.
+ */
+export const RECORD_VERSIONS_PER_MS = 1_024;
+/** Records whose signature failed, remembered so a repeat is dropped without checking again. */
+export const MAX_FAILED_RECORDS = 64;

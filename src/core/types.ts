@@ -68,11 +68,12 @@ export type DropReason =
   | 'gossip-limit' // a gossiped peer or endpoint beyond the caps, or an unusable address
   | 'dial-limit' // a first contact to a new address held back by the dial rate limit
   | 'relay-denied' // a relay request we may not serve (relaying off, unknown or relayed destination, nested relay)
-  | 'relay-limit'; // a relay request over the per-pair packet or byte rate
+  | 'relay-limit' // a relay request over the per-pair packet or byte rate
+  | 'record'; // a node record whose signature or key does not verify, or another record at a version already held
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
   'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'not-claimed', 'control',
   'mac', 'cookie', 'stale', 'reflected', 'claim-denied', 'claim-limit', 'bad-source',
-  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit',
+  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit', 'record',
 ];
