@@ -256,3 +256,14 @@ export const MAX_RECORD_BYTES = 4_096;
 export const RECORD_VERSIONS_PER_MS = 1_024;
 /** Records whose signature failed, remembered so a repeat is dropped without checking again. */
 export const MAX_FAILED_RECORDS = 64;
+/** A record that is new to us goes on to this many random peers (gossip push; then anti-entropy). */
+export const RECORD_FANOUT = 3;
+/** One anti-entropy round (digest exchange with one random peer) this often, jittered ±25 %. */
+export const ANTI_ENTROPY_INTERVAL_MS = 2_000;
+/**
+ * Soft size of a Records or Summary message: what fits one datagram on a 1 280-byte path (a
+ * single larger record still goes, alone).
+ */
+export const SYNC_MESSAGE_BUDGET_BYTES = 1_100;
+/** Ids per Pull message we answer (more are dropped as 'gossip-limit'); we ask for at most this many per message. */
+export const MAX_PULL_IDS = 32;

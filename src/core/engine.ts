@@ -50,6 +50,10 @@ import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
 import {
   decodeControl, encodeControl, RTT_UNKNOWN, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo,
 } from '../wire/control.js';
+import type { NodeRecord } from '../wire/record.js';
+import { OwnRecord } from './own-record.js';
+import { RecordSync } from './record-sync.js';
+import { RecordTable, type RecordEntry } from './records.js';
 import { IpHeader, TCP_ACK, TCP_SYN } from '../wire/ip.js';
 import { FlowSet } from './flow-set.js';
 import { OwnCandidates } from './own-candidates.js';
@@ -129,6 +133,9 @@ class MeshEngine implements Engine {
   private deadlineDirty = true;
 
   private readonly info: OwnInfo;
+  /** Every node's latest verified record, ours included (records.ts), spread by `sync`. */
+  private readonly records: RecordTable;
+  private readonly sync: RecordSync;
   private readonly candidates = new OwnCandidates();
   private readonly vias = new ViaTable();
   private readonly relay: Relay;
@@ -168,8 +175,6 @@ class MeshEngine implements Engine {
     this.own = new OwnClaims(config.claims.map(toOwnSpec));
     this.ownPrefixes = this.own.prefixes();
     this.initialSeeds = [...config.seeds];
-    this.info = new OwnInfo(this.bootTimeMs, () => this.announced, this.timing.gossipCoalesceMs,
-      () => ({ candidates: this.candidates.list(), relay: this.relay.mode }));
     this.candidates.setStatic(config.advertise ?? []);
     this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
     this.emit = opts.onEvent ?? (() => {});
@@ -188,6 +193,29 @@ class MeshEngine implements Engine {
     };
     this.channel = opts.makeChannel(sink);
     this.localId = this.channel.localId;
+    this.info = new OwnInfo(new OwnRecord(opts.recordAuth, this.localId, this.bootTimeMs), () => ({
+      candidates: this.candidates.list(), relay: this.relay.mode, claims: this.announced, leaving: this.departure.leaving,
+    }), this.timing.gossipCoalesceMs);
+    this.records = new RecordTable({
+      auth: opts.recordAuth,
+      localId: this.localId,
+      accepts: (id) => this.channel.accepts(id),
+      drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
+    });
+    this.sync = new RecordSync({
+      localId: this.localId,
+      records: this.records,
+      rng: opts.rng,
+      stateOf: () => 0,
+      gossipPeers: () => this.gossipPeers(),
+      send: (now, peer, msg) => {
+        const rec = this.peers.get(peer);
+        if (rec) this.sendControl(rec, now, msg);
+      },
+      stored: (now, entry, previous) => this.recordStored(now, entry, previous),
+      ownSeen: (now, version) => this.ownSeen(now, version),
+      drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
+    });
     this.relay = new Relay(
       { channel: this.channel, peers: this.peers, localId: this.localId, drop: (reason, detail) => this.drop(reason, this.lastNow, detail) },
       config.relay ?? 1,
@@ -320,6 +348,7 @@ class MeshEngine implements Engine {
     this.enter(now);
     if (this.departure.leaving) return;
     this.departure.begin(now, [...this.peers.values()].map((rec) => rec.id));
+    if (this.started) this.publishOwn(now, this.info.claimsChanged(now)); // our last record says we leave
     for (const rec of this.peers.values()) {
       for (let i = 0; i < LEAVE_COPIES; i++) this.sendControl(rec, now, { type: 'leave', bootTimeMs: this.bootTimeMs });
     }
@@ -391,12 +420,13 @@ class MeshEngine implements Engine {
     let rec = this.peers.get(id);
     if (rec) {
       rec.heardBeforeHandshakeMs = rec.lastHeardMs;
-      rec.handshakeSinceInfo = true;
       this.heard(rec, now);
       this.moveTo(rec, endpoint, now);
       rec.ackedSeq = -1; // it may have restarted and lost our NodeInfo
     } else {
       rec = newPeerRecord(id, endpoint, now, this.channel.peerKey(id));
+      // A record we hold of it may be an earlier process's: its NodeInfo (on the way) says.
+      rec.recordFloor = this.records.get(id)?.version ?? -1;
       rec.nextRttProbeAtMs = now + this.timing.rttProbeIntervalMs;
       rec.nextProbeAtMs = now + this.timing.probeIntervalMs;
       rec.nextInfoRequestAtMs = now + this.timing.infoRetransmitMs; // its NodeInfo is normally on the way
@@ -409,6 +439,8 @@ class MeshEngine implements Engine {
     rec.pathHeardMs = now;
     this.sendInfo(rec, now);
     this.sendObserved(rec, now);
+    // We know nobody yet: compare record tables with our first peer now, not at the next round.
+    if (this.records.size <= 1) this.sync.syncWith(now, id);
     this.deadlineDirty = true;
   }
 
@@ -504,6 +536,14 @@ class MeshEngine implements Engine {
         return this.paths.punchRequest(now, rec, msg.target, msg.candidates);
       case 'punch':
         return this.paths.punch(now, rec, msg.origin, msg.candidates);
+      case 'records':
+        return this.sync.onRecords(now, rec.id, msg.records, msg.sync);
+      case 'digest':
+        return this.sync.onDigest(now, rec.id, msg);
+      case 'summary':
+        return this.sync.onSummary(now, rec.id, msg);
+      case 'pull':
+        return this.sync.onPull(now, rec.id, msg.ids);
     }
   }
 
@@ -523,27 +563,78 @@ class MeshEngine implements Engine {
   }
 
   private applyNodeInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
-    // A different boot time means a new process. An older one is normally a message of an
-    // earlier process that arrived late, except right after a handshake: the channel delivers
-    // nothing from an old process once a new one shook hands, so then the peer restarted with
-    // its wall clock stepped back.
+    const offered = this.records.offer(msg.record);
+    if (offered.kind === 'dropped') return this.ackInfo(rec, now, msg); // counted; acknowledged, or it would repeat it forever
+    if (offered.kind === 'own' || offered.entry.id !== rec.id) {
+      this.drop('record', now, 'a NodeInfo with another node\'s record');
+      return this.ackInfo(rec, now, msg);
+    }
+    if (offered.kind === 'stale') {
+      // Its current record is older than one we hold: it restarted with its wall clock
+      // stepped back. Show it the newer one, so it signs past it.
+      this.sendControl(rec, now, { type: 'records', records: [offered.entry.bytes], sync: true });
+      return this.ackInfo(rec, now, msg);
+    }
+    if (offered.kind === 'new') {
+      this.recordStored(now, offered.entry, offered.previous);
+      this.sync.spread(now, [offered.entry], rec.id);
+    }
+    // A NodeInfo reordered behind a newer one of the same process changes nothing more.
+    if (msg.bootTimeMs === rec.bootTimeMs && msg.seq < rec.infoSeq) return this.ackInfo(rec, now, msg);
+    rec.infoSeq = msg.seq;
+    this.applyRecord(now, rec, offered.entry, true);
+    this.ackInfo(rec, now, msg);
+    this.learnGossip(now, rec, msg.peers);
+  }
+
+  /** A record new to us was stored (from its owner or passed on): use it. */
+  private recordStored(now: number, entry: RecordEntry, previous: RecordEntry | null): void {
+    this.sync.changed(entry.id, previous ? { version: previous.version, state: 0 } : null, { version: entry.version, state: 0 });
+    const rec = this.peers.get(entry.id);
+    if (rec) this.applyRecord(now, rec, entry, false);
+    else this.learnRecord(now, entry.record);
+  }
+
+  /** Sign-and-publish path of our own record: into our table, and out to a few peers. */
+  private publishOwn(now: number, bytes: Uint8Array): void {
+    const before = this.records.get(this.localId);
+    const entry = this.records.setOwn(bytes);
+    this.sync.changed(this.localId, before ? { version: before.version, state: 0 } : null, { version: entry.version, state: 0 });
+    this.sync.spread(now, [entry], null);
+  }
+
+  /** The mesh holds a record of ours at `version` (an earlier run's, or a newer one): sign past it. */
+  private ownSeen(now: number, version: number): void {
+    if (!this.started || !this.info.supersede(version)) return;
+    this.publishOwn(now, this.info.claimsChanged(now));
+    for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    this.deadlineDirty = true;
+  }
+
+  /**
+   * Apply `rec`'s record: its start time, paths and claims. `confirmed`: it sent the record
+   * itself over its current session; otherwise a record at or below its recordFloor waits.
+   */
+  private applyRecord(now: number, rec: PeerRecord, entry: RecordEntry, confirmed: boolean): void {
+    if (entry.version <= rec.appliedVersion) return;
+    if (!confirmed && entry.version <= rec.recordFloor) return;
+    const r = entry.record;
+    // A different boot time means a new process (record versions keep an older one from
+    // coming back).
     const known = rec.bootTimeMs;
-    if (known !== null && msg.bootTimeMs < known && !rec.handshakeSinceInfo) return;
-    const restarted = known !== null && msg.bootTimeMs !== known;
-    if (!restarted && msg.seq < rec.infoSeq) return this.ackInfo(rec, now, msg);
+    const restarted = known !== null && r.bootTimeMs !== known;
     if (restarted) {
-      this.emit({ type: 'peer-restart', peer: rec.id, bootTimeMs: msg.bootTimeMs, previousBootTimeMs: known });
+      this.emit({ type: 'peer-restart', peer: rec.id, bootTimeMs: r.bootTimeMs, previousBootTimeMs: known });
       rec.ackedSeq = -1;
     }
-    // Ranked with one value per incarnation: a clamp recomputed per NodeInfo would move it.
-    if (restarted || rec.rankBootTimeMs === null) rec.rankBootTimeMs = this.rankBootTime(now, rec, msg.bootTimeMs);
+    // Ranked with one value per incarnation: a clamp recomputed per record would move it.
+    if (restarted || rec.rankBootTimeMs === null) rec.rankBootTimeMs = this.rankBootTime(now, rec, r.bootTimeMs);
     const rankBootTimeMs = rec.rankBootTimeMs;
-    rec.bootTimeMs = msg.bootTimeMs;
-    rec.infoSeq = msg.seq;
-    rec.handshakeSinceInfo = false;
-    this.applyPathInfo(now, rec, msg);
-    const records = this.screenClaims(now, rec, msg.claims);
-    const prefixes = records.map((r) => r.prefix);
+    rec.bootTimeMs = r.bootTimeMs;
+    rec.appliedVersion = entry.version;
+    this.applyPathInfo(now, rec, r);
+    const records = this.screenClaims(now, rec, r.claims);
+    const prefixes = records.map((c) => c.prefix);
     const prefixesChanged = restarted || known === null || !samePrefixes(prefixes, rec.claims);
     // Withdrawn claims stay valid sources: a drained or unhealthy server still answers.
     if (prefixesChanged) setPeerClaims(rec, prefixes);
@@ -552,8 +643,24 @@ class MeshEngine implements Engine {
       : { kind: 'claims', peer: rec.id };
     this.applyChanges(now, this.claims.setClaims(rec.id, rankBootTimeMs, records), ctx);
     if (prefixesChanged) this.emit({ type: 'peer-claims', peer: rec.id, claims: prefixes.map(formatPrefix) });
-    this.ackInfo(rec, now, msg);
-    this.learnGossip(now, rec, msg.peers);
+  }
+
+  /** A node we have no session with: dial it where its record says (screened like gossip). */
+  private learnRecord(now: number, r: NodeRecord): void {
+    if (r.id === this.localId || r.leaving || this.grave.has(r.id) || this.departure.leaving) return;
+    const endpoints: Endpoint[] = [];
+    for (const ep of r.candidates) {
+      if (endpoints.length >= MAX_PEER_CANDIDATES) break;
+      if (isDialable(ep) && !endpoints.includes(ep)) endpoints.push(ep);
+    }
+    if (endpoints.length > 0) this.membership.learnFromGossip(now, r.id, r.id, endpoints);
+  }
+
+  /** Peers we may gossip with: an established session, and not suspect (it may be gone, or cut off). */
+  private gossipPeers(): PeerId[] {
+    const out: PeerId[] = [];
+    for (const rec of this.peers.values()) if (rec.state === 'up' && this.channel.isEstablished(rec.id)) out.push(rec.id);
+    return out;
   }
 
   /** Our wall clock: our announced boot time advanced by the monotonic clock. */
@@ -598,14 +705,14 @@ class MeshEngine implements Engine {
   }
 
   /** Whether `rec` relays, and where it says it may be reached (screened, capped). */
-  private applyPathInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
-    const mode = msg.relay ?? 0;
+  private applyPathInfo(now: number, rec: PeerRecord, msg: NodeRecord): void {
+    const mode = msg.relay;
     if (mode !== rec.relayMode) {
       const stopped = rec.relayMode > 0 && mode === 0;
       rec.relayMode = mode;
       if (stopped) this.paths.relayGone(rec.id, now);
     }
-    const offered = msg.candidates ?? [];
+    const offered = msg.candidates;
     const candidates: Endpoint[] = [];
     for (const ep of offered) {
       if (candidates.includes(ep)) continue;
@@ -665,7 +772,12 @@ class MeshEngine implements Engine {
       this.servingAllowed = true;
       this.reconcileOwn(now);
     }
-    if (this.info.bumpIfDue(now)) for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    const bumped = this.info.bumpIfDue(now);
+    if (bumped !== null) {
+      if (bumped) this.publishOwn(now, bumped);
+      for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    }
+    this.sync.tick(now);
     for (const rec of this.peers.list()) runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
     this.membership.tick(now);
     this.paths.tickReach(now);
@@ -706,7 +818,7 @@ class MeshEngine implements Engine {
     for (const rec of this.peers.values()) {
       next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)), this.paths.deadline(rec));
     }
-    return Math.min(next, this.membership.nextDeadline(), this.paths.reachDeadline());
+    return Math.min(next, this.membership.nextDeadline(), this.paths.reachDeadline(), this.sync.deadline());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -747,7 +859,7 @@ class MeshEngine implements Engine {
 
   /** Our candidates changed: announce them, and relayed peers try to go direct with them. */
   private ownCandidatesChanged(now: number): void {
-    this.info.markDirty();
+    this.info.markDirty(true);
     for (const rec of this.peers.values()) this.paths.candidatesChanged(rec, now);
     this.deadlineDirty = true;
   }
@@ -830,7 +942,7 @@ class MeshEngine implements Engine {
   /** Put our claims as they are now into our NodeInfo (sent at once) and our claim table. */
   private announceOwn(now: number): void {
     this.announced = this.own.records(now);
-    this.info.claimsChanged(now);
+    this.publishOwn(now, this.info.claimsChanged(now));
     for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
     for (const c of this.own.list) {
       if (c.state === 'drained') {

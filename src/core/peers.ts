@@ -76,8 +76,13 @@ export interface PeerRecord {
   rankBootTimeMs: number | null;
   /** Seq of the last NodeInfo from it we applied (-1: none). */
   infoSeq: number;
-  /** A handshake completed since its last NodeInfo: the next one may come from a new process. */
-  handshakeSinceInfo: boolean;
+  /** Version of its node record whose claims and paths we applied (-1: none). */
+  appliedVersion: number;
+  /**
+   * Its records up to this version may be from before its latest handshake (an earlier
+   * process): they apply only once it sends one itself (NodeInfo); newer ones apply at once.
+   */
+  recordFloor: number;
   /** Its accepted claims (claim-policy.ts); `sources` holds the same prefixes for lookups. */
   claims: Prefix[];
   /** Inner source addresses it may send from: its accepted claims. Lookups allocate nothing. */
@@ -127,7 +132,8 @@ export function newPeerRecord(id: PeerId, endpoint: PathKey, now: number, wireKe
     bootTimeMs: null,
     rankBootTimeMs: null,
     infoSeq: -1,
-    handshakeSinceInfo: false,
+    appliedVersion: -1,
+    recordFloor: -1,
     claims: [],
     sources: new PrefixTrie<true>(),
     deniedClaims: [],

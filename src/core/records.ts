@@ -42,7 +42,7 @@ export interface RecordTablePorts {
   readonly localId: PeerId;
   /** Could this id ever be a member (key mode: a trusted key)? */
   accepts(id: PeerId): boolean;
-  drop(reason: Extract<DropReason, 'control' | 'record' | 'gossip-limit'>, detail: string): void;
+  drop(reason: Extract<DropReason, 'record' | 'gossip-limit'>, detail: string): void;
   /** The table is full and `id` is new: free a slot if something may go (true if it did). */
   makeRoom?(id: PeerId): boolean;
 }
@@ -85,7 +85,7 @@ export class RecordTable {
   offer(bytes: Uint8Array): OfferResult {
     if (bytes.length > MAX_RECORD_BYTES) return this.refuse('gossip-limit', `record of ${bytes.length} bytes, over ${MAX_RECORD_BYTES}`);
     const d = decodeRecord(bytes);
-    if (!d.ok) return this.refuse('control', `record: ${d.error}`);
+    if (!d.ok) return this.refuse('record', `malformed record: ${d.error}`);
     const { record } = d;
     const held = this.byId.get(record.id);
     if (record.id === this.ports.localId) {
@@ -130,7 +130,7 @@ export class RecordTable {
     return false;
   }
 
-  private refuse(reason: Extract<DropReason, 'control' | 'record' | 'gossip-limit'>, detail: string): OfferResult {
+  private refuse(reason: Extract<DropReason, 'record' | 'gossip-limit'>, detail: string): OfferResult {
     this.ports.drop(reason, detail);
     return { kind: 'dropped' };
   }

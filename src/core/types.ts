@@ -69,7 +69,7 @@ export type DropReason =
   | 'dial-limit' // a first contact to a new address held back by the dial rate limit
   | 'relay-denied' // a relay request we may not serve (relaying off, unknown or relayed destination, nested relay)
   | 'relay-limit' // a relay request over the per-pair packet or byte rate
-  | 'record'; // a node record whose signature or key does not verify, or another record at a version already held
+  | 'record'; // a malformed node record, one whose signature or key does not verify, or another record at a version already held
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',

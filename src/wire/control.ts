@@ -13,8 +13,7 @@
 // decodeControl never throws.
 import type { Endpoint, PeerId } from '../core/types.js';
 import {
-  DecodeError, END, Reader, readClaim, readEndpoint, readId, timeValue, u32Value, u8Value, writeClaim, writeEndpointPart,
-  writeId, Writer, isWireId, type ClaimInfo,
+  DecodeError, END, Reader, readEndpoint, readId, timeValue, u32Value, writeEndpointPart, writeId, Writer, isWireId,
 } from './parts.js';
 
 export { DEFAULT_CLAIM_PRIORITY, endpointToBytes, isWireId, type ClaimInfo, type ClaimInfoState } from './parts.js';
@@ -34,19 +33,39 @@ export const enum ControlType {
   PunchRequest = 9,
   /** "`origin` is dialling you now: dial it at these candidates" (from a common peer, or `origin` itself). */
   Punch = 10,
+  /** Node records passed on (gossip push, or the answer to a Pull). */
+  Records = 11,
+  /** Anti-entropy: "this is what my record table hashes to, bucket by bucket". */
+  Digest = 12,
+  /** The answer to a Digest: the entries (id, version, state) of the buckets that differ. */
+  Summary = 13,
+  /** "Send me the records of these nodes." */
+  Pull = 14,
 }
 
-// NodeInfo tags.
+// NodeInfo tags (3, 5 and 6 were claims, candidates and relay mode: they are in the record now).
 const T_BOOT_TIME = 1; // f64: the sender's wall-clock start time, epoch ms
-const T_SEQ = 2; // u32: bumped whenever the sender's claims or peer list change
-const T_CLAIM = 3; // repeatable: family:u8 len:u8 addr[4|16] part* END
+const T_SEQ = 2; // u32: bumped whenever the sender's record or peer list change
 const T_PEER = 4; // repeatable: idLength:u8 id[idLength] part* END
-const T_CANDIDATE = 5; // repeatable endpoint: where the sender may be reachable (its own candidates)
-const T_RELAY = 6; // u8: 0 does not relay, 1 relays, 2 preferred relay (absent: 0; unknown: 0)
+const T_INFO_RECORD = 7; // the sender's own current node record (wire/record.ts), opaque here
 // Nested in T_PEER.
 const T_PEER_ENDPOINT = 1; // repeatable: family:u8 addr[4|16] port:u16
 const T_PEER_RTT = 2; // u16: the sender reaches this peer directly, RTT in ms (65535: not measured yet)
-// T_CLAIM's value: see parts.ts (writeClaim).
+// Records tags.
+const T_RECORD = 1; // repeatable: one node record, opaque here
+const T_RECORDS_SYNC = 2; // empty: anti-entropy transfer (not news to spread further)
+// Digest tags.
+const T_DIGEST_COUNT = 1; // u32: records the sender holds
+const T_DIGEST_CURSOR = 2; // u16: compare from this bucket on
+const T_DIGEST_HASHES = 3; // u32 per bucket, a power of two of them (1..256)
+// Summary tags.
+const T_SUMMARY_COUNT = 1; // u32: records the sender holds
+const T_SUMMARY_BUCKETS = 2; // u16: the bucket count of the Digest it answers
+const T_SUMMARY_NEXT = 3; // u16: first bucket not compared yet (= buckets: done)
+const T_SUMMARY_COMPLETE = 4; // u8 per bucket: differing buckets whose every entry is listed
+const T_SUMMARY_ENTRY = 5; // repeatable: idLength:u8 id version:u64 state:u8
+// Pull tags.
+const T_PULL_ID = 1; // repeatable: idLength:u8 id
 // Probe / ProbeAck tags.
 const T_PROBE_ID = 1; // u32
 const T_PROBE_SENT_AT = 2; // f64: the prober's monotonic clock, echoed back unchanged
@@ -78,13 +97,39 @@ export interface NodeInfo {
   bootTimeMs: number;
   /** Per boot; a receiver ignores a NodeInfo with a lower seq than one it applied. */
   seq: number;
-  claims: ClaimInfo[];
+  /** The sender's current node record (its claims, candidates, relay mode): signed, opaque here. */
+  record: Uint8Array;
   /** Gossip: peers the sender is connected to and where it reaches them. */
   peers: PeerInfo[];
-  /** The sender's own candidate endpoints (static, reflexive, host); absent: none. */
-  candidates?: Endpoint[];
-  /** Whether the sender relays (absent: it does not: an older node). */
-  relay?: RelayMode;
+}
+
+/** A member's state as anti-entropy compares it (SWIM): 0 alive, 1 suspect, 2 dead. */
+export type MemberStateCode = 0 | 1 | 2;
+
+export interface DigestEntry {
+  id: PeerId;
+  version: number;
+  state: MemberStateCode;
+}
+
+/** Buckets a Digest may have: a power of two up to this. */
+export const MAX_DIGEST_BUCKETS = 256;
+
+export interface Digest {
+  type: 'digest';
+  count: number;
+  cursor: number;
+  hashes: number[];
+}
+
+export interface Summary {
+  type: 'summary';
+  count: number;
+  buckets: number;
+  next: number;
+  /** Differing buckets listed in full; entries of other buckets (at most one, listed in part) follow too. */
+  complete: number[];
+  entries: DigestEntry[];
 }
 
 export type ControlMessage =
@@ -97,7 +142,11 @@ export type ControlMessage =
   | { type: 'info-request' }
   | { type: 'observed'; endpoint: Endpoint }
   | { type: 'punch-request'; target: PeerId; candidates: Endpoint[] }
-  | { type: 'punch'; origin: PeerId; candidates: Endpoint[] };
+  | { type: 'punch'; origin: PeerId; candidates: Endpoint[] }
+  | { type: 'records'; records: Uint8Array[]; sync: boolean }
+  | Digest
+  | Summary
+  | { type: 'pull'; ids: PeerId[] };
 
 export type DecodeResult = { ok: true; msg: ControlMessage } | { ok: false; error: string };
 
@@ -116,7 +165,7 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
       w.u8(ControlType.NodeInfo);
       w.part(T_BOOT_TIME, () => w.f64(msg.bootTimeMs));
       w.part(T_SEQ, () => w.u32(msg.seq));
-      for (const c of msg.claims) writeClaim(w, T_CLAIM, c);
+      w.part(T_INFO_RECORD, () => w.bytes(msg.record));
       for (const p of msg.peers) {
         if (!isWireId(p.id)) continue;
         w.part(T_PEER, () => {
@@ -126,8 +175,36 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
           w.u8(END);
         });
       }
-      for (const ep of msg.candidates ?? []) writeEndpointPart(w, T_CANDIDATE, ep);
-      if (msg.relay !== undefined) w.part(T_RELAY, () => w.u8(msg.relay!));
+      break;
+    case 'records':
+      w.u8(ControlType.Records);
+      for (const r of msg.records) w.part(T_RECORD, () => w.bytes(r));
+      if (msg.sync) w.part(T_RECORDS_SYNC, () => {});
+      break;
+    case 'digest':
+      w.u8(ControlType.Digest);
+      w.part(T_DIGEST_COUNT, () => w.u32(msg.count));
+      w.part(T_DIGEST_CURSOR, () => w.u16(msg.cursor));
+      w.part(T_DIGEST_HASHES, () => { for (const h of msg.hashes) w.u32(h); });
+      break;
+    case 'summary':
+      w.u8(ControlType.Summary);
+      w.part(T_SUMMARY_COUNT, () => w.u32(msg.count));
+      w.part(T_SUMMARY_BUCKETS, () => w.u16(msg.buckets));
+      w.part(T_SUMMARY_NEXT, () => w.u16(msg.next));
+      w.part(T_SUMMARY_COMPLETE, () => { for (const b of msg.complete) w.u8(b); });
+      for (const e of msg.entries) {
+        if (!isWireId(e.id)) continue;
+        w.part(T_SUMMARY_ENTRY, () => {
+          writeId(w, e.id);
+          w.u64(e.version);
+          w.u8(e.state);
+        });
+      }
+      break;
+    case 'pull':
+      w.u8(ControlType.Pull);
+      for (const id of msg.ids) if (isWireId(id)) w.part(T_PULL_ID, () => writeId(w, id));
       break;
     case 'observed':
       w.u8(ControlType.Observed);
@@ -168,6 +245,25 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
 // ---------------------------------------------------------------------------------------
 // Decoding
 
+function u16Value(r: Reader, what: string): number {
+  const v = r.u16(what);
+  r.done(what);
+  return v;
+}
+
+function isBucketCount(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_DIGEST_BUCKETS && (n & (n - 1)) === 0;
+}
+
+function readDigestEntry(r: Reader): DigestEntry {
+  const id = readId(r, 'summary id');
+  const version = r.u64('summary version');
+  const state = r.u8('summary state');
+  r.done('summary entry');
+  if (state > 2) throw new DecodeError(`unknown member state ${state}`);
+  return { id, version, state: state as MemberStateCode };
+}
+
 function readPeer(r: Reader): PeerInfo {
   const id = readId(r, 'peer id');
   const endpoints: Endpoint[] = [];
@@ -190,12 +286,20 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
   let seq: number | undefined;
   let probeId: number | undefined;
   let sentAtMs: number | undefined;
-  const claims: ClaimInfo[] = [];
+  let record: Uint8Array | undefined;
   const peers: PeerInfo[] = [];
   const candidates: Endpoint[] = [];
-  let relay: RelayMode | undefined;
   let endpoint: Endpoint | undefined;
   let punchPeer: PeerId | undefined;
+  const records: Uint8Array[] = [];
+  let sync = false;
+  const ids: PeerId[] = [];
+  let count: number | undefined;
+  let cursor: number | undefined;
+  let hashes: number[] | undefined;
+  let buckets: number | undefined;
+  let complete: number[] | undefined;
+  const entries: DigestEntry[] = [];
 
   switch (type) {
     case ControlType.NodeInfo:
@@ -205,12 +309,45 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
       r.parts((tag, v) => {
         if (tag === T_BOOT_TIME) bootTimeMs = timeValue(v, 'boot time');
         else if (tag === T_SEQ && type !== ControlType.Leave && type !== ControlType.LeaveAck) seq = u32Value(v, 'seq');
-        else if (tag === T_CLAIM && type === ControlType.NodeInfo) claims.push(readClaim(v));
         else if (tag === T_PEER && type === ControlType.NodeInfo) peers.push(readPeer(v));
-        else if (tag === T_CANDIDATE && type === ControlType.NodeInfo) candidates.push(readEndpoint(v));
-        else if (tag === T_RELAY && type === ControlType.NodeInfo) {
-          const mode = u8Value(v, 'relay mode');
-          relay = mode === 1 || mode === 2 ? mode : 0;
+        else if (tag === T_INFO_RECORD && type === ControlType.NodeInfo) record = v.rest();
+      });
+      break;
+    case ControlType.Records:
+      r.parts((tag, v) => {
+        if (tag === T_RECORD) records.push(v.rest());
+        else if (tag === T_RECORDS_SYNC) {
+          v.done('records sync flag');
+          sync = true;
+        }
+      });
+      break;
+    case ControlType.Digest:
+      r.parts((tag, v) => {
+        if (tag === T_DIGEST_COUNT) count = u32Value(v, 'digest count');
+        else if (tag === T_DIGEST_CURSOR) cursor = u16Value(v, 'digest cursor');
+        else if (tag === T_DIGEST_HASHES) {
+          const n = (v.end - v.pos) / 4;
+          if (!isBucketCount(n)) throw new DecodeError(`digest of ${v.end - v.pos} bytes is not 4 per bucket, 1..${MAX_DIGEST_BUCKETS} buckets, a power of two`);
+          hashes = [];
+          for (let i = 0; i < n; i++) hashes.push(v.u32('digest hash'));
+        }
+      });
+      break;
+    case ControlType.Summary:
+      r.parts((tag, v) => {
+        if (tag === T_SUMMARY_COUNT) count = u32Value(v, 'summary count');
+        else if (tag === T_SUMMARY_BUCKETS) buckets = u16Value(v, 'summary buckets');
+        else if (tag === T_SUMMARY_NEXT) cursor = u16Value(v, 'summary next');
+        else if (tag === T_SUMMARY_COMPLETE) complete = [...v.rest()];
+        else if (tag === T_SUMMARY_ENTRY) entries.push(readDigestEntry(v));
+      });
+      break;
+    case ControlType.Pull:
+      r.parts((tag, v) => {
+        if (tag === T_PULL_ID) {
+          ids.push(readId(v, 'pull id'));
+          v.done('pull id');
         }
       });
       break;
@@ -249,11 +386,27 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
   };
   switch (type) {
     case ControlType.NodeInfo: {
-      const info: NodeInfo = { type: 'node-info', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq'), claims, peers };
-      if (candidates.length > 0) info.candidates = candidates;
-      if (relay !== undefined) info.relay = relay;
-      return info;
+      return { type: 'node-info', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq'), record: need(record, 'record'), peers };
     }
+    case ControlType.Records:
+      return { type: 'records', records, sync };
+    case ControlType.Digest: {
+      const h = need(hashes, 'digest hashes');
+      const from = need(cursor, 'digest cursor');
+      if (from >= h.length) throw new DecodeError(`digest cursor ${from} beyond ${h.length} buckets`);
+      return { type: 'digest', count: need(count, 'digest count'), cursor: from, hashes: h };
+    }
+    case ControlType.Summary: {
+      const b = need(buckets, 'summary buckets');
+      const next = need(cursor, 'summary next');
+      if (!isBucketCount(b)) throw new DecodeError(`summary of ${b} buckets`);
+      if (next > b) throw new DecodeError(`summary next bucket ${next} beyond ${b}`);
+      const listed = complete ?? [];
+      for (const k of listed) if (k >= b) throw new DecodeError(`summary bucket ${k} beyond ${b}`);
+      return { type: 'summary', count: need(count, 'summary count'), buckets: b, next, complete: listed, entries };
+    }
+    case ControlType.Pull:
+      return { type: 'pull', ids };
     case ControlType.Observed:
       return { type: 'observed', endpoint: need(endpoint, 'observed endpoint') };
     case ControlType.PunchRequest:

@@ -167,6 +167,11 @@ export class Reader {
     return out;
   }
 
+  /** Everything left (a copy). */
+  rest(): Uint8Array {
+    return this.bytes(this.end - this.pos, 'value');
+  }
+
   /** Call `onPart(tag, reader-for-value)` for each part until END; the part reader is bounded. */
   parts(onPart: (tag: number, value: Reader) => void): void {
     for (;;) {

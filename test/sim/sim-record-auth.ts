@@ -19,11 +19,15 @@ function mac(key: Uint8Array, body: Uint8Array): Uint8Array {
   return sig;
 }
 
-export function simRecordAuth(id: PeerId): RecordAuth {
-  const key = keyOf(id);
+/** The stand-in for node `id` (or for the id `id()` returns once it is known). */
+export function simRecordAuth(id: PeerId | (() => PeerId)): RecordAuth {
+  let cached: Uint8Array | null = null;
+  const own = (): Uint8Array => (cached ??= keyOf(typeof id === 'string' ? id : id()));
   return {
-    publicKey: key,
-    sign: (body) => mac(key, body),
+    get publicKey() {
+      return own();
+    },
+    sign: (body) => mac(own(), body),
     verify: (peer, publicKey, body, signature) => {
       const k = keyOf(peer);
       if (publicKey.length !== 32 || k.some((b, i) => b !== publicKey[i])) return false;

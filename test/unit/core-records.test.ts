@@ -263,9 +263,9 @@ describe('record table', () => {
     expect(t.get(me.identity.id)).toBe(current);
   });
 
-  it('counts a malformed record as control', () => {
+  it('counts a malformed record as record', () => {
     const { t, drops } = table(node());
     expect(kind(t.offer(new Uint8Array([1, 2, 3])))).toBe('dropped');
-    expect(drops[0]!.reason).toBe('control');
+    expect(drops[0]!.reason).toBe('record');
   });
 });
