@@ -50,6 +50,17 @@ const FLAG_DOCS: Record<FieldKey, FlagDoc | null> = {
   mtu: { describe: "'auto' (underlay MTU minus overhead) or bytes [default: auto]", group: G_NET },
   ifup: { describe: 'command run when the device is up (IFNAME set)', group: G_NET },
   ifdown: { describe: 'command run before the device goes down', group: G_NET },
+  advertise: {
+    describe: 'HOST[:PORT] where peers can also reach this node (a port forward, a public address); ' +
+      'port defaults to the listen port; repeatable',
+    group: G_NET,
+  },
+  relay: {
+    describe: 'forward traffic between peers that cannot reach each other; --relay: be a preferred relay, ' +
+      '--no-relay: never relay [default: relay when needed]',
+    group: G_NET,
+  },
+  relayLimit: { describe: 'PACKETS,BYTES relayed per second per pair of peers [default: 10000,12.5M: 100 Mbit/s]', group: G_NET },
   routes: { describe: "kernel routes for other nodes' claimed subnets; --no-routes: none [default: on]", group: G_NET },
   claimRights: {
     describe: 'KEY=PREFIX[,PREFIX...]: the node with this public key may claim these prefixes and anything inside ' +

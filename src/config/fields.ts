@@ -3,7 +3,7 @@
 // same thing wherever it is written, and errors name the key or the flag it came from.
 import type { HostPort, Prefix } from '../wire/addr.js';
 import type { LogLevel } from '../log/levels.js';
-import type { Algorithm, ClaimRight, InterfaceIp } from './types.js';
+import type { Algorithm, ClaimRight, InterfaceIp, RelayLimit } from './types.js';
 import { ConfigError, ValueError } from './errors.js';
 import * as v from './values.js';
 import type { HookItem } from './values.js';
@@ -80,6 +80,10 @@ export const FIELDS = {
   routes: field<boolean>({ yaml: 'routes', flag: 'routes', merge: 'single', parse: v.parseBoolean }),
   claimRights: field<ClaimRight>({ yaml: 'claim-rights', flag: 'claim-right', merge: 'append', yamlMap: true, parse: v.parseClaimRight }),
   allowedRoutes: field<Prefix>({ yaml: 'allowed-routes', flag: 'allowed-route', merge: 'append', commaList: true, parse: v.parseClaim }),
+  // VpnCloud's key name, so its configs keep working.
+  advertise: field<HostPort>({ yaml: 'advertise-addresses', flag: 'advertise-address', merge: 'append', commaList: true, parse: v.parseAdvertise }),
+  relay: field<boolean>({ yaml: 'relay', flag: 'relay', merge: 'single', parse: v.parseBoolean }),
+  relayLimit: field<RelayLimit>({ yaml: 'relay-limit', flag: 'relay-limit', merge: 'single', parse: v.parseRelayLimit }),
 } as const;
 
 export type FieldKey = keyof typeof FIELDS;
@@ -136,6 +140,5 @@ export const VPNCLOUD_ONLY_KEYS: Record<string, string> = {
   'port-forwarding': 'hacloud does not do UPnP port forwarding; remove it',
   statsd: 'hacloud exports Prometheus metrics instead (metrics-listen)',
   hook: "hacloud's event scripts are set with 'hooks' (or --hook)",
-  'advertise-addresses': 'hacloud does not support advertise-addresses yet',
   'device.fix-rp-filter': 'hacloud does not change rp_filter; remove it',
 };

@@ -1,7 +1,7 @@
 // Merged settings → the Config the daemon runs with: defaults filled in, values that depend
 // on each other checked (keepalive < peer-timeout, credentials, key pair, MTU vs IPv6).
 import { basename, extname, join } from 'node:path';
-import { formatPrefix, prefixEquals, type Prefix } from '../wire/addr.js';
+import { formatPrefix, prefixEquals, type HostPort, type Prefix } from '../wire/addr.js';
 import { routeDenial } from '../core/claim-policy.js';
 import { DEFAULT_LOG_LEVEL } from '../log/levels.js';
 import { ConfigError, ValueError } from './errors.js';
@@ -18,6 +18,7 @@ import type { ClaimConfig, ClaimRight, Config, CryptoConfig, EventHookConfig } f
 import type { HookItem } from './values.js';
 import type { HaEvent } from '../core/events.js';
 import { DEFAULT_HOOK_TIMEOUT_MS } from './defaults.js';
+import { DEFAULT_RELAY_BYTES_PER_S, DEFAULT_RELAY_PACKETS_PER_S } from '../core/constants.js';
 
 export interface ResolveOptions {
   /** The --config file, if any (used for the default control socket name). */
@@ -102,7 +103,7 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     device,
     ip,
     listen: one('listen')?.value ?? { host: '', port: DEFAULT_PORT },
-    peers: dedupe(all('peers').map((p) => p.value), (a, b) => a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase()),
+    peers: dedupe(all('peers').map((p) => p.value), sameHostPort),
     claims,
     autoClaim,
     peerTimeoutMs,
@@ -126,6 +127,9 @@ export function resolveSettings(settings: Settings, opts: ResolveOptions = {}): 
     routes: one('routes')?.value ?? true,
     claimRights,
     allowedRoutes,
+    advertise: dedupe(all('advertise').map((a) => a.value), sameHostPort),
+    relay: relayMode(one('relay')?.value),
+    relayLimit: one('relayLimit')?.value ?? { packetsPerSec: DEFAULT_RELAY_PACKETS_PER_S, bytesPerSec: DEFAULT_RELAY_BYTES_PER_S },
     warnings,
   };
 }
@@ -222,6 +226,11 @@ export function claimedPrefixes(config: Config): Prefix[] {
   return ownClaims(config).map((c) => c.prefix);
 }
 
+/** `relay: true` makes a preferred relay, `relay: false` (--no-relay) none; unset: relays when needed. */
+function relayMode(value: boolean | undefined): Config['relay'] {
+  return value === undefined ? 'on' : value ? 'preferred' : 'off';
+}
+
 function hookConfig(items: readonly HookItem[], timeoutMs: number): EventHookConfig {
   const byEvent: Partial<Record<HaEvent, string[]>> = {};
   const all: string[] = [];
@@ -242,6 +251,10 @@ function joinRights(rights: readonly ClaimRight[]): ClaimRight[] {
 /** Claim rights as the engine takes them (key -> prefixes), or null when none are configured. */
 export function claimRightsMap(config: Config): Map<string, readonly Prefix[]> | null {
   return config.claimRights ? new Map(config.claimRights.map((r) => [r.key, r.prefixes])) : null;
+}
+
+function sameHostPort(a: HostPort, b: HostPort): boolean {
+  return a.port === b.port && a.host.toLowerCase() === b.host.toLowerCase();
 }
 
 function dedupe<T>(items: T[], same: (a: T, b: T) => boolean): T[] {

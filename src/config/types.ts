@@ -68,6 +68,12 @@ export interface ClaimConfig {
   health: HealthCheckConfig | null;
 }
 
+/** `relay-limit`: relayed traffic allowed per (origin, destination) pair each second. */
+export interface RelayLimit {
+  readonly packetsPerSec: number;
+  readonly bytesPerSec: number;
+}
+
 /** `claim-rights`: the node with public key `key` may claim `prefixes` and anything inside them. */
 export interface ClaimRight {
   /** Canonical public key (as parsePeerId gives it), i.e. the node's id. */
@@ -140,6 +146,12 @@ export interface Config {
   readonly claimRights: readonly ClaimRight[] | null;
   /** Prefixes peers may claim (and get kernel routes for) beyond the private and shared ranges. */
   readonly allowedRoutes: readonly Prefix[];
+  /** `advertise-addresses`: where peers may reach us besides what they see; port 0 = our listen port. */
+  readonly advertise: readonly HostPort[];
+  /** Relaying for peers that cannot reach each other: 'off' (--no-relay), 'on' (default), 'preferred' (relay: true). */
+  readonly relay: 'off' | 'on' | 'preferred';
+  /** Relayed traffic per (origin, destination) pair. */
+  readonly relayLimit: RelayLimit;
   /** Things worth a warning at start-up; cli/main.ts logs them before the daemon starts. */
   readonly warnings: readonly string[];
 }

@@ -156,6 +156,41 @@ export function parsePeer(s: Scalar): HostPort {
   return hp;
 }
 
+/**
+ * `HOST[:PORT]` where peers may reach this node (a port forward, a public address in front of
+ * it); without a port, the port we listen on (port 0 here). The host may be a name.
+ */
+export function parseAdvertise(s: Scalar): HostPort {
+  const text = addressText(s, 'HOST[:PORT]');
+  const hp = wrapAddressError(() => parseHostPort(text, 0));
+  if (hp.host === '') throw new ValueError(`'${text}' has no host (expected HOST[:PORT])`);
+  return hp;
+}
+
+/** Decimal size suffixes for byte rates (k = 1000, M = 1000000). */
+const RATE_UNITS: Record<string, number> = { '': 1, k: 1e3, K: 1e3, m: 1e6, M: 1e6, g: 1e9, G: 1e9 };
+
+/**
+ * `PACKETS,BYTES`: relayed traffic allowed per (origin, destination) pair each second, e.g.
+ * `10000,12.5M` or `10000/s, 12.5MB/s`. Bytes take k/M/G (powers of 1000).
+ */
+export function parseRelayLimit(s: Scalar): { packetsPerSec: number; bytesPerSec: number } {
+  const text = s.text.trim();
+  const parts = text.split(',').map((p) => p.trim().replace(/\/s$/i, '').trim());
+  const usage = `expected PACKETS,BYTES a second (e.g. 10000,12.5M), got '${text}'`;
+  if (parts.length !== 2) throw new ValueError(usage);
+  const pk = /^(\d+)(?:\s*(?:p|pkts?|packets?))?$/i.exec(parts[0]!);
+  const by = /^(\d+(?:\.\d+)?)\s*([kKmMgG]?)(?:i?B)?$/.exec(parts[1]!);
+  if (!pk || !by) throw new ValueError(usage);
+  const packetsPerSec = Number(pk[1]);
+  const bytesPerSec = Math.round(Number(by[1]) * RATE_UNITS[by[2]!]!);
+  if (packetsPerSec < 1 || bytesPerSec < 1500) {
+    throw new ValueError(`'${text}': at least 1 packet and 1500 bytes a second (one full packet)`);
+  }
+  if (packetsPerSec > 10_000_000 || bytesPerSec > 100e9) throw new ValueError(`'${text}' is beyond any link`);
+  return { packetsPerSec, bytesPerSec };
+}
+
 export function parseMtu(s: Scalar): number | 'auto' {
   if (s.value === 'auto') return 'auto';
   const n = typeof s.value === 'number' ? s.value : /^\d+$/.test(s.text) ? Number(s.text) : NaN;

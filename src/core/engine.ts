@@ -60,12 +60,14 @@ import { OwnCandidates } from './own-candidates.js';
 import { isRelayKey, type PathKey } from './path.js';
 import { PathManager } from './paths.js';
 import { Relay } from './relay.js';
+import { TokenBucket } from './token-bucket.js';
+import { packetTooBig } from '../wire/icmp-too-big.js';
 import { ViaTable } from './vias.js';
 import type { Channel, ChannelSink } from './channel.js';
 import { ClaimPolicy } from './claim-policy.js';
 import { ClaimTable, plainRecord, type ClaimRecord, type RouteChange } from './claims.js';
 import {
-  DEFAULT_RELAY_BYTES_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
+  DEFAULT_RELAY_BYTES_PER_S, TOO_BIG_ANSWERS_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
   MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER, MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
   MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing,
 } from './constants.js';
@@ -139,6 +141,9 @@ class MeshEngine implements Engine {
   private readonly candidates = new OwnCandidates();
   private readonly vias = new ViaTable();
   private readonly relay: Relay;
+  /** The largest packet a relayed path carries unfragmented (EngineConfig.relayMtu). */
+  private readonly relayMtu: number;
+  private readonly tooBigAnswers = new TokenBucket(TOO_BIG_ANSWERS_PER_S, TOO_BIG_ANSWERS_PER_S);
   private readonly paths: PathManager;
   private readonly departure: Departure;
   private readonly grave = new Grave();
@@ -176,6 +181,7 @@ class MeshEngine implements Engine {
     this.ownPrefixes = this.own.prefixes();
     this.initialSeeds = [...config.seeds];
     this.candidates.setStatic(config.advertise ?? []);
+    this.relayMtu = config.relayMtu ?? Infinity;
     this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
     this.emit = opts.onEvent ?? (() => {});
     this.drops = new DropCounters(this.emit);
@@ -283,10 +289,26 @@ class MeshEngine implements Engine {
     if (active === null) return this.drop('no-route', now);
     if (active === this.localId) return this.opts.deliver(packet);
     const rec = this.peers.get(active);
+    if (rec && packet.length > this.relayMtu && isRelayKey(rec.endpoint) && this.answerTooBig(now, packet)) return;
     if (!rec || !this.channel.send(now, active, MsgKind.Data, packet)) return this.drop('no-session', now);
     rec.txPackets++;
     rec.txBytes += packet.length;
     rec.lastSentMs = now;
+  }
+
+  /**
+   * A packet for a relayed peer that would be fragmented in the underlay (relaying adds
+   * RELAY_OVERHEAD_BYTES): answer it the way a router would, with an ICMP "too big" into our
+   * TUN, so the sender's kernel lowers its path MTU. Fragments of relayed datagrams get lost
+   * in bursts at NATs (measured: a 1 MB TCP transfer stalled). False: send it anyway (IPv4
+   * without DF, an ICMP error, or answers over their rate: the underlay fragments it).
+   */
+  private answerTooBig(now: number, packet: Uint8Array): boolean {
+    const answer = packetTooBig(packet, this.relayMtu);
+    if (answer === null || !this.tooBigAnswers.take(now)) return false;
+    this.drop('too-big', now);
+    this.opts.deliver(answer);
+    return true;
   }
 
   /**

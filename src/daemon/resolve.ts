@@ -5,7 +5,7 @@ import type { Endpoint } from '../core/types.js';
 import { formatEndpoint, parseAddress, type HostPort } from '../wire/addr.js';
 import type { Logger } from '../log/logger.js';
 
-export async function resolvePeers(peers: readonly HostPort[], log: Logger): Promise<Endpoint[]> {
+export async function resolvePeers(peers: readonly HostPort[], log: Logger, what = 'peer'): Promise<Endpoint[]> {
   const out = new Set<Endpoint>();
   await Promise.all(
     peers.map(async ({ host, port }) => {
@@ -16,7 +16,7 @@ export async function resolvePeers(peers: readonly HostPort[], log: Logger): Pro
       try {
         for (const a of await lookup(host, { all: true })) out.add(formatEndpoint(a.address, port));
       } catch (err) {
-        log.warn(`cannot resolve peer ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; will retry`);
+        log.warn(`cannot resolve ${what} ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; will retry`);
       }
     }),
   );

@@ -32,9 +32,17 @@ import { systemRng } from '../crypto/rng.js';
 import { resolvePeers } from './resolve.js';
 import { KernelRoutes } from './routes.js';
 import { shortId } from '../log/text.js';
+import { networkInterfaces } from 'node:os';
+import { hostCandidates, withListenPort } from './candidates.js';
+import type { RelayMode } from '../wire/control.js';
+import { RELAY_OVERHEAD_BYTES } from '../core/constants.js';
+
+const RELAY_MODES: Record<Config['relay'], RelayMode> = { off: 0, on: 1, preferred: 2 };
 
 /** Peers given by name are looked up again this often (a moved DNS entry is found again). */
 const RESOLVE_INTERVAL_MS = 60_000;
+/** Interface addresses (host candidates) are read again this often: a roaming host's new LAN address. */
+const HOST_CANDIDATES_INTERVAL_MS = 10_000;
 /** After SIGTERM, wait at most this long for peers to acknowledge our Leave. */
 const LEAVE_WAIT_MS = 300;
 const LEAVE_POLL_MS = 10;
@@ -127,6 +135,10 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
       seeds: [],
       keepaliveMs: config.keepaliveMs,
       peerTimeoutMs: config.peerTimeoutMs,
+      relay: RELAY_MODES[config.relay],
+      // Relayed datagrams carry RELAY_OVERHEAD_BYTES more: bigger packets get an ICMP "too big".
+      relayMtu: autoMtu() - RELAY_OVERHEAD_BYTES,
+      relayLimit: { ...config.relayLimit },
     },
     makeChannel: (sink) =>
       new SecureChannel({
@@ -168,6 +180,25 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
     resolver.unref();
     closers.push(() => clearInterval(resolver));
   }
+
+  // Our own candidates for peers that cannot use the address they see us at (paths).
+  const advertise = withListenPort(config.advertise, transport.localPort);
+  const refreshCandidates = async (resolveNames: boolean): Promise<void> => {
+    const host = hostCandidates(networkInterfaces(), {
+      listenHost: config.listen.host, port: transport.localPort, tunDevice: tun.name, overlay: ownNetworks,
+    });
+    const resolved = resolveNames && advertise.length > 0 ? await resolvePeers(advertise, log, 'advertise-address') : undefined;
+    engine.setCandidates(monotonicMs(), { host, ...(resolved ? { advertise: resolved } : {}) });
+    plane.poke();
+  };
+  await refreshCandidates(true);
+  let candidateRounds = 0;
+  const candidateTimer = setInterval(() => {
+    candidateRounds++;
+    void refreshCandidates(candidateRounds % Math.round(RESOLVE_INTERVAL_MS / HOST_CANDIDATES_INTERVAL_MS) === 0);
+  }, HOST_CANDIDATES_INTERVAL_MS);
+  candidateTimer.unref();
+  closers.push(() => clearInterval(candidateTimer));
 
   function syncRoutes(): void {
     if (!routes) return;

@@ -124,6 +124,29 @@ export function createMetricsRegistry(getStatus: () => StatusJson, opts: Metrics
     },
   });
   new Counter({
+    name: 'hacloud_relayed_bytes_total', help: 'Bytes this node forwarded as a relay between two of its peers (outer datagrams).',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(snapshot().relay.forwarded.bytes);
+    },
+  });
+  new Counter({
+    name: 'hacloud_relayed_packets_total', help: 'Datagrams this node forwarded as a relay between two of its peers.', registers,
+    collect() {
+      this.reset();
+      this.inc(snapshot().relay.forwarded.packets);
+    },
+  });
+  new Gauge({
+    name: 'hacloud_peer_relayed', help: 'Per peer: 1 while traffic to it goes through a relay peer, 0 on a direct path.',
+    labelNames: ['peer'], registers,
+    collect() {
+      this.reset();
+      for (const p of snapshot().peers) this.set({ peer: p.id }, p.path.kind === 'relay' ? 1 : 0);
+    },
+  });
+  new Counter({
     name: 'hacloud_dropped_packets_total', help: 'Dropped datagrams and packets, by reason.', labelNames: ['reason'], registers,
     collect() {
       this.reset();

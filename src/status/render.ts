@@ -1,13 +1,13 @@
 // Human form of `hacloud status`: a few aligned tables. Pure; everything shown comes from the
 // StatusJson (so `status` and `status --json` never disagree). Peer ids are shortened
 // (log/text.ts), which is plenty to tell a mesh's nodes apart.
-import type { StatusJson, TrafficJson } from './status-json.js';
+import type { PathJson, StatusJson, TrafficJson } from './status-json.js';
 import { shortId } from '../log/text.js';
 
 export function renderStatus(s: StatusJson): string {
   const out: string[] = [];
   const n = s.node;
-  const endpointOf = new Map(s.peers.map((p) => [p.id, p.endpoint]));
+  const endpointOf = new Map(s.peers.map((p) => [p.id, pathText(p.path)]));
   const who = (id: string | null): string => {
     if (id === null) return '-';
     if (id === n.id) return `${shortId(id)} (self)`;
@@ -22,6 +22,8 @@ export function renderStatus(s: StatusJson): string {
     ['listen', n.listen + (n.selfEndpoints.length > 0 ? `  (self: ${n.selfEndpoints.join(', ')})` : '')],
     ['uptime', `${formatDuration(n.uptimeMs)}  (since ${n.bootTime})`],
     ['claims', n.claims.join(', ') || '-'],
+    ['candidates', n.candidates.map((c) => `${c.endpoint} (${c.kind})`).join(', ') || '-'],
+    ['relay', relayText(s)],
     ['timing', `keepalive ${formatDuration(n.keepaliveMs)}, peer timeout ${formatDuration(n.peerTimeoutMs)}`],
     ...(n.leaving ? [['state', 'leaving']] : []),
   ]));
@@ -45,10 +47,10 @@ export function renderStatus(s: StatusJson): string {
   if (s.peers.length === 0) out.push('  none');
   else {
     out.push(table([
-      ['ID', 'ENDPOINT', 'STATE', 'LAST SEEN', 'RTT', 'HANDSHAKE', 'UPTIME', 'RX', 'TX', 'CLAIMS'],
+      ['ID', 'PATH', 'STATE', 'LAST SEEN', 'RTT', 'HANDSHAKE', 'UPTIME', 'RX', 'TX', 'CLAIMS'],
       ...s.peers.map((p) => [
         shortId(p.id),
-        p.endpoint,
+        pathText(p.path),
         p.session ? p.state : `${p.state} (no session)`,
         `${formatDuration(p.lastSeenAgoMs)} ago`,
         p.rttMs === null ? '-' : formatRtt(p.rttMs),
@@ -58,6 +60,22 @@ export function renderStatus(s: StatusJson): string {
         formatTraffic(p.tx),
         p.claims.join(', ') || '-',
       ]),
+    ], '  '));
+  }
+  // Every path known to a peer, when there is more than the one in use (relays, punches).
+  const paths = s.peers.filter((p) => p.candidates.length > 1 || p.path.kind === 'relay');
+  if (paths.length > 0) {
+    out.push('', 'PATHS   * = active');
+    out.push(table([
+      ['', 'PEER', 'PATH', 'STATE', 'RTT', 'LAST HEARD'],
+      ...paths.flatMap((p) => p.candidates.map((c) => [
+        c.state === 'active' ? '*' : '',
+        shortId(p.id),
+        pathText(c.path),
+        c.state,
+        c.rttMs === null ? '-' : formatRtt(c.rttMs),
+        c.lastHeardAgoMs === null ? 'never' : `${formatDuration(c.lastHeardAgoMs)} ago`,
+      ])),
     ], '  '));
   }
   const denied = s.peers.flatMap((p) => p.deniedClaims.map((d) => [shortId(p.id), d.prefix, d.reason]));
@@ -168,6 +186,18 @@ export function formatBytes(bytes: number): string {
     i++;
   }
   return i === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** "192.0.2.1:3210" for a direct path, "via ABCDEFGH" through a relay peer. */
+function pathText(p: PathJson): string {
+  return p.kind === 'direct' ? p.endpoint : `via ${shortId(p.via)}`;
+}
+
+function relayText(s: StatusJson): string {
+  const r = s.relay;
+  if (r.mode === 'off') return 'off';
+  const limit = `${r.limit.packetsPerSec} packets/s, ${formatBytes(r.limit.bytesPerSec)}/s per pair`;
+  return `${r.mode} (${limit}); forwarded ${formatTraffic(r.forwarded)}`;
 }
 
 function formatTraffic(t: TrafficJson): string {

@@ -109,6 +109,8 @@ export class SimNode {
   readonly inbox: [Endpoint, Uint8Array][] = [];
   /** IP packets its engines wrote to the TUN device, all incarnations. */
   tunPackets = 0;
+  /** A copy of the last packet the engine wrote to this node's TUN. */
+  lastTunPacket: Uint8Array | null = null;
   stopAt: number | null = null;
   readonly claims: Prefix[];
   readonly address: Uint8Array;
@@ -418,6 +420,7 @@ export class Sim {
 
   private onDeliver(node: SimNode, packet: Uint8Array): void {
     node.tunPackets++;
+    node.lastTunPacket = packet.slice();
     if (packet.length < 28 || packet[9] !== PING_PROTOCOL) return;
     const kind = packet[20];
     const seq = readU32(packet, 24);

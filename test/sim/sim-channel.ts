@@ -17,6 +17,7 @@ import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { isRelayKey } from '../../src/core/path.js';
 import type { Endpoint, MsgKind, PeerId } from '../../src/core/types.js';
 import type { SimRng } from './rng.js';
+import { nameFromKey, nameKey } from './name-keys.js';
 
 const INIT = 1;
 const RESP = 2;
@@ -110,19 +111,11 @@ export class SimChannel implements Channel {
 
   /** Simulator ids are short names: their ASCII bytes, zero-padded to 32. */
   peerKey(peer: PeerId): Uint8Array | null {
-    const b = new TextEncoder().encode(peer);
-    if (b.length === 0 || b.length > 32) return null;
-    const key = new Uint8Array(32);
-    key.set(b);
-    return key;
+    return nameKey(peer);
   }
 
   peerFromKey(key: Uint8Array): PeerId | null {
-    let n = key.length;
-    while (n > 0 && key[n - 1] === 0) n--;
-    if (n === 0 || key.length !== 32) return null;
-    for (let i = 0; i < n; i++) if (key[i]! < 0x21 || key[i]! > 0x7e) return null;
-    return new TextDecoder().decode(key.subarray(0, n));
+    return nameFromKey(key);
   }
 
   receive(now: number, from: Endpoint, d: Uint8Array): void {

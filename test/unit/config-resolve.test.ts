@@ -57,7 +57,31 @@ describe('defaults', () => {
       user: null,
       group: null,
       routes: true,
+      advertise: [],
+      relay: 'on',
+      relayLimit: { packetsPerSec: 10_000, bytesPerSec: 12_500_000 },
     });
+  });
+
+  it('reads the relay mode, its per-pair limit and advertised addresses', () => {
+    const c = resolveSettings(mergeSettings(pw, file(
+      'relay: true', 'relay-limit: 500/s, 1.5MB/s', 'advertise-addresses: [198.51.100.7, "gw.example.net:4000", 198.51.100.7]')));
+    expect(c.relay).toBe('preferred');
+    expect(c.relayLimit).toEqual({ packetsPerSec: 500, bytesPerSec: 1_500_000 });
+    expect(c.advertise).toEqual([{ host: '198.51.100.7', port: 0 }, { host: 'gw.example.net', port: 4000 }]);
+    expect(resolveSettings(mergeSettings(pw, file('relay: false'))).relay).toBe('off');
+    const fileError = (line: string): string => {
+      try {
+        file(line);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(fileError('relay-limit: 2000')).toMatch(/^f\.yaml:1: relay-limit: expected PACKETS,BYTES a second/);
+    expect(fileError('relay-limit: 10,100')).toMatch(/at least 1 packet and 1500 bytes/);
+    expect(fileError('advertise-addresses: [":4000"]')).toMatch(/^f\.yaml:1: advertise-addresses: .*invalid host name/);
   });
 
   it('gives --ip a /24 (IPv4) or /64 (IPv6) network and keeps the address', () => {

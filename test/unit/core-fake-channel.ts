@@ -7,6 +7,7 @@ import { decodeControl, encodeControl, type ControlMessage, type RelayMode } fro
 import { RECORD_VERSIONS_PER_MS } from '../../src/core/constants.js';
 import { encodeRecordBody, joinRecord } from '../../src/wire/record.js';
 import { simRecordAuth } from '../sim/sim-record-auth.js';
+import { nameFromKey, nameKey } from '../sim/name-keys.js';
 
 export class FakeChannel implements Channel {
   readonly localId: PeerId = 'self';
@@ -42,16 +43,10 @@ export class FakeChannel implements Channel {
     this.paths.set(peer, path);
   }
   peerKey(peer: PeerId): Uint8Array | null {
-    const b = new TextEncoder().encode(peer);
-    if (b.length === 0 || b.length > 32) return null;
-    const key = new Uint8Array(32);
-    key.set(b);
-    return key;
+    return nameKey(peer);
   }
   peerFromKey(key: Uint8Array): PeerId | null {
-    let n = key.length;
-    while (n > 0 && key[n - 1] === 0) n--;
-    return n === 0 ? null : new TextDecoder().decode(key.subarray(0, n));
+    return nameFromKey(key);
   }
   receive(): void {}
   timeout(): void {}

@@ -39,13 +39,13 @@ function spying(psk: Uint8Array, spyOn: string, spy: Spy): ChannelFactory {
   return factory;
 }
 
-function triangle(seed: number, opts: { b?: Partial<EngineConfig>; spy?: Spy; withD?: boolean } = {}): Sim {
+function triangle(seed: number, opts: { a?: Partial<EngineConfig>; b?: Partial<EngineConfig>; spy?: Spy; withD?: boolean } = {}): Sim {
   const psk = new Uint8Array(32);
   new SimRng(seed).fill(psk);
   const channel = opts.spy ? spying(psk, 'b', opts.spy) : secureChannel(psk);
   const sim = new Sim({ seed, channel, link: { latencyMs: 1, jitterMs: 0.5 } });
   const specs: NodeSpec[] = [
-    { name: 'a', ip: IP.a, seeds: ['b'] },
+    { name: 'a', ip: IP.a, seeds: ['b'], ...(opts.a ? { config: opts.a } : {}) },
     { name: 'b', ip: IP.b, ...(opts.b ? { config: opts.b } : {}) },
     { name: 'c', ip: IP.c, seeds: ['b'] },
   ];
@@ -145,5 +145,34 @@ describe('paths: relaying through a common peer', () => {
       sim.run(1_000);
       expect(ping.replies.length).toBeGreaterThan(40);
       expect(status(sim, 'b').relay.forwarded.packets - before).toBeLessThan(5);
+    }));
+
+  it('a packet too big for the relayed path is answered with ICMP "fragmentation needed", a small one is relayed', () =>
+    runSeeded('relay too big', 12, (seed) => {
+      const sim = triangle(seed, { a: { relayMtu: 1000 } });
+      expect(sim.runUntilTrue(() => pathOf(sim, 'a', 'c')?.startsWith('relay:') === true && pathOf(sim, 'c', 'a')?.startsWith('relay:') === true, 10_000)).toBe(true);
+      sim.run(500);
+      const a = sim.node('a');
+      const c = sim.node('c');
+      const packet = (size: number, df: boolean): Uint8Array => {
+        const p = new Uint8Array(size);
+        p.set([0x45, 0, size >> 8, size & 0xff, 0, 0, df ? 0x40 : 0, 0, 64, 17], 0);
+        p.set([10, 0, 0, 1, 10, 0, 0, 3], 12);
+        return p;
+      };
+      const cBefore = c.tunPackets;
+      a.mustEngine().handleTunPacket(sim.clock(a), packet(1200, true));
+      sim.run(100);
+      expect(c.tunPackets).toBe(cBefore);
+      expect(status(sim, 'a').drops['too-big']).toBe(1);
+      const icmp = a.lastTunPacket!;
+      expect([icmp[9], icmp[20], icmp[21], (icmp[26]! << 8) | icmp[27]!]).toEqual([1, 3, 4, 1000]);
+      expect([...icmp.subarray(12, 20)]).toEqual([10, 0, 0, 3, 10, 0, 0, 1]);
+      // without don't-fragment, and at the MTU, the packet goes through the relay
+      a.mustEngine().handleTunPacket(sim.clock(a), packet(1200, false));
+      a.mustEngine().handleTunPacket(sim.clock(a), packet(1000, true));
+      sim.run(100);
+      expect(c.tunPackets).toBe(cBefore + 2);
+      expect(status(sim, 'a').drops['too-big']).toBe(1);
     }));
 });

@@ -22,6 +22,8 @@ describe('buildStatusJson', () => {
       leaving: false,
       keepaliveMs: 100,
       peerTimeoutMs: 800,
+      relay: 'on',
+      candidates: [{ endpoint: '198.51.100.20:3210', kind: 'reflexive', reporter: SERVER_B }],
     });
   });
 
@@ -30,6 +32,10 @@ describe('buildStatusJson', () => {
     expect(peer).toEqual({
       id: SERVER_B,
       endpoint: '172.31.5.11:3210',
+      path: { kind: 'direct', endpoint: '172.31.5.11:3210' },
+      candidates: [{ path: { kind: 'direct', endpoint: '172.31.5.11:3210' }, state: 'active', rttMs: 0.457, lastHeardAgoMs: 42 }],
+      relays: 'on',
+      relayed: { rx: { bytes: 0, packets: 0 }, tx: { bytes: 0, packets: 0 } },
       endpoints: ['172.31.5.11:3210'],
       state: 'up',
       session: true,
@@ -45,6 +51,24 @@ describe('buildStatusJson', () => {
       rx: { bytes: 1_572_864, packets: 1200 },
       tx: { bytes: 96_000, packets: 1100 },
     });
+  });
+
+  it('shows a relayed peer: the relay it goes through, the direct path tried, relayed traffic', () => {
+    const e = engineStatus();
+    e.peers[0]!.path = { kind: 'relay', via: SERVER_A };
+    e.peers[0]!.endpoint = `relay:${SERVER_A}/${SERVER_B}`;
+    e.peers[0]!.candidates = [
+      { path: { kind: 'relay', via: SERVER_A }, key: `relay:${SERVER_A}/${SERVER_B}`, state: 'active', rttMs: 12.3456, lastHeardAgoMs: 10 },
+      { path: { kind: 'direct', endpoint: '203.0.113.7:3210' }, key: '203.0.113.7:3210', state: 'trying', rttMs: null, lastHeardAgoMs: null },
+    ];
+    e.relay = { mode: 'preferred', limit: { packetsPerSec: 100, bytesPerSec: 50_000 }, forwarded: { packets: 7, bytes: 7000 }, pairs: 1 };
+    const s = buildStatusJson(INFO, e);
+    expect(s.peers[0]!.path).toEqual({ kind: 'relay', via: SERVER_A });
+    expect(s.peers[0]!.candidates).toEqual([
+      { path: { kind: 'relay', via: SERVER_A }, state: 'active', rttMs: 12.346, lastHeardAgoMs: 10 },
+      { path: { kind: 'direct', endpoint: '203.0.113.7:3210' }, state: 'trying', rttMs: null, lastHeardAgoMs: null },
+    ]);
+    expect(s.relay).toEqual({ mode: 'preferred', limit: { packetsPerSec: 100, bytesPerSec: 50_000 }, forwarded: { bytes: 7000, packets: 7 }, pairs: 1 });
   });
 
   it('gives every claimant of every prefix, the active one and why', () => {

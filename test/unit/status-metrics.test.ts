@@ -59,6 +59,17 @@ describe('metrics', () => {
     expect(text).not.toContain('process_cpu');
   });
 
+  it('counts what this node relayed and which peers it reaches through a relay', async () => {
+    const e = engineStatus();
+    e.relay.forwarded = { packets: 12, bytes: 34_567 };
+    e.peers[0]!.path = { kind: 'relay', via: SELF };
+    const text = await createMetricsRegistry(() => buildStatusJson(INFO, e), { processMetrics: false }).scrape();
+    expect(sample(text, 'hacloud_relayed_bytes_total')).toBe(34_567);
+    expect(sample(text, 'hacloud_relayed_packets_total')).toBe(12);
+    expect(sample(text, `hacloud_peer_relayed{peer="${SERVER_B}"}`)).toBe(1);
+    expect(sample(await createMetricsRegistry(status, { processMetrics: false }).scrape(), `hacloud_peer_relayed{peer="${SERVER_B}"}`)).toBe(0);
+  });
+
   it('counts the claims of peers this node ignores', async () => {
     const e = engineStatus();
     e.peers[0]!.deniedClaims = [{ prefix: '0.0.0.0/1', reason: 'outside-allowed-routes' }, { prefix: '10.0.0.7/32', reason: 'no-right' }];

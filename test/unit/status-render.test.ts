@@ -12,25 +12,48 @@ describe('renderStatus', () => {
 
   it('starts with the node: id, device, addresses, uptime and timing', () => {
     expect(lines(text).slice(0, 7)).toEqual([
-      `node     ${SELF}`,
-      'version  0.1.0',
-      'device   hacloud0  10.0.0.100/24',
-      'listen   0.0.0.0:3210',
-      'uptime   2m05s  (since 2026-01-02T03:02:00.000Z)',
-      'claims   10.0.0.100/32',
-      'timing   keepalive 100ms, peer timeout 800ms',
+      `node        ${SELF}`,
+      'version     0.1.0',
+      'device      hacloud0  10.0.0.100/24',
+      'listen      0.0.0.0:3210',
+      'uptime      2m05s  (since 2026-01-02T03:02:00.000Z)',
+      'claims      10.0.0.100/32',
+      `candidates  198.51.100.20:3210 (reflexive)`,
     ]);
+    expect(lines(text)).toContain('relay       on (2000 packets/s, 1.9 MiB/s per pair); forwarded 0 B/0p');
+    expect(lines(text)).toContain('timing      keepalive 100ms, peer timeout 800ms');
   });
 
   it('has a peer table with aligned columns and short ids', () => {
     const l = lines(text);
     const header = l.indexOf('PEERS (1)');
     expect(header).toBeGreaterThan(0);
-    expect(l[header + 1]).toMatch(/^ {2}ID {8}ENDPOINT {10}STATE +LAST SEEN +RTT +HANDSHAKE +UPTIME +RX +TX +CLAIMS$/);
+    expect(l[header + 1]).toMatch(/^ {2}ID {8}PATH {14}STATE +LAST SEEN +RTT +HANDSHAKE +UPTIME +RX +TX +CLAIMS$/);
     expect(l[header + 2]).toMatch(/^ {2}BBBBBBBB {2}172\.31\.5\.11:3210 {2}up +42ms ago +0\.46ms +5\.1s ago +1h00m +1\.5 MiB\/1200p +94 KiB\/1100p +10\.0\.0\.1\/32, 192\.168\.77\.0\/24$/);
     // Columns line up: every cell of the row starts where its header starts.
-    expect(l[header + 2]!.indexOf('172.31')).toBe(l[header + 1]!.indexOf('ENDPOINT'));
+    expect(l[header + 2]!.indexOf('172.31')).toBe(l[header + 1]!.indexOf('PATH'));
     expect(l[header + 2]!.indexOf('1h00m')).toBe(l[header + 1]!.indexOf('UPTIME'));
+  });
+
+  it('names the relay of a relayed peer and lists its paths', () => {
+    const e = twoClaimantStatus();
+    const relay = e.peers[0]!.id;
+    e.peers.push({
+      ...e.peers[0]!, id: 'C'.repeat(43) + 'A', endpoint: `relay:${relay}/${'C'.repeat(43)}A`, path: { kind: 'relay', via: relay },
+      candidates: [
+        { path: { kind: 'relay', via: relay }, key: 'r', state: 'active', rttMs: 12.5, lastHeardAgoMs: 20 },
+        { path: { kind: 'direct', endpoint: '203.0.113.7:3210' }, key: '203.0.113.7:3210', state: 'failed', rttMs: null, lastHeardAgoMs: null },
+      ],
+    });
+    const l = lines(renderStatus(buildStatusJson(INFO, e)));
+    const peers = l.indexOf('PEERS (2)');
+    expect(l[peers + 3]).toMatch(/^ {2}CCCCCCCC {2}via BBBBBBBB +up /);
+    const paths = l.indexOf('PATHS   * = active');
+    expect(paths).toBeGreaterThan(peers);
+    expect(l.slice(paths + 2, paths + 4)).toEqual([
+      '  *  CCCCCCCC  via BBBBBBBB      active  13ms  20ms ago',
+      '     CCCCCCCC  203.0.113.7:3210  failed  -     never',
+    ]);
   });
 
   it("lists this node's claims with role, priority, preemption and health", () => {

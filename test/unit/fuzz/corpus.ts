@@ -38,6 +38,16 @@ export function handBuiltControl(rng: Rng): ControlMessage[] {
     { type: 'probe', id: 0, sentAtMs: 123.456 },
     { type: 'probe-ack', id: 0xffff_ffff, sentAtMs: 0 },
     { type: 'info-request' },
+    // paths (issue 12): candidates and relay mode (in the record), the informant's RTT, reflexive addresses, punches
+    {
+      type: 'node-info', bootTimeMs: 1_700_000_000_000, seq: 2,
+      record: own.sign({ candidates: ['198.51.100.7:3210', '[2001:db8::7]:65535', '0.0.0.0:0'], relay: 2, claims: claims.slice(0, 2), leaving: false }),
+      peers: [{ id, endpoints: ['192.0.2.1:3210'], rttMs: 0 }, { id, endpoints: [], rttMs: 65_535 }],
+    },
+    { type: 'observed', endpoint: '203.0.113.9:40000' },
+    { type: 'observed', endpoint: '[2001:db8::9]:1' },
+    { type: 'punch-request', target: id, candidates: ['198.51.100.7:3210', '192.168.1.20:3210'] },
+    { type: 'punch', origin: id, candidates: [] },
   ];
 }
 
