@@ -155,6 +155,9 @@ export interface Timing {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   lostPeerRetryMs: number;
+  /** SWIM protocol period (one probe of one member), and how long a direct probe may take. */
+  swimPeriodMs: number;
+  probeTimeoutMs: number;
 }
 
 export class TimingError extends Error {}
@@ -183,6 +186,8 @@ export function deriveTiming(input: TimingInput): Timing {
     reconnectMinMs,
     reconnectMaxMs,
     lostPeerRetryMs: input.lostPeerRetryMs ?? DEFAULT_LOST_PEER_RETRY_MS,
+    swimPeriodMs: Math.min(SWIM_PERIOD_MAX_MS, Math.max(SWIM_PERIOD_MIN_MS, 5 * k)),
+    probeTimeoutMs: Math.min(SWIM_PERIOD_MAX_MS, Math.max(SWIM_PERIOD_MIN_MS, 5 * k)) / 2,
   };
 }
 
@@ -276,3 +281,45 @@ export const ANTI_ENTROPY_INTERVAL_MS = 2_000;
 export const SYNC_MESSAGE_BUDGET_BYTES = 1_100;
 /** Ids per Pull message we answer (more are dropped as 'gossip-limit'); we ask for at most this many per message. */
 export const MAX_PULL_IDS = 32;
+
+// Membership that scales (members.ts, swim.ts, README "Limits and guarantees").
+
+/**
+ * Meshes of at most this many members (us included) keep a session with every member, as
+ * hacloud always did: every node notices any death within the peer timeout. Larger ones keep
+ * sessions (keepalives, peer timeout) only with the peers they use, and learn other failures
+ * from SWIM probes (EngineConfig.fullMeshMax).
+ */
+export const DEFAULT_FULL_MESH_MAX = 8;
+/**
+ * A full mesh becomes a larger one only after counting more than fullMeshMax members this
+ * long (records of nodes that died a moment ago still count until their suspicion ends), or
+ * at once beyond twice the limit.
+ */
+export const FULL_MESH_HOLD_MS = 10_000;
+/** SWIM protocol period: five keepalives, within these bounds (one probe of one member each). */
+export const SWIM_PERIOD_MIN_MS = 500;
+export const SWIM_PERIOD_MAX_MS = 1_000;
+/** Members asked to probe a member that did not answer us directly. */
+export const INDIRECT_PROBES = 3;
+/**
+ * Suspicion (Lifeguard): a suspect is declared dead after max(2, log10(members)) protocol
+ * periods if SUSPICION_CONFIRMATIONS other members suspect it too, after SUSPICION_MAX_MULT
+ * times that if nobody does, in between on a log scale.
+ */
+export const SUSPICION_CONFIRMATIONS = 3;
+export const SUSPICION_MAX_MULT = 3;
+/** A session nobody used (no packet either way) this long is closed; it opens again on demand. */
+export const SESSION_IDLE_MS = 30_000;
+/** A prefix we sent packets to within this long is in use: its claimants are kept. */
+export const PREFIX_USE_MS = SESSION_IDLE_MS;
+/** Claimants kept per prefix in use (the active one and the next in line). */
+export const KEPT_CLAIMANTS_PER_PREFIX = 4;
+/** A dead member's record is kept (so it is not taken for alive again) this long, if room allows. */
+export const DEAD_MEMBER_TTL_MS = 10 * 60_000;
+/** States heard for records we do not have yet (applied when the record arrives). */
+export const MAX_PENDING_STATES = 1_024;
+/** Indirect probes we run for others: a token bucket per second and burst, and pending at once. */
+export const PING_REQ_RATE_PER_S = 20;
+export const PING_REQ_BURST = 40;
+export const MAX_PENDING_PING_REQS = 64;

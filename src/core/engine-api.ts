@@ -53,6 +53,12 @@ export interface EngineConfig {
    * an ICMP "too big" answer instead. Default: no limit.
    */
   relayMtu?: number;
+  /**
+   * Meshes of at most this many members (us included) keep a session with every member, as a
+   * full mesh; larger ones keep sessions only with the peers they use and detect other
+   * failures with SWIM (default DEFAULT_FULL_MESH_MAX, 8).
+   */
+  fullMeshMax?: number;
   /** --advertise-address endpoints: static candidates we announce. */
   advertise?: readonly Endpoint[];
 }

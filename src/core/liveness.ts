@@ -1,8 +1,10 @@
-// Per-peer timers: failure detection (suspect, probe, timeout), keepalives, NodeInfo
-// retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a session.
+// Per-peer timers of kept sessions: failure detection (suspect, probe, timeout), keepalives,
+// NodeInfo retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a
+// session. A session that is not kept (members.ts: a probe's, a gossip partner's) has one
+// timer: it closes once nothing went either way for SESSION_IDLE_MS.
 // What is due and when it is due are computed side by side, with the same expressions
 // (x + interval), so float rounding can never leave a deadline due that no timer acts on.
-import type { Timing } from './constants.js';
+import { SESSION_IDLE_MS, type Timing } from './constants.js';
 import type { PeerRecord } from './peers.js';
 
 /** What the timers make the engine do. */
@@ -22,10 +24,21 @@ export interface PeerTimerActions {
   isEstablished(rec: PeerRecord): boolean;
   /** Path upkeep (paths.ts); its deadline is the engine's to add. */
   tick(rec: PeerRecord, now: number): void;
+  /** A session that is not kept went unused for SESSION_IDLE_MS: close it. */
+  idle(rec: PeerRecord, now: number): void;
+}
+
+/** When a session that is not kept closes if nothing goes either way. */
+export function idleAt(rec: PeerRecord): number {
+  return Math.max(rec.lastHeardMs, rec.lastSentMs) + SESSION_IDLE_MS;
 }
 
 /** Run what is due for one peer. `infoSeq` is the seq of our current NodeInfo. */
 export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: number, act: PeerTimerActions): void {
+  if (!rec.kept) {
+    if (now >= idleAt(rec)) act.idle(rec, now);
+    return;
+  }
   if (now >= rec.lastHeardMs + t.peerTimeoutMs) return act.timedOut(rec, now);
   if (now >= rec.lastHeardMs + t.suspectAfterMs) {
     if (rec.state === 'up') {
@@ -43,7 +56,7 @@ export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: 
   } else if (now >= rec.nextRefreshAtMs) {
     act.sendInfo(rec, now, true);
   }
-  if (rec.bootTimeMs === null && now >= rec.nextInfoRequestAtMs) {
+  if (rec.infoSeq < 0 && now >= rec.nextInfoRequestAtMs) {
     act.requestInfo(rec, now);
     rec.nextInfoRequestAtMs = now + t.infoRetransmitMs;
   }
@@ -61,12 +74,13 @@ export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: 
 
 /** When runPeerTimers() next has something to do for this peer. */
 export function peerDeadline(rec: PeerRecord, t: Timing, infoSeq: number, established: boolean): number {
+  if (!rec.kept) return idleAt(rec);
   return Math.min(
     rec.lastHeardMs + t.peerTimeoutMs,
     rec.state === 'suspect' ? rec.nextProbeAtMs : rec.lastHeardMs + t.suspectAfterMs,
     rec.ackedSeq < infoSeq ? rec.nextInfoAtMs : rec.nextRefreshAtMs,
     rec.nextRttProbeAtMs,
-    rec.bootTimeMs === null ? rec.nextInfoRequestAtMs : Infinity,
+    rec.infoSeq < 0 ? rec.nextInfoRequestAtMs : Infinity,
     rec.lastSentMs + t.keepaliveMs,
     established ? Infinity : rec.nextReconnectAtMs,
   );
@@ -74,7 +88,7 @@ export function peerDeadline(rec: PeerRecord, t: Timing, infoSeq: number, establ
 
 /** Leaving: only deaths still matter (the process may route its last replies until it exits). */
 export function isTimedOut(rec: PeerRecord, now: number, t: Timing): boolean {
-  return now >= rec.lastHeardMs + t.peerTimeoutMs;
+  return rec.kept && now >= rec.lastHeardMs + t.peerTimeoutMs;
 }
 
 /**

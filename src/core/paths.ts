@@ -55,6 +55,8 @@ export interface PathHost {
   drop(reason: DropReason, detail: string, n?: number): void;
   /** Run a channel-changing action once the current channel call has returned. */
   defer(action: () => void): void;
+  /** Do we want a session with `id` at all? (A large mesh connects on demand: engine.ts.) */
+  wanted(id: PeerId): boolean;
 }
 
 export class PathManager {
@@ -195,7 +197,7 @@ export class PathManager {
     if (now < this.nextReachAtMs) return;
     let next = Infinity;
     for (const t of this.host.vias.values()) {
-      if (t.id === this.host.localId || this.host.peers.has(t.id)) {
+      if (t.id === this.host.localId || this.host.peers.has(t.id) || !this.host.wanted(t.id)) {
         this.reached(t);
         continue;
       }

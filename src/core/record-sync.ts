@@ -33,6 +33,8 @@ export interface SyncHost {
   ownSeen(now: number, version: number): void;
   /** A summary says `id` is at `version` in `state` (member state gossip, SWIM). */
   stateSeen?(now: number, id: PeerId, version: number, state: MemberStateCode, from: PeerId): void;
+  /** May this record be handed on by anti-entropy? (Not a dead member's: that would revive it where it was forgotten.) */
+  shareable?(id: PeerId): boolean;
   drop(reason: Extract<DropReason, 'gossip-limit'>, detail: string): void;
 }
 
@@ -167,17 +169,17 @@ export class RecordSync {
       listed.add(e.id);
       const held = this.host.records.get(e.id);
       if (!held || held.version < e.version) {
-        if (e.id !== this.host.localId) pull.push(e.id);
-        else this.host.ownSeen(now, e.version);
+        if (e.id === this.host.localId) this.host.ownSeen(now, e.version);
+        else if (e.state !== 2) pull.push(e.id); // a dead member's record is not worth having
       } else if (held.version > e.version) {
-        push.push(held.bytes);
+        if (this.shareable(e.id)) push.push(held.bytes);
       }
-      if (held && held.version <= e.version && e.state !== 0) this.host.stateSeen?.(now, e.id, e.version, e.state, from);
+      if (e.state !== 0) this.host.stateSeen?.(now, e.id, e.version, e.state, from);
     }
     // In a bucket listed in full, what it did not list it lacks.
     for (const b of msg.complete) {
       for (const id of this.idsIn(b, msg.buckets)) {
-        if (!listed.has(id)) push.push(this.host.records.get(id)!.bytes);
+        if (!listed.has(id) && this.shareable(id)) push.push(this.host.records.get(id)!.bytes);
       }
     }
     this.stats.pulled += pull.length;
@@ -196,7 +198,7 @@ export class RecordSync {
     const out: Uint8Array[] = [];
     for (let i = 0; i < ids.length && i < MAX_PULL_IDS; i++) {
       const e = this.host.records.get(ids[i]!);
-      if (e) out.push(e.bytes);
+      if (e && this.shareable(e.id)) out.push(e.bytes);
     }
     if (out.length > 0) this.sendRecords(now, from, out, true);
   }
@@ -222,6 +224,10 @@ export class RecordSync {
       used += recordBytes(r);
     }
     if (batch.length > 0) this.host.send(now, peer, { type: 'records', records: batch, sync });
+  }
+
+  private shareable(id: PeerId): boolean {
+    return this.host.shareable?.(id) ?? true;
   }
 
   private noteCount(count: number): void {

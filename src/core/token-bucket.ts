@@ -1,4 +1,10 @@
 // A token bucket over injected time (ms): `ratePerS` tokens a second, at most `burst` saved.
+
+/**
+ * Refills add fractions of a token: 0.9999999999999998 must count as one, or nextAt() says
+ * "now + 2e-14", which at large clock values is now itself, and a timer spins on it.
+ */
+const EPSILON = 1e-9;
 export class TokenBucket {
   private tokens: number;
   private last = -Infinity;
@@ -10,8 +16,8 @@ export class TokenBucket {
   /** Spend `n` tokens if there are that many. */
   take(now: number, n = 1): boolean {
     this.refill(now);
-    if (this.tokens < n) return false;
-    this.tokens -= n;
+    if (this.tokens < n - EPSILON) return false;
+    this.tokens = Math.max(0, this.tokens - n);
     return true;
   }
 
@@ -24,7 +30,7 @@ export class TokenBucket {
   /** When the next token will be there (now if one is). */
   nextAt(now: number): number {
     this.refill(now);
-    return this.tokens >= 1 ? now : now + ((1 - this.tokens) * 1000) / this.ratePerS;
+    return this.tokens >= 1 - EPSILON ? now : now + ((1 - this.tokens) * 1000) / this.ratePerS;
   }
 
   private refill(now: number): void {

@@ -41,6 +41,12 @@ export const enum ControlType {
   Summary = 13,
   /** "Send me the records of these nodes." */
   Pull = 14,
+  /** SWIM indirect probe: "probe `target` for me" (our own probe got no answer). */
+  PingReq = 15,
+  /** "`target` answered the probe you asked for." */
+  PingAck = 16,
+  /** SWIM member states (suspect, dead, alive again) passed on. */
+  States = 17,
 }
 
 // NodeInfo tags (3, 5 and 6 were claims, candidates and relay mode: they are in the record now).
@@ -66,6 +72,10 @@ const T_SUMMARY_COMPLETE = 4; // u8 per bucket: differing buckets whose every en
 const T_SUMMARY_ENTRY = 5; // repeatable: idLength:u8 id version:u64 state:u8
 // Pull tags.
 const T_PULL_ID = 1; // repeatable: idLength:u8 id
+// PingReq / PingAck tags.
+const T_PING_TARGET = 1; // idLength:u8 id
+// States tags.
+const T_STATE = 1; // repeatable: idLength:u8 id version:u64 state:u8 [idLength:u8 from]
 // Probe / ProbeAck tags.
 const T_PROBE_ID = 1; // u32
 const T_PROBE_SENT_AT = 2; // f64: the prober's monotonic clock, echoed back unchanged
@@ -115,6 +125,11 @@ export interface DigestEntry {
 /** Buckets a Digest may have: a power of two up to this. */
 export const MAX_DIGEST_BUCKETS = 256;
 
+/** A member state as gossip passes it on; `from`: who suspects (suspicions only: independent ones count). */
+export interface StateEntry extends DigestEntry {
+  from?: PeerId;
+}
+
 export interface Digest {
   type: 'digest';
   count: number;
@@ -146,7 +161,10 @@ export type ControlMessage =
   | { type: 'records'; records: Uint8Array[]; sync: boolean }
   | Digest
   | Summary
-  | { type: 'pull'; ids: PeerId[] };
+  | { type: 'pull'; ids: PeerId[] }
+  | { type: 'ping-req'; target: PeerId }
+  | { type: 'ping-ack'; target: PeerId }
+  | { type: 'states'; entries: StateEntry[] };
 
 export type DecodeResult = { ok: true; msg: ControlMessage } | { ok: false; error: string };
 
@@ -206,6 +224,23 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
       w.u8(ControlType.Pull);
       for (const id of msg.ids) if (isWireId(id)) w.part(T_PULL_ID, () => writeId(w, id));
       break;
+    case 'ping-req':
+    case 'ping-ack':
+      w.u8(msg.type === 'ping-req' ? ControlType.PingReq : ControlType.PingAck);
+      if (isWireId(msg.target)) w.part(T_PING_TARGET, () => writeId(w, msg.target));
+      break;
+    case 'states':
+      w.u8(ControlType.States);
+      for (const e of msg.entries) {
+        if (!isWireId(e.id) || (e.from !== undefined && !isWireId(e.from))) continue;
+        w.part(T_STATE, () => {
+          writeId(w, e.id);
+          w.u64(e.version);
+          w.u8(e.state);
+          if (e.from !== undefined) writeId(w, e.from);
+        });
+      }
+      break;
     case 'observed':
       w.u8(ControlType.Observed);
       writeEndpointPart(w, T_OBSERVED_ENDPOINT, msg.endpoint);
@@ -255,13 +290,25 @@ function isBucketCount(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && n <= MAX_DIGEST_BUCKETS && (n & (n - 1)) === 0;
 }
 
-function readDigestEntry(r: Reader): DigestEntry {
-  const id = readId(r, 'summary id');
-  const version = r.u64('summary version');
-  const state = r.u8('summary state');
-  r.done('summary entry');
+function readEntryHead(r: Reader, what: string): DigestEntry {
+  const id = readId(r, `${what} id`);
+  const version = r.u64(`${what} version`);
+  const state = r.u8(`${what} state`);
   if (state > 2) throw new DecodeError(`unknown member state ${state}`);
   return { id, version, state: state as MemberStateCode };
+}
+
+function readDigestEntry(r: Reader): DigestEntry {
+  const e = readEntryHead(r, 'summary');
+  r.done('summary entry');
+  return e;
+}
+
+function readStateEntry(r: Reader): StateEntry {
+  const e: StateEntry = readEntryHead(r, 'state');
+  if (r.pos < r.end) e.from = readId(r, 'state from');
+  r.done('state entry');
+  return e;
 }
 
 function readPeer(r: Reader): PeerInfo {
@@ -300,6 +347,7 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
   let buckets: number | undefined;
   let complete: number[] | undefined;
   const entries: DigestEntry[] = [];
+  const states: StateEntry[] = [];
 
   switch (type) {
     case ControlType.NodeInfo:
@@ -349,6 +397,20 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
           ids.push(readId(v, 'pull id'));
           v.done('pull id');
         }
+      });
+      break;
+    case ControlType.PingReq:
+    case ControlType.PingAck:
+      r.parts((tag, v) => {
+        if (tag === T_PING_TARGET) {
+          punchPeer = readId(v, 'ping target');
+          v.done('ping target');
+        }
+      });
+      break;
+    case ControlType.States:
+      r.parts((tag, v) => {
+        if (tag === T_STATE) states.push(readStateEntry(v));
       });
       break;
     case ControlType.Observed:
@@ -407,6 +469,12 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
     }
     case ControlType.Pull:
       return { type: 'pull', ids };
+    case ControlType.PingReq:
+      return { type: 'ping-req', target: need(punchPeer, 'ping target') };
+    case ControlType.PingAck:
+      return { type: 'ping-ack', target: need(punchPeer, 'ping target') };
+    case ControlType.States:
+      return { type: 'states', entries: states };
     case ControlType.Observed:
       return { type: 'observed', endpoint: need(endpoint, 'observed endpoint') };
     case ControlType.PunchRequest:
