@@ -323,3 +323,5 @@ export const MAX_PENDING_STATES = 1_024;
 export const PING_REQ_RATE_PER_S = 20;
 export const PING_REQ_BURST = 40;
 export const MAX_PENDING_PING_REQS = 64;
+/** A node that refutes a suspicion sends its new record straight to this many peers (then gossip). */
+export const REFUTE_FANOUT = 32;

@@ -72,7 +72,7 @@ import {
   DEFAULT_RELAY_BYTES_PER_S, TOO_BIG_ANSWERS_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
   MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER, MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
   MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing, DEFAULT_FULL_MESH_MAX, KEPT_CLAIMANTS_PER_PREFIX, PREFIX_USE_MS,
-  RECORD_FANOUT, FULL_MESH_HOLD_MS,
+  RECORD_FANOUT, FULL_MESH_HOLD_MS, REFUTE_FANOUT,
 } from './constants.js';
 import { DropCounters } from './drops.js';
 import { isDialable } from './endpoint-policy.js';
@@ -276,6 +276,7 @@ class MeshEngine implements Engine {
         const m = this.members.get(id);
         return m !== undefined && this.probeable(m);
       },
+      deadTargets: () => [...this.members.values()].filter((m) => m.state === 'dead' && m.entry !== null && !m.entry.record.leaving).map((m) => m.id),
       probe: (now, id) => this.probeMember(now, id),
       helpers: (id) => this.gossipPeers().filter((p) => p !== id),
       pingReq: (now, helper, target) => this.sendTo(now, helper, { type: 'ping-req', target }),
@@ -518,6 +519,7 @@ class MeshEngine implements Engine {
       this.sendObserved(rec, now);
     }
     this.prober.heard(now, id);
+    if (m.state !== 'alive') this.tellSuspect(now, m);
     // We know nobody yet: compare record tables with our first peer now, not at the next round.
     if (this.records.size <= 1) this.sync.syncWith(now, id);
     this.refreshClaims(now, m, { kind: 'claims', peer: id });
@@ -536,6 +538,7 @@ class MeshEngine implements Engine {
     }
     this.heard(rec, now);
     this.prober.heard(now, id);
+    if (rec.member.state !== 'alive') this.tellSuspect(now, rec.member);
     if (endpoint !== rec.endpoint) this.moveTo(rec, endpoint, now);
     if (arrival === rec.endpoint) rec.pathHeardMs = now;
     else this.paths.heardElsewhere(rec, arrival, now);
@@ -692,17 +695,24 @@ class MeshEngine implements Engine {
   }
 
   /** Sign-and-publish path of our own record: into our table, and out to a few peers. */
-  private publishOwn(now: number, bytes: Uint8Array): void {
+  private publishOwn(now: number, bytes: Uint8Array): RecordEntry {
     const before = this.records.get(this.localId);
     const entry = this.records.setOwn(bytes);
     this.sync.changed(this.localId, before ? { version: before.version, state: 0 } : null, { version: entry.version, state: 0 });
     this.sync.spread(now, [entry], null);
+    return entry;
   }
 
-  /** The mesh holds a record of ours at `version` (an earlier run's, or says we are suspect or dead): sign past it. */
+  /**
+   * The mesh holds a record of ours at `version` (an earlier run's, or says we are suspect or
+   * dead): sign past it. The new record goes to every peer we may gossip with (up to
+   * REFUTE_FANOUT), not just a few: whoever suspects us must hear it before its suspicion runs
+   * out, and refutations are rare.
+   */
   private ownSeen(now: number, version: number): void {
     if (!this.started || this.departure.leaving || !this.info.supersede(version)) return;
-    this.publishOwn(now, this.info.claimsChanged(now));
+    const entry = this.publishOwn(now, this.info.claimsChanged(now));
+    for (const id of this.gossipPeers().slice(0, REFUTE_FANOUT)) this.sendTo(now, id, { type: 'records', records: [entry.bytes], sync: false });
     for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
     this.deadlineDirty = true;
   }
@@ -782,10 +792,11 @@ class MeshEngine implements Engine {
   private memberStateChanged(now: number, m: Member, before: MemberState): void {
     const applied = m.appliedVersion >= 0;
     if (m.state === 'dead') {
-      this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason: 'failed', silentSinceMs: before === 'suspect' ? m.suspectedAtMs : now });
+      const reason: PeerDownReason = m.entry?.record.leaving ? 'leave' : 'failed';
+      this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason, silentSinceMs: before === 'suspect' ? m.suspectedAtMs : now });
       if (applied && m.appliedVersion < 0) {
-        this.emit({ type: 'peer-down', peer: m.id, reason: 'failed', silentMs: before === 'suspect' ? now - m.suspectedAtMs : 0 });
-        this.noteHaEvent(now, { event: 'peer-down', peer: m.id, reason: 'failed' });
+        this.emit({ type: 'peer-down', peer: m.id, reason, silentMs: before === 'suspect' ? now - m.suspectedAtMs : 0 });
+        this.noteHaEvent(now, { event: 'peer-down', peer: m.id, reason });
       }
     } else {
       this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
@@ -930,6 +941,11 @@ class MeshEngine implements Engine {
   private statesHeard(now: number, entries: readonly StateEntry[], from: PeerId): void {
     const news: StateEntry[] = [];
     for (const e of entries) {
+      // It holds us suspect or dead at a version we already signed past: it is behind, show it.
+      if (e.id === this.localId && e.state !== 0 && e.version < (this.records.get(this.localId)?.version ?? 0)) {
+        this.sendTo(now, from, { type: 'records', records: [this.records.get(this.localId)!.bytes], sync: true });
+        continue;
+      }
       const n = this.members.heard(now, e, from, (id) => this.sendTo(now, from, { type: 'pull', ids: [id] }));
       if (n !== null) news.push(n);
     }
@@ -953,6 +969,16 @@ class MeshEngine implements Engine {
     for (const e of entries) {
       if (e.state !== 0 && e.id !== from && this.channel.isEstablished(e.id)) this.sendTo(now, e.id, { type: 'states', entries: [e] });
     }
+  }
+
+  /**
+   * We hear from a member we hold suspect or dead: tell it (once per version), so it refutes
+   * (Lifeguard's buddy system); its new record reaches us among the first.
+   */
+  private tellSuspect(now: number, m: Member): void {
+    if (m.entry === null || m.toldVersion === m.entry.version) return;
+    m.toldVersion = m.entry.version;
+    this.sendTo(now, m.id, { type: 'states', entries: [{ id: m.id, version: m.entry.version, state: STATE_CODES[m.state] }] });
   }
 
   /** Members SWIM probes: alive or suspect, with a record, and no kept session of ours. */
@@ -1172,7 +1198,7 @@ class MeshEngine implements Engine {
     const t = this.timing;
     let next = this.grave.deadline();
     if (this.departure.leaving) {
-      for (const rec of this.peers.values()) next = Math.min(next, rec.lastHeardMs + t.peerTimeoutMs);
+      for (const rec of this.peers.values()) if (rec.kept) next = Math.min(next, rec.lastHeardMs + t.peerTimeoutMs);
       return Math.min(next, this.departure.deadline());
     }
     next = Math.min(next, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow));

@@ -44,6 +44,8 @@ export interface Member {
   confirmedVersion: number;
   /** Since when we want a session with it and have none (null: not wanted, or we have one). */
   wantedSinceMs: number | null;
+  /** The version at which we last told it that we hold it suspect or dead (-1: never). */
+  toldVersion: number;
   // What we applied of its record (claims in the claim table)
   appliedVersion: number;
   bootTimeMs: number | null;
@@ -104,7 +106,7 @@ export class Members {
     if (!m) {
       m = {
         id, entry: null, state: 'alive', suspectedAtMs: 0, suspecters: [], deadUntilMs: 0,
-        down: false, blockedUpTo: -1, confirmedVersion: -1, wantedSinceMs: null,
+        down: false, blockedUpTo: -1, confirmedVersion: -1, wantedSinceMs: null, toldVersion: -1,
         appliedVersion: -1, bootTimeMs: null, rankBootTimeMs: null, claims: [], sources: new PrefixTrie<true>(),
         deniedClaims: [], reportedDenials: new Set(),
       };

@@ -21,6 +21,12 @@ import type { PeerId, Rng } from './types.js';
 
 /** Our probing slows down at most this many times while our own probes keep failing. */
 export const MAX_HEALTH_MULT = 4;
+/**
+ * Every this many periods, one member we hold dead is probed instead: if it answers, it was
+ * cut off, not dead (a healed partition), and learns it must refute. memberlist relies on
+ * configured seeds alone for that; seeds may all be on one side.
+ */
+export const DEAD_PROBE_PERIODS = 10;
 
 export interface ProbeHost {
   readonly rng: Rng;
@@ -28,6 +34,8 @@ export interface ProbeHost {
   probeTargets(): PeerId[];
   /** Is `id` still one to probe? */
   probeable(id: PeerId): boolean;
+  /** Members declared dead whose records we still hold (one is probed now and then). */
+  deadTargets(): PeerId[];
   /** Probe `id` directly: over its session, or by shaking hands with it. */
   probe(now: number, id: PeerId): void;
   /** Members that can probe `id` for us (a session, not suspect, not `id`). */
@@ -55,6 +63,9 @@ interface Help {
 export class Prober {
   private order: PeerId[] = [];
   private at = 0;
+  /** Members we just suspected: probed once more before the round-robin goes on. */
+  private again: PeerId[] = [];
+  private sinceDeadProbe = 0;
   private current: Probe | null = null;
   private nextAtMs = -Infinity;
   /** Probes we run for others: target -> who asked, and until when. */
@@ -124,6 +135,7 @@ export class Prober {
           this.stats.failed++;
           this.health = Math.min(MAX_HEALTH_MULT - 1, this.health + 1);
           this.host.failed(now, c.id);
+          if (this.again.length < INDIRECT_PROBES) this.again.push(c.id);
         }
       }
     }
@@ -151,6 +163,17 @@ export class Prober {
 
   /** The next member in our shuffled round-robin order (a new shuffle once it is used up). */
   private nextTarget(): PeerId | null {
+    // A member we just suspected once more: if it answers now, it learns of the suspicion
+    // from us (engine: tellSuspect) and refutes it to us.
+    while (this.again.length > 0) {
+      const id = this.again.shift()!;
+      if (this.host.probeable(id)) return id;
+    }
+    if (++this.sinceDeadProbe >= DEAD_PROBE_PERIODS) {
+      this.sinceDeadProbe = 0;
+      const dead = this.pick(this.host.deadTargets(), 1)[0];
+      if (dead !== undefined) return dead;
+    }
     for (let pass = 0; pass < 2; pass++) {
       while (this.at < this.order.length) {
         const id = this.order[this.at++]!;
