@@ -646,6 +646,7 @@ class MeshEngine implements Engine {
   private fromGone(now: number, id: PeerId, kind: MsgKind, payload: Uint8Array): void {
     // Its session lives on briefly (to acknowledge Leave retransmits); its data is not wanted.
     if (kind === MsgKind.Data) return this.drop('unknown-session', now, 'data from a peer that left');
+    if (kind === MsgKind.Relay || kind === MsgKind.Relayed) return this.drop('relay-denied', now, 'relay message from a peer that left');
     if (kind !== MsgKind.Control) return;
     const res = decodeControl(payload);
     if (!res.ok) return this.drop('control', now, res.error);

@@ -240,8 +240,9 @@ export class Members {
   suspicionDeadline(m: Member): number {
     const min = Math.max(2, Math.log10(this.liveCount)) * this.periodMs;
     const max = SUSPICION_MAX_MULT * min;
-    const confirmations = Math.min(SUSPICION_CONFIRMATIONS, m.suspecters.length - 1);
-    const timeout = Math.max(min, max - (max - min) * Math.log(confirmations + 1) / Math.log(SUSPICION_CONFIRMATIONS + 1));
+    const confirmations = Math.max(0, m.suspecters.length - 1);
+    const share = confirmations >= SUSPICION_CONFIRMATIONS ? 1 : Math.log(confirmations + 1) / Math.log(SUSPICION_CONFIRMATIONS + 1);
+    const timeout = max - (max - min) * share;
     return m.suspectedAtMs + timeout;
   }
 
