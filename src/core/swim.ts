@@ -88,7 +88,8 @@ export class Prober {
       c.answered = true;
       this.health = Math.max(0, this.health - 1);
     }
-    const help = this.helping.get(id);
+    // called for every packet (data included): no map lookup unless we probe for someone
+    const help = this.helping.size === 0 ? undefined : this.helping.get(id);
     if (help) {
       this.helping.delete(id);
       for (const r of help.requesters) this.host.pingAck(now, r, id);

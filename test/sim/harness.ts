@@ -622,6 +622,26 @@ export function expectedClaimant(sim: Sim, ip: string): string | null {
 }
 
 /**
+ * Run the simulator in steps of `stepMs` until `pred()` holds (checked before each step) or
+ * `maxMs` passed: the time it took, or null. Cheaper than runUntilTrue for a predicate that
+ * reads every node (it is not checked after every single event).
+ */
+export function pollUntil(sim: Sim, pred: () => boolean, maxMs: number, stepMs = 20): number | null {
+  const t0 = sim.now;
+  while (sim.now - t0 <= maxMs) {
+    if (pred()) return sim.now - t0;
+    sim.run(stepMs);
+  }
+  return null;
+}
+
+/** Does every running node route `ip` to the node named `want` (null: to nobody)? `want` itself may deliver it. */
+export function routedByAll(sim: Sim, ip: string, want: string | null): boolean {
+  const addr = parseIPv4(ip)!;
+  return sim.live().every((n) => sim.nameOf(n.engine!.routeFor(addr)) === want || (want !== null && n.name === want));
+}
+
+/**
  * Run `fn` with `seed`; on failure the error names the seed, the replay command and the
  * simulator's last events. SIM_SEED in the environment overrides the seed.
  */

@@ -4,8 +4,7 @@
 // node shorter than a suspicion is not declared dead, a healed partition merges, a restart is
 // taken back, and loss never moves a prefix in use.
 import { describe, expect, it } from 'vitest';
-import { parseIPv4 } from '../../src/wire/addr.js';
-import { runSeeded, Sim } from './harness.js';
+import { pollUntil, routedByAll, runSeeded, Sim } from './harness.js';
 
 const N = 16;
 const VIP = '10.0.0.1';
@@ -20,25 +19,11 @@ function mesh(seed: number, link: { loss?: number } = {}): Sim {
     });
   }
   for (let i = 0; i < N; i++) sim.at(i * 10, () => sim.start(`n${i}`));
-  expect(poll(sim, () => sim.all.every((x) => routedBy(sim, x.spec.ip, x.name)), 20_000)).not.toBeNull();
+  expect(pollUntil(sim, () => sim.all.every((x) => routedByAll(sim, x.spec.ip, x.name)), 20_000)).not.toBeNull();
   sim.run(5_000);
   return sim;
 }
 
-/** Does every running node (but `name` itself) route `ip` to `want`? */
-function routedBy(sim: Sim, ip: string, want: string | null): boolean {
-  const addr = parseIPv4(ip)!;
-  return sim.live().every((n) => sim.nameOf(n.engine!.routeFor(addr)) === want || (want !== null && n.name === want));
-}
-
-function poll(sim: Sim, pred: () => boolean, maxMs: number, stepMs = 20): number | null {
-  const t0 = sim.now;
-  while (sim.now - t0 <= maxMs) {
-    if (pred()) return sim.now - t0;
-    sim.run(stepMs);
-  }
-  return null;
-}
 
 const failed = (sim: Sim, after = 0) => sim.events((e) => e.t > after && e.event.type === 'peer-down' && e.event.reason === 'failed');
 
@@ -60,20 +45,20 @@ describe(`a mesh past full-mesh-max (${N} nodes)`, () => {
     runSeeded('members stop crash restart', 1402, (seed) => {
       const sim = mesh(seed);
       sim.stop('n5');
-      const stopMs = poll(sim, () => routedBy(sim, ipOf(5), null), 5_000, 5);
+      const stopMs = pollUntil(sim, () => routedByAll(sim, ipOf(5), null), 5_000, 5);
       console.log(`stop known everywhere after ${stopMs} ms`);
       expect(stopMs).not.toBeNull();
       expect(stopMs!).toBeLessThan(500);
       expect(failed(sim)).toEqual([]); // a stop is a leave, not a failure
       const t0 = sim.now;
       sim.crash('n7');
-      const crashMs = poll(sim, () => routedBy(sim, ipOf(7), null), 20_000, 20);
+      const crashMs = pollUntil(sim, () => routedByAll(sim, ipOf(7), null), 20_000, 20);
       console.log(`crash known everywhere after ${crashMs} ms`);
       expect(crashMs).not.toBeNull();
       expect(crashMs!).toBeLessThan(10_000);
       expect(failed(sim, t0).every((e) => (e.event as { peer: string }).peer === sim.node('n7').id)).toBe(true);
       sim.start('n7');
-      expect(poll(sim, () => routedBy(sim, ipOf(7), 'n7'), 10_000)).not.toBeNull();
+      expect(pollUntil(sim, () => routedByAll(sim, ipOf(7), 'n7'), 10_000)).not.toBeNull();
     }));
 
   it('a node stalled for less than a suspicion is not declared dead', () =>
@@ -83,7 +68,7 @@ describe(`a mesh past full-mesh-max (${N} nodes)`, () => {
       sim.freeze('n9', 1_000);
       sim.run(15_000);
       expect(failed(sim, t0)).toEqual([]);
-      expect(routedBy(sim, ipOf(9), 'n9')).toBe(true);
+      expect(routedByAll(sim, ipOf(9), 'n9')).toBe(true);
     }));
 
   it('a healed partition merges: every node routes every node again', () =>
@@ -93,11 +78,11 @@ describe(`a mesh past full-mesh-max (${N} nodes)`, () => {
       const rest = sim.all.filter((_, i) => i % 2 === 0).map((x) => x.endpoint);
       sim.net.partition(side, rest);
       // each side finds the other dead
-      const splitMs = poll(sim, () => sim.all.every((x, i) => sim.all.every((y, j) => (i % 2 === j % 2) === (sim.routeOf(x.name, y.spec.ip) === y.name))), 30_000, 100);
+      const splitMs = pollUntil(sim, () => sim.all.every((x, i) => sim.all.every((y, j) => (i % 2 === j % 2) === (sim.routeOf(x.name, y.spec.ip) === y.name))), 30_000, 100);
       console.log(`partition: each side routes only its own after ${splitMs} ms`);
       expect(splitMs).not.toBeNull();
       sim.net.heal();
-      const mergeMs = poll(sim, () => sim.all.every((x) => routedBy(sim, x.spec.ip, x.name)), 60_000, 100);
+      const mergeMs = pollUntil(sim, () => sim.all.every((x) => routedByAll(sim, x.spec.ip, x.name)), 60_000, 100);
       console.log(`partition healed: every route back after ${mergeMs} ms`);
       expect(mergeMs).not.toBeNull();
     }));
@@ -114,6 +99,6 @@ describe(`a mesh past full-mesh-max (${N} nodes)`, () => {
       expect(ping.replies.length).toBeGreaterThan(0.5 * ping.seq);
       console.log(`60 s of 20 % loss: ${failed(sim, t0).length} members wrongly declared dead by some node (and taken back)`);
       sim.net.setProfile({ loss: 0 });
-      expect(poll(sim, () => sim.all.every((x) => routedBy(sim, x.spec.ip, x.name)), 10_000, 100)).not.toBeNull();
+      expect(pollUntil(sim, () => sim.all.every((x) => routedByAll(sim, x.spec.ip, x.name)), 10_000, 100)).not.toBeNull();
     }));
 });

@@ -7,8 +7,7 @@
 // still fails over within the peer timeout.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_KEEPALIVE_MS, DEFAULT_PEER_TIMEOUT_MS } from '../../src/core/constants.js';
-import { parseIPv4 } from '../../src/wire/addr.js';
-import { runSeeded, Sim, type NodeSpec } from './harness.js';
+import { pollUntil, routedByAll, runSeeded, Sim, type NodeSpec } from './harness.js';
 
 const N = Number(process.env['SIM_SCALE_NODES'] ?? 100);
 const VIP = '10.0.0.1';
@@ -19,27 +18,12 @@ function spec(sim: Sim, i: number): NodeSpec {
   return { name: `n${i}`, ip: ipOf(i), seeds, ...(i === 1 || i === 2 ? { claims: [`${VIP}/32`] } : {}) };
 }
 
-/** Does every running node (but `except`) route `ip` to `want`? */
-function everyoneRoutes(sim: Sim, ip: string, want: string | null, except?: string): boolean {
-  const addr = parseIPv4(ip)!;
-  return sim.live().every((n) => n.name === except || sim.nameOf(n.engine!.routeFor(addr)) === want);
-}
-
-/** Poll `pred` every `stepMs` for at most `maxMs`; the time it took, or null. */
-function timeUntil(sim: Sim, pred: () => boolean, maxMs: number, stepMs = 50): number | null {
-  const t0 = sim.now;
-  while (sim.now - t0 <= maxMs) {
-    if (pred()) return sim.now - t0;
-    sim.run(stepMs);
-  }
-  return null;
-}
 
 function started(seed: number): Sim {
   const sim = new Sim({ seed, keepaliveMs: DEFAULT_KEEPALIVE_MS, peerTimeoutMs: DEFAULT_PEER_TIMEOUT_MS });
   for (let i = 0; i < N; i++) sim.add(spec(sim, i));
   for (let i = 0; i < N; i++) sim.at(i * 20, () => sim.start(`n${i}`));
-  const converged = timeUntil(sim, () => sim.live().length === N && sim.all.every((x) => everyoneRoutes(sim, x.spec.ip, x.name)), 60_000, 500);
+  const converged = pollUntil(sim, () => sim.live().length === N && sim.all.every((x) => routedByAll(sim, x.spec.ip, x.name)), 60_000, 500);
   expect(converged, 'every node routes every node\'s address').not.toBeNull();
   console.log(`${N} nodes: every node knows every other ${(sim.now / 1000).toFixed(1)} s after the first start (${(N * 20 / 1000).toFixed(1)} s of starts)`);
   return sim;
@@ -77,7 +61,7 @@ describe(`membership at ${N} nodes (default settings)`, () => {
       // a join: its address routed by everyone
       const joiner = sim.add({ name: 'new', ip: '10.2.0.1', seeds: ['n0', 'n5'] })[0]!;
       sim.start(joiner.name);
-      const joinMs = timeUntil(sim, () => everyoneRoutes(sim, '10.2.0.1', 'new'), 20_000, 20);
+      const joinMs = pollUntil(sim, () => routedByAll(sim, '10.2.0.1', 'new'), 20_000, 20);
       console.log(`join known everywhere after ${joinMs} ms`);
       expect(joinMs).not.toBeNull();
       expect(joinMs!).toBeLessThanOrEqual(5_000);
@@ -85,7 +69,7 @@ describe(`membership at ${N} nodes (default settings)`, () => {
       // a crash: its address routed by nobody
       sim.run(5_000);
       sim.crash(`n${N >> 1}`);
-      const crashMs = timeUntil(sim, () => everyoneRoutes(sim, ipOf(N >> 1), null), 30_000, 50);
+      const crashMs = pollUntil(sim, () => routedByAll(sim, ipOf(N >> 1), null), 30_000, 50);
       console.log(`crash known everywhere after ${crashMs} ms`);
       expect(crashMs).not.toBeNull();
       expect(crashMs!).toBeLessThanOrEqual(10_000);
