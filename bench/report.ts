@@ -1,4 +1,5 @@
 // Markdown tables for the terminal and bench/RESULTS.md.
+import type { MeshScaleResult, Spread } from './mesh-scale.js';
 import { summarize, type FailoverResult } from './failover.js';
 import { WATCHED_LINKS, candidateSettings, falseFailoverCount, fastestClean, type SweepRow } from './failover-sweep.js';
 import type { FloodRow } from './flood.js';
@@ -129,4 +130,22 @@ export function pathsTables(r: PathsResult): string {
   ]);
   const errors = r.errors.length ? `\n\nErrors: ${r.errors.join('; ')}` : '';
   return `${figures}\n\n${times}${errors}`;
+}
+
+export function meshScaleTable(r: MeshScaleResult): string {
+  const n = r.plan.nodes;
+  const fmt = (v: Spread | undefined, digits: number) => (v ? `${v.median.toFixed(digits)} (max ${v.max.toFixed(digits)})` : '–');
+  const sw = r.switchMs;
+  const rows = [
+    ['nodes', String(n)],
+    ['last start → full mesh (ms)', r.convergeMs === null ? `not converged (fewest peers ${r.minPeers}/${n - 1})` : String(r.convergeMs)],
+    ['idle UDP datagrams/s per node, median (max)', fmt(r.idleDatagramsPerS, 1)],
+    ['idle bytes/s per node, median (max)', fmt(r.idleBytesPerS, 0)],
+    ['idle CPU % of a core per node, median (max)', fmt(r.idleCpuPct, 1)],
+    ['RSS MB per node, median (max)', fmt(r.rssMb, 0)],
+    ['kill -9 of the VIP holder → others switched', `${sw.length}/${r.switchExpected}`],
+    ['… switch time ms: median / max', sw.length ? `${sw[Math.floor((sw.length - 1) / 2)]} / ${sw[sw.length - 1]}` : '–'],
+  ];
+  if (r.errors.length) rows.push(['errors', r.errors.join('; ')]);
+  return table(['Mesh scale (real processes)', 'value'], rows);
 }

@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only NAME,...]`: throughput of hacloud against the
 // underlay and wireguard-go, tinc and nebula, then the failover benchmark, the failover sweep (full mode
-// only), the handshake-flood benchmark and the paths benchmark (punched vs relayed, NAT lab); prints the tables
+// only), the handshake-flood benchmark, the paths benchmark (punched vs relayed, NAT lab) and the mesh scale
+// benchmark (N real nodes: convergence, idle traffic, VIP failover everywhere); prints the tables
 // and records them in bench/RESULTS.md. Root only (network namespaces). Every row runs in
 // its own namespaces, torn down afterwards, also on failure and Ctrl-C; the whole run is
 // bounded by a time budget.
@@ -12,8 +13,9 @@ import { FAST_SETTINGS, GUIDE_SETTINGS, measureFailover, type FailoverPlan, type
 import { WATCHED_LINKS, measureSweep, type SweepPlan, type SweepRow } from './failover-sweep.js';
 import { measureFlood, type FloodRow } from './flood.js';
 import { FLOOD_PLAN, type FloodPlan } from './flood-scenario.js';
-import { failoverTable, floodTable, pathsTables, ratioTable, sweepTable, throughputTable } from './report.js';
+import { failoverTable, floodTable, meshScaleTable, pathsTables, ratioTable, sweepTable, throughputTable } from './report.js';
 import { measurePaths, type PathsPlan, type PathsResult } from './paths.js';
+import { measureMeshScale, type MeshScalePlan, type MeshScaleResult } from './mesh-scale.js';
 import { machineLine, recordResults } from './results.js';
 import { cleanupAll } from './scratch.js';
 import { measureRow, type RowResult, type ThroughputSettings } from './throughput.js';
@@ -31,6 +33,7 @@ interface Mode {
   sweep: SweepPlan | null;
   flood: FloodPlan[];
   paths: PathsPlan;
+  meshScale: MeshScalePlan;
   /** Measurements stop starting after this long; then a hard stop a minute later. */
   budgetMs: number;
 }
@@ -45,7 +48,8 @@ const QUICK: Mode = {
   sweep: null,
   flood: [{ ...FLOOD_PLAN, joins: 3, pingSeconds: 10 }],
   paths: { starts: 3, breaks: 2, iperfSeconds: 3, pingCount: 10 },
-  budgetMs: 170_000,
+  meshScale: { nodes: 10, idleSeconds: 5, convergeTimeoutMs: 60_000, failoverTimeoutMs: 15_000 },
+  budgetMs: 200_000,
 };
 
 const FULL: Mode = {
@@ -64,6 +68,7 @@ const FULL: Mode = {
   },
   flood: [{ ...FLOOD_PLAN, joins: 5, pingSeconds: 20 }, { ...FLOOD_PLAN, mode: 'key', joins: 5, pingSeconds: 20 }],
   paths: { starts: 5, breaks: 5, iperfSeconds: 10, pingCount: 20 },
+  meshScale: { nodes: 40, idleSeconds: 20, convergeTimeoutMs: 180_000, failoverTimeoutMs: 30_000 },
   // about 13 minutes of it are the failover sweep
   budgetMs: 55 * 60_000,
 };
@@ -162,6 +167,17 @@ async function main(): Promise<number> {
     log(`paths took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
+  let mesh: MeshScaleResult | null = null;
+  if (selected('mesh-scale')) {
+    const t0 = Date.now();
+    if (Date.now() > deadline) log('mesh-scale: skipped: time budget used up');
+    else {
+      mesh = await measureMeshScale(mode.meshScale, log);
+      for (const e of mesh.errors) log(`mesh-scale: error: ${e}`);
+    }
+    log(`mesh-scale took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
   const when = new Date().toISOString().replace('T', ' ').slice(0, 16);
   const parts = [`## ${when} UTC · ${mode.name}`, '', `Machine: ${machineLine()}. ${describeMode(mode)}.`, ''];
   if (rows.length > 0) {
@@ -216,6 +232,18 @@ async function main(): Promise<number> {
       `tunnel address. Punched: ${paths.plan.starts} starts of a and c, each on fresh ports (no open mapping left), from the later`,
       "\"listening\" log line to both nodes' status showing the direct path (polled every 50 ms). Break: pings a→c every 20 ms,",
       'from the drop rule going in to the first one answered through p; heal: from the rule going out to direct both ways.',
+      '',
+    );
+  }
+  if (mesh) {
+    parts.push(
+      meshScaleTable(mesh),
+      '',
+      `Mesh scale: ${mesh.plan.nodes} hacloud nodes in namespaces on one bridge, default timings (keepalive 0.5 s, peer timeout 3 s),`,
+      'password mode, each claiming its own /32 and n00, n01 also a shared VIP, all with `-c n00 -c n01`. Converged: every node',
+      "has a session with every other and an active route for every claim (status polled every second). Idle: each namespace's",
+      `UDP datagrams and eth0 bytes sent over ${mesh.plan.idleSeconds} s with no data flowing (all of it hacloud's control traffic), and each`,
+      "node's CPU and RSS. VIP failover: kill -9 of the VIP's holder, then each other node's own \"route ... ->\" log line.",
       '',
     );
   }

@@ -75,9 +75,15 @@ export class PathManager {
   heardElsewhere(rec: PeerRecord, arrival: PathKey, now: number): void {
     const c = this.candidate(rec, arrival);
     c.lastHeardMs = now;
-    // Direct: the channel roams onto it when it should (this is an older session's packet).
-    if (!isRelayKey(arrival) || !this.relayUsable(relayVia(arrival), rec.id)) return;
     const silent = now - rec.pathHeardMs >= this.host.timing.suspectAfterMs;
+    if (!isRelayKey(arrival)) {
+      // The channel roams onto a direct path with the peer's data and keepalives; a control
+      // message (a probe or its answer) moves us only off a relay (direct beats relay) or off
+      // a path gone silent. Two working direct paths (IPv4 and IPv6) keep the one in use.
+      if (isRelayKey(rec.endpoint) || silent) this.host.switchPath(rec, arrival, now);
+      return;
+    }
+    if (!this.relayUsable(relayVia(arrival), rec.id)) return;
     const follow = isRelayKey(rec.endpoint) && this.host.localId > rec.id;
     if (silent || follow) this.host.switchPath(rec, arrival, now);
   }

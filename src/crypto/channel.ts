@@ -368,16 +368,22 @@ export class SecureChannel implements Channel {
     if (n < 0) return this.drop('auth');
     s.replay.accept(counter);
     this.accounted = true;
-    this.authenticated(now, s, from);
+    this.authenticated(now, s, from, d[2]!);
     if (this.rxView.length !== n) this.rxView = this.rxBuf.subarray(0, n);
     this.sink.onMessage(now, s.peer.id, s.peer.endpoint, d[2]! as MsgKind, this.rxView, from);
   }
 
   /** A packet authenticated on `s`: roaming, confirmation, promotion of a pending session. */
-  private authenticated(now: number, s: Session, from: Endpoint): void {
+  private authenticated(now: number, s: Session, from: Endpoint, kind: number): void {
     const p = s.peer;
-    // Roaming onto a direct path only; relay paths are the mesh's choice (setPath).
-    if (p.endpoint !== from && (s === p.current || s === p.pending) && !isRelayKey(from)) p.endpoint = from;
+    // Roaming onto a direct path, on what a peer sends on its own active path only (data,
+    // keepalives, relay frames). Control messages may come on purpose on another path (probes
+    // of candidate paths and their answers): roaming on them made dual-stack peers flip
+    // between their IPv4 and IPv6 paths on every probe. The mesh decides on those (setPath),
+    // as it does for relay paths.
+    if (p.endpoint !== from && kind !== MsgKind.Control && (s === p.current || s === p.pending) && !isRelayKey(from)) {
+      p.endpoint = from;
+    }
     if (s.confirmed) return;
     s.confirmed = true;
     s.confirmedAt = now;

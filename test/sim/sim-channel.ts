@@ -15,7 +15,7 @@
 // process is delivered after the new one is known.
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { isRelayKey } from '../../src/core/path.js';
-import type { Endpoint, MsgKind, PeerId } from '../../src/core/types.js';
+import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
 import type { SimRng } from './rng.js';
 import { nameFromKey, nameKey } from './name-keys.js';
 
@@ -125,8 +125,10 @@ export class SimChannel implements Channel {
       if (type === DATA && d.length < 6) return this.sink.onDrop('malformed', from);
       const s = this.sessions.get(readU32(d, 1));
       if (!s) return this.sink.onDrop('unknown-session', from);
-      // like the real channel: roam onto direct paths only; relay paths are the mesh's choice
-      if (!s.confirmed || !isRelayKey(from)) s.endpoint = from;
+      // like the real channel: roam onto direct paths only, never on control messages (probes
+      // may come on another path on purpose); relay paths and those are the mesh's choice
+      const control = type === DATA && d[5] === MsgKind.Control;
+      if (!s.confirmed || (!isRelayKey(from) && !control)) s.endpoint = from;
       if (!s.confirmed) {
         s.confirmed = true;
         if (this.promote(s)) this.sink.onEstablished(now, s.peer, from);

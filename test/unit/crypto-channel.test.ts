@@ -7,6 +7,7 @@ import {
 import { Net, PSK, SeededRng, pair, text, type Packet, type TestNode } from './crypto-harness.js';
 
 const DATA = 0 as MsgKind;
+const CONTROL = 2 as MsgKind;
 
 function sendText(net: Net, from: TestNode, to: TestNode, s: string): boolean {
   return from.channel.send(net.now, to.id, DATA, text(s));
@@ -452,6 +453,21 @@ describe('SecureChannel transport', () => {
     expect(sendText(net, b, a, 'found you')).toBe(true);
     net.advance(10);
     expect(a.dataPayloads(b.id)).toContain('found you');
+  });
+
+  it('does not roam on a control message from another address (a probe of another path), only on data', () => {
+    const { net, a, b } = established(49);
+    const home = a.endpoint;
+    // a's second address (dual stack): it sends a probe there on purpose
+    const other = '[2001:db8::7]:3210';
+    net.nodes.set(other, a);
+    a.endpoint = other;
+    expect(a.channel.send(net.now, b.id, CONTROL, text('probe via another path'))).toBe(true);
+    net.advance(10);
+    expect(b.received.at(-1)!.endpoint).toBe(home); // b keeps sending where it did
+    expect(sendText(net, a, b, 'data from the other address')).toBe(true);
+    net.advance(10);
+    expect(b.received.at(-1)!.endpoint).toBe(other); // data: a really moved
   });
 
   it('re-handshakes after the peer restarted and tells the mesh', () => {
