@@ -270,6 +270,16 @@ export const MAX_RECORD_BYTES = 4_096;
 export const RECORD_VERSIONS_PER_MS = 1_024;
 /** Records whose signature failed, remembered so a repeat is dropped without checking again. */
 export const MAX_FAILED_RECORDS = 64;
+/**
+ * Record signature checks (about 140 us each) a second, and a burst that covers a whole table
+ * twice (a join): a member sending bogus records cannot take more than a share of a core.
+ * Beyond, records are dropped unchecked ('gossip-limit'); anti-entropy brings them again.
+ */
+export const RECORD_CHECKS_PER_S = 2_000;
+export const RECORD_CHECK_BURST = 8_192;
+/** Member states read per States message, entries per Summary ('gossip-limit' beyond). */
+export const MAX_STATES_PER_MESSAGE = 64;
+export const MAX_SUMMARY_ENTRIES = 256;
 /** A record that is new to us goes on to this many random peers (gossip push; then anti-entropy). */
 export const RECORD_FANOUT = 3;
 /** One anti-entropy round (digest exchange with one random peer) this often, jittered ±25 %. */

@@ -72,7 +72,7 @@ import {
   DEFAULT_RELAY_BYTES_PER_S, TOO_BIG_ANSWERS_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
   MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER, MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
   MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing, DEFAULT_FULL_MESH_MAX, KEPT_CLAIMANTS_PER_PREFIX, PREFIX_USE_MS,
-  RECORD_FANOUT, FULL_MESH_HOLD_MS, REFUTE_FANOUT,
+  RECORD_FANOUT, FULL_MESH_HOLD_MS, REFUTE_FANOUT, MAX_STATES_PER_MESSAGE, MAX_PULL_IDS,
 } from './constants.js';
 import { DropCounters } from './drops.js';
 import { isDialable } from './endpoint-policy.js';
@@ -659,7 +659,7 @@ class MeshEngine implements Engine {
   }
 
   private applyNodeInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
-    const offered = this.records.offer(msg.record);
+    const offered = this.records.offer(msg.record, now);
     if (offered.kind === 'dropped') return this.ackInfo(rec, now, msg); // counted; acknowledged, or it would repeat it forever
     if (offered.kind === 'own' || offered.entry.id !== rec.id) {
       this.drop('record', now, 'a NodeInfo with another node\'s record');
@@ -722,7 +722,9 @@ class MeshEngine implements Engine {
   private forgetRecord(id: PeerId): void {
     this.records.remove(id);
     const m = this.members.get(id);
-    if (m && !this.peers.has(id)) this.members.drop(m);
+    if (!m) return;
+    if (m.appliedVersion >= 0) this.withdrawMember(this.lastNow, m, { kind: 'claims', peer: id });
+    if (!this.peers.has(id)) this.members.drop(m);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -876,7 +878,12 @@ class MeshEngine implements Engine {
     }
     this.keptIds = want;
     for (const rec of this.peers.values()) this.setKept(rec, now, this.fullMesh || want.has(rec.id));
-    for (const id of want) if (!this.peers.has(id)) this.wantSession(now, id);
+    for (const id of want) {
+      if (this.peers.has(id)) continue;
+      const m = this.members.get(id);
+      if (m?.wantedSinceMs != null && m.entry !== null) this.learnRecord(now, m.entry.record); // dial on
+      else this.wantSession(now, id);
+    }
     for (const m of this.members.values()) {
       if (m.wantedSinceMs === null) continue;
       if (this.peers.has(m.id) || !want.has(m.id)) {
@@ -910,15 +917,17 @@ class MeshEngine implements Engine {
     this.info.markDirty();
   }
 
-  /** We need a session with `id` (traffic for its prefix, or it is kept): dial it. */
+  /**
+   * We need a session with `id` (traffic for its prefix, or it is kept): dial it. Called for
+   * every packet that finds no session, so it does nothing more while the dial is on
+   * (refreshKept dials again once a second while it is wanted).
+   */
   private wantSession(now: number, id: PeerId): void {
     const m = this.members.get(id);
-    if (!m || m.entry === null || this.peers.has(id)) return;
-    if (m.wantedSinceMs === null) {
-      m.wantedSinceMs = now;
-      this.nextKeepAtMs = Math.min(this.nextKeepAtMs, now + this.timing.peerTimeoutMs);
-      this.deadlineDirty = true;
-    }
+    if (!m || m.entry === null || m.wantedSinceMs !== null || this.peers.has(id)) return;
+    m.wantedSinceMs = now;
+    this.nextKeepAtMs = Math.min(this.nextKeepAtMs, now + this.timing.peerTimeoutMs);
+    this.deadlineDirty = true;
     this.learnRecord(now, m.entry.record);
   }
 
@@ -941,15 +950,21 @@ class MeshEngine implements Engine {
   /** Member states from `from` (a States message, or a Summary): what is news goes on. */
   private statesHeard(now: number, entries: readonly StateEntry[], from: PeerId): void {
     const news: StateEntry[] = [];
-    for (const e of entries) {
+    const pulls: PeerId[] = [];
+    if (entries.length > MAX_STATES_PER_MESSAGE) {
+      this.drop('gossip-limit', now, `${entries.length - MAX_STATES_PER_MESSAGE} member states over ${MAX_STATES_PER_MESSAGE}`, entries.length - MAX_STATES_PER_MESSAGE);
+    }
+    for (let i = 0; i < entries.length && i < MAX_STATES_PER_MESSAGE; i++) {
+      const e = entries[i]!;
       // It holds us suspect or dead at a version we already signed past: it is behind, show it.
       if (e.id === this.localId && e.state !== 0 && e.version < (this.records.get(this.localId)?.version ?? 0)) {
         this.sendTo(now, from, { type: 'records', records: [this.records.get(this.localId)!.bytes], sync: true });
         continue;
       }
-      const n = this.members.heard(now, e, from, (id) => this.sendTo(now, from, { type: 'pull', ids: [id] }));
+      const n = this.members.heard(now, e, from, (id) => pulls.push(id));
       if (n !== null) news.push(n);
     }
+    for (let i = 0; i < pulls.length; i += MAX_PULL_IDS) this.sendTo(now, from, { type: 'pull', ids: pulls.slice(i, i + MAX_PULL_IDS) });
     this.spreadStates(now, news, from);
   }
 

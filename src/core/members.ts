@@ -131,7 +131,7 @@ export class Members {
     m.entry = entry;
     this.setState(m, entry.record.leaving ? 'dead' : 'alive', now);
     const p = this.pending.get(entry.id);
-    if (p && p.version >= entry.version) {
+    if (p && p.version <= entry.version) {
       this.pending.delete(entry.id);
       if (p.version === entry.version && STATE_CODES[m.state] < p.state) {
         if (p.state === 2) this.setState(m, 'dead', now);

@@ -12,7 +12,7 @@
 // Every message is bounded (SYNC_MESSAGE_BUDGET_BYTES, MAX_PULL_IDS); what a peer sends is
 // screened by the record table (signatures, versions, caps) whoever passes it on.
 import type { ControlMessage, DigestEntry, MemberStateCode, Summary } from '../wire/control.js';
-import { ANTI_ENTROPY_INTERVAL_MS, MAX_PULL_IDS, RECORD_FANOUT, SYNC_MESSAGE_BUDGET_BYTES } from './constants.js';
+import { ANTI_ENTROPY_INTERVAL_MS, MAX_PULL_IDS, MAX_SUMMARY_ENTRIES, RECORD_FANOUT, SYNC_MESSAGE_BUDGET_BYTES } from './constants.js';
 import { bucketOf, bucketsFor, RecordDigest, type DigestState } from './digest.js';
 import type { RecordEntry, RecordTable } from './records.js';
 import type { DropReason, PeerId, Rng } from './types.js';
@@ -91,7 +91,7 @@ export class RecordSync {
   onRecords(now: number, from: PeerId, records: readonly Uint8Array[], sync: boolean): void {
     const fresh: RecordEntry[] = [];
     for (const bytes of records) {
-      const r = this.host.records.offer(bytes);
+      const r = this.host.records.offer(bytes, now);
       if (r.kind === 'new') {
         this.host.stored(now, r.entry, r.previous, from);
         // the host may have dropped it again (e.g. a record of a node it just buried)
@@ -165,7 +165,9 @@ export class RecordSync {
     const pull: PeerId[] = [];
     const push: Uint8Array[] = [];
     const listed = new Set<PeerId>();
-    for (const e of msg.entries) {
+    const over = msg.entries.length - MAX_SUMMARY_ENTRIES;
+    if (over > 0) this.host.drop('gossip-limit', `${over} summary entries over ${MAX_SUMMARY_ENTRIES}`);
+    for (const e of over > 0 ? msg.entries.slice(0, MAX_SUMMARY_ENTRIES) : msg.entries) {
       listed.add(e.id);
       const held = this.host.records.get(e.id);
       if (!held || held.version < e.version) {
@@ -177,7 +179,7 @@ export class RecordSync {
       if (e.state !== 0) this.host.stateSeen?.(now, e.id, e.version, e.state, from);
     }
     // In a bucket listed in full, what it did not list it lacks.
-    for (const b of msg.complete) {
+    for (const b of over > 0 ? [] : msg.complete) { // (a cut list proves nothing absent)
       for (const id of this.idsIn(b, msg.buckets)) {
         if (!listed.has(id) && this.shareable(id)) push.push(this.host.records.get(id)!.bytes);
       }

@@ -13,7 +13,8 @@
 //   may free room first, see `full`); records over MAX_RECORD_BYTES are refused.
 import { decodeRecord, type NodeRecord } from '../wire/record.js';
 import { BoundedMap } from '../crypto/bounded-map.js';
-import { MAX_FAILED_RECORDS, MAX_NODE_RECORDS, MAX_RECORD_BYTES } from './constants.js';
+import { MAX_FAILED_RECORDS, MAX_NODE_RECORDS, MAX_RECORD_BYTES, RECORD_CHECK_BURST, RECORD_CHECKS_PER_S } from './constants.js';
+import { TokenBucket } from './token-bucket.js';
 import type { RecordAuth } from './record-auth.js';
 import type { DropReason, PeerId } from './types.js';
 
@@ -53,6 +54,7 @@ export class RecordTable {
   private readonly failed = new BoundedMap<string, Uint8Array>(MAX_FAILED_RECORDS);
   /** Signature checks done (for tests and status: once per version). */
   verifications = 0;
+  private readonly checks = new TokenBucket(RECORD_CHECKS_PER_S, RECORD_CHECK_BURST);
 
   constructor(private readonly ports: RecordTablePorts, readonly capacity = MAX_NODE_RECORDS) {}
 
@@ -81,8 +83,8 @@ export class RecordTable {
     return entry;
   }
 
-  /** A record from the network (any sender). Never throws. */
-  offer(bytes: Uint8Array): OfferResult {
+  /** A record from the network (any sender), at time `now`. Never throws. */
+  offer(bytes: Uint8Array, now: number): OfferResult {
     if (bytes.length > MAX_RECORD_BYTES) return this.refuse('gossip-limit', `record of ${bytes.length} bytes, over ${MAX_RECORD_BYTES}`);
     const d = decodeRecord(bytes);
     if (!d.ok) return this.refuse('record', `malformed record: ${d.error}`);
@@ -91,7 +93,7 @@ export class RecordTable {
     if (record.id === this.ports.localId) {
       if (held && sameBytes(held.bytes, bytes)) return { kind: 'known', entry: held };
       // Only a record we signed could be ours; one that does not verify is a forgery.
-      if (!this.verified(record, d.body, d.signature)) return { kind: 'dropped' };
+      if (!this.verified(now, record, d.body, d.signature)) return { kind: 'dropped' };
       return { kind: 'own', version: record.version };
     }
     if (held) {
@@ -106,7 +108,7 @@ export class RecordTable {
         return this.refuse('gossip-limit', `record table full (${this.capacity})`);
       }
     }
-    if (!this.verified(record, d.body, d.signature)) return { kind: 'dropped' };
+    if (!this.verified(now, record, d.body, d.signature)) return { kind: 'dropped' };
     const entry: RecordEntry = { id: record.id, version: record.version, bytes: bytes.slice(), record };
     this.byId.set(entry.id, entry);
     return { kind: 'new', entry, previous: held ?? null };
@@ -116,11 +118,15 @@ export class RecordTable {
     if (id !== this.ports.localId) this.byId.delete(id);
   }
 
-  private verified(record: NodeRecord, body: Uint8Array, signature: Uint8Array): boolean {
+  private verified(now: number, record: NodeRecord, body: Uint8Array, signature: Uint8Array): boolean {
     const key = `${record.id} ${record.version}`;
     const failedSig = this.failed.get(key);
     if (failedSig && sameBytes(failedSig, signature)) {
       this.ports.drop('record', `${record.id}: signature already failed`);
+      return false;
+    }
+    if (!this.checks.take(now)) {
+      this.ports.drop('gossip-limit', `record signature checks over ${RECORD_CHECKS_PER_S}/s`);
       return false;
     }
     this.verifications++;

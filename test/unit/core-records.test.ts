@@ -2,7 +2,8 @@
 // nobody (src/wire/record.ts, src/core/records.ts, src/core/own-record.ts, Ed25519 binding in
 // src/crypto/record-auth.ts).
 import { describe, expect, it } from 'vitest';
-import { MAX_NODE_RECORDS, MAX_RECORD_BYTES, RECORD_VERSIONS_PER_MS } from '../../src/core/constants.js';
+import { MAX_NODE_RECORDS, MAX_RECORD_BYTES, RECORD_CHECK_BURST, RECORD_CHECKS_PER_S, RECORD_VERSIONS_PER_MS } from '../../src/core/constants.js';
+import { simRecordAuth } from '../sim/sim-record-auth.js';
 import { OwnRecord, type OwnRecordContent } from '../../src/core/own-record.js';
 import type { RecordAuth } from '../../src/core/record-auth.js';
 import { RecordTable, type OfferResult } from '../../src/core/records.js';
@@ -125,14 +126,14 @@ describe('record table', () => {
     const b = node();
     const { t, drops } = table(b);
     const bytes = a.own.sign(content());
-    const r = t.offer(bytes);
+    const r = t.offer(bytes, 0);
     expect(kind(r)).toBe('new');
     expect(t.get(a.identity.id)!.bytes).toEqual(bytes);
     expect(t.get(a.identity.id)!.record.claims[0]!.epoch).toBe(3);
-    for (let i = 0; i < 5; i++) expect(kind(t.offer(bytes))).toBe('known');
+    for (let i = 0; i < 5; i++) expect(kind(t.offer(bytes, 0))).toBe('known');
     expect(t.verifications).toBe(1);
     const next = a.own.sign(content(['10.0.0.2/32']));
-    const r2 = t.offer(next);
+    const r2 = t.offer(next, 0);
     expect(r2.kind).toBe('new');
     if (r2.kind === 'new') expect(r2.previous!.bytes).toEqual(bytes);
     expect(t.verifications).toBe(2);
@@ -144,8 +145,8 @@ describe('record table', () => {
     const { t } = table(node());
     const old = a.own.sign(content(['10.0.0.1/32']));
     const newer = a.own.sign(content([]));
-    expect(kind(t.offer(newer))).toBe('new');
-    const r = t.offer(old);
+    expect(kind(t.offer(newer, 0))).toBe('new');
+    const r = t.offer(old, 0);
     expect(r.kind).toBe('stale');
     expect(t.get(a.identity.id)!.bytes).toEqual(newer);
     expect(t.get(a.identity.id)!.record.claims).toEqual([]);
@@ -156,17 +157,17 @@ describe('record table', () => {
     const mallory = node();
     const { t, drops } = table(node());
     const genuine = a.own.sign(content());
-    t.offer(genuine);
+    t.offer(genuine, 0);
     // Mallory's key, a's id, a higher version, her claims
     const forged = signAs(mallory.identity, { ...a.own.record!, publicKey: mallory.auth.publicKey, version: a.own.version + 10, claims: content(['10.9.9.9/32']).claims.slice() });
-    expect(kind(t.offer(forged))).toBe('dropped');
+    expect(kind(t.offer(forged, 0))).toBe('dropped');
     // a's key named, but signed by Mallory
     const forged2 = signAs(mallory.identity, { ...a.own.record!, version: a.own.version + 11 });
-    expect(kind(t.offer(forged2))).toBe('dropped');
+    expect(kind(t.offer(forged2, 0))).toBe('dropped');
     // a genuine record with one byte of its body changed in flight
     const tampered = a.own.sign(content()).slice();
     tampered[tampered.length - RECORD_SIGNATURE_BYTES - 3]! ^= 0x40;
-    expect(kind(t.offer(tampered))).toBe('dropped');
+    expect(kind(t.offer(tampered, 0))).toBe('dropped');
     expect(t.get(a.identity.id)!.bytes).toEqual(genuine);
     expect(drops.map((d) => d.reason)).toEqual(['record', 'record', 'record']);
   });
@@ -179,7 +180,7 @@ describe('record table', () => {
     const bound = signAs(mallory.identity, { id: a.identity.id, publicKey: mallory.auth.publicKey, version: 1, bootTimeMs: BOOT, candidates: [], relay: 0, claims: [], leaving: false });
     const d = decodeRecord(bound);
     expect(d.ok && mallory.auth.verify(mallory.identity.id, d.record.publicKey, d.body, d.signature)).toBe(true);
-    expect(kind(t.offer(bound))).toBe('dropped');
+    expect(kind(t.offer(bound, 0))).toBe('dropped');
     expect(t.has(a.identity.id)).toBe(false);
     expect(drops[0]!.reason).toBe('record');
   });
@@ -189,7 +190,7 @@ describe('record table', () => {
     const mallory = node();
     const { t, drops } = table(node());
     const forged = signAs(mallory.identity, { ...a.own.sign(content()) && a.own.record!, publicKey: mallory.auth.publicKey, version: a.own.version + 1 });
-    for (let i = 0; i < 10; i++) expect(kind(t.offer(forged))).toBe('dropped');
+    for (let i = 0; i < 10; i++) expect(kind(t.offer(forged, 0))).toBe('dropped');
     expect(t.verifications).toBe(1);
     expect(drops).toHaveLength(10);
   });
@@ -199,8 +200,8 @@ describe('record table', () => {
     const { t, drops } = table(node());
     const first = a.own.sign(content(['10.0.0.1/32']));
     const other = signAs(a.identity, { ...a.own.record!, claims: content(['10.0.0.7/32']).claims.slice() });
-    expect(kind(t.offer(first))).toBe('new');
-    expect(kind(t.offer(other))).toBe('dropped');
+    expect(kind(t.offer(first, 0))).toBe('new');
+    expect(kind(t.offer(other, 0))).toBe('dropped');
     expect(t.get(a.identity.id)!.bytes).toEqual(first);
     expect(drops.map((d) => d.reason)).toEqual(['record']);
   });
@@ -215,16 +216,16 @@ describe('record table', () => {
     const huge = a.own.sign(content(many));
     expect(huge.length).toBeGreaterThan(MAX_RECORD_BYTES);
     const { t, drops } = table(holder, { capacity: 3, accepts: (id) => id !== c.identity.id });
-    expect(kind(t.offer(huge))).toBe('dropped');
-    expect(kind(t.offer(c.own.sign(content())))).toBe('dropped');
+    expect(kind(t.offer(huge, 0))).toBe('dropped');
+    expect(kind(t.offer(c.own.sign(content()), 0))).toBe('dropped');
     t.setOwn(holder.own.sign(content()));
-    expect(kind(t.offer(a.own.sign(content())))).toBe('new');
-    expect(kind(t.offer(b.own.sign(content())))).toBe('new');
+    expect(kind(t.offer(a.own.sign(content()), 0))).toBe('new');
+    expect(kind(t.offer(b.own.sign(content()), 0))).toBe('new');
     const d = node();
-    expect(kind(t.offer(d.own.sign(content())))).toBe('dropped');
+    expect(kind(t.offer(d.own.sign(content()), 0))).toBe('dropped');
     expect(t.size).toBe(3);
     // a newer version of a node already held still gets in
-    expect(kind(t.offer(a.own.sign(content([]))))).toBe('new');
+    expect(kind(t.offer(a.own.sign(content([])), 0))).toBe('new');
     expect(drops.map((x) => x.reason)).toEqual(['gossip-limit', 'gossip-limit', 'gossip-limit']);
     expect(drops[2]!.detail).toMatch(/full/);
     expect(MAX_NODE_RECORDS).toBeGreaterThanOrEqual(1_000);
@@ -242,8 +243,8 @@ describe('record table', () => {
         return true;
       },
     });
-    t.offer(a.own.sign(content()));
-    expect(kind(t.offer(b.own.sign(content())))).toBe('new');
+    t.offer(a.own.sign(content()), 0);
+    expect(kind(t.offer(b.own.sign(content()), 0))).toBe('new');
     expect(made).toBe(1);
     expect(t.has(a.identity.id)).toBe(false);
   });
@@ -255,17 +256,30 @@ describe('record table', () => {
     const earlier = new OwnRecord(me.auth, me.identity.id, BOOT + 5_000);
     const old = earlier.sign(content());
     const current = t.setOwn(me.own.sign(content()));
-    expect(t.offer(current.bytes)).toEqual({ kind: 'known', entry: current });
-    expect(t.offer(old)).toEqual({ kind: 'own', version: earlier.version });
+    expect(t.offer(current.bytes, 0)).toEqual({ kind: 'known', entry: current });
+    expect(t.offer(old, 0)).toEqual({ kind: 'own', version: earlier.version });
     const forged = signAs(mallory.identity, { ...me.own.record!, publicKey: mallory.auth.publicKey, version: me.own.version + 100 });
-    expect(kind(t.offer(forged))).toBe('dropped');
+    expect(kind(t.offer(forged, 0))).toBe('dropped');
     expect(drops.map((d) => d.reason)).toEqual(['record']);
     expect(t.get(me.identity.id)).toBe(current);
   });
 
+  it(`checks at most RECORD_CHECK_BURST signatures at once and ${RECORD_CHECKS_PER_S}/s after: a member flooding bogus records gets no more CPU`, () => {
+    const drops: DropReason[] = [];
+    const t = new RecordTable({ auth: simRecordAuth('holder'), localId: 'holder', accepts: () => true, drop: (r) => drops.push(r) });
+    const own = new OwnRecord(simRecordAuth('x'), 'x', BOOT);
+    for (let i = 0; i < RECORD_CHECK_BURST; i++) t.offer(own.sign(content()), 0);
+    expect(t.verifications).toBe(RECORD_CHECK_BURST);
+    expect(kind(t.offer(own.sign(content()), 0))).toBe('dropped');
+    expect(drops).toEqual(['gossip-limit']);
+    expect(t.verifications).toBe(RECORD_CHECK_BURST);
+    expect(kind(t.offer(own.sign(content()), 0.1))).toBe('dropped'); // 0.2 of a check refilled
+    expect(kind(t.offer(own.sign(content()), 1))).toBe('new'); // 2000/s: two a millisecond
+  });
+
   it('counts a malformed record as record', () => {
     const { t, drops } = table(node());
-    expect(kind(t.offer(new Uint8Array([1, 2, 3])))).toBe('dropped');
+    expect(kind(t.offer(new Uint8Array([1, 2, 3]), 0))).toBe('dropped');
     expect(drops[0]!.reason).toBe('record');
   });
 });

@@ -74,7 +74,7 @@ function fuzz(target: string, share: number, auths: { id: string; auth: RecordAu
     }
     let offered;
     try {
-      offered = table.offer(input);
+      offered = table.offer(input, i * 10);
     } catch (err) {
       run.fail(i, input, `RecordTable.offer threw: ${String(err)}`);
     }
