@@ -5,6 +5,7 @@ import { WATCHED_LINKS, candidateSettings, falseFailoverCount, fastestClean, typ
 import type { FloodRow } from './flood.js';
 import type { PathFigures, PathsResult } from './paths.js';
 import { median } from './ping.js';
+import type { Load, SimScaleRow, Timing } from './sim-scale.js';
 import type { RowResult } from './throughput.js';
 import { formatRate, predictFalseFailovers } from './liveness-theory.js';
 
@@ -130,6 +131,30 @@ export function pathsTables(r: PathsResult): string {
   ]);
   const errors = r.errors.length ? `\n\nErrors: ${r.errors.join('; ')}` : '';
   return `${figures}\n\n${times}${errors}`;
+}
+
+/** The simulator at 10, 100, 1 000 nodes: convergence, idle load per node, join, crash, failover. */
+export function simScaleTable(rows: readonly SimScaleRow[]): string {
+  const ms = (t: Timing): string => ('ms' in t ? t.ms.toFixed(0) : `n/a (${t.over})`);
+  const load = (l: Load | undefined): string =>
+    l ? `${fixed(l.datagramsPerS, 1)} · ${fixed(l.bytesPerS / 1000, 2)} · ${fixed(l.wakeupsPerS, 1)} · ${fixed(l.cpuMsPerS, 2)}` : NA;
+  const header = ['Simulated nodes', 'converged ms (routes known)', 'converging, per node: datagrams/s · kB/s · wake-ups/s · CPU ms/s',
+    'idle, per node: datagrams/s · kB/s · wake-ups/s · CPU ms/s', 'join known everywhere ms', 'crash known everywhere ms',
+    'shared-IP failover ms: client served / all switched', 'simulated s / CPU s'];
+  const body = rows.map((r) => {
+    if (r.error !== undefined && r.converging === undefined) return [String(r.plan.nodes), `n/a (error: ${r.error})`, NA, NA, NA, NA, NA, NA];
+    return [
+      String(r.plan.nodes),
+      `${ms(r.converge)} (${fixed(100 * r.knownShare, 1)} %)`,
+      load(r.converging),
+      load(r.idle),
+      ms(r.join),
+      ms(r.crash),
+      `${ms(r.failoverClient)} / ${ms(r.failoverAll)}`,
+      `${fixed(r.simulatedS, 1)} / ${fixed(r.cpuS, 0)}${r.error !== undefined ? ` (then error: ${r.error})` : ''}`,
+    ];
+  });
+  return table(header, body);
 }
 
 export function meshScaleTable(r: MeshScaleResult): string {

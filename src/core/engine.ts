@@ -39,6 +39,10 @@
 // - Established TCP connections do not survive a failover: the survivor has no state for them
 //   and answers their next segment with a reset, so clients reconnect (to the survivor).
 //   Connectionless traffic and new connections simply go to the new active claimant.
+// - Timers by deadline: each peer's timers (liveness.ts, and paths.ts for relayed peers) sit in
+//   a heap at the time they next have work (timer-heap.ts); a wake-up runs only the peers that
+//   are due, so its cost does not grow with the number of peers. Whatever may bring a peer's
+//   time forward wakes it (it runs at once and works out its next time).
 // - Re-entrancy: the engine sends from inside channel callbacks (answers, NodeInfo on
 //   establish) but defers forget/connect/cancelConnect until the channel call has returned.
 //   A datagram relayed to us is handed to the channel after the call that delivered it.
@@ -80,13 +84,14 @@ import type { EngineEvent, PeerDownReason } from './events.js';
 import { OwnInfo } from './gossip.js';
 import type { DrainProgress, DrainResult, Engine, EngineOptions } from './engine-api.js';
 import { Departure, Grave } from './leave.js';
-import { forgiveStall, isTimedOut, peerDeadline, runPeerTimers, type PeerTimerActions } from './liveness.js';
+import { deathAt, forgiveStall, runPeerTimers, type PeerTimerActions } from './liveness.js';
 import { Membership } from './membership.js';
 import { OwnClaims, type OwnClaimRole, type OwnClaimSpec } from './own-claims.js';
 import { newPeerRecord, PeerTable, setMemberClaims, type PeerRecord } from './peers.js';
 import { explainChange, FailoverLog, type ChangeContext } from './route-changes.js';
 import { DEFAULT_PRIORITY } from './routing.js';
 import { buildStatus, relayModeName, type EngineStatus, type HaEventRecord, type MembershipStatus } from './status.js';
+import { DeadlineChanges, TimerHeap } from './timer-heap.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
 
 export type { DrainProgress, DrainResult, Engine, EngineConfig, EngineOptions } from './engine-api.js';
@@ -134,8 +139,17 @@ class MeshEngine implements Engine {
   /** Inside channel.receive()/timeout(): channel-mutating calls wait until it returns. */
   private channelDepth = 0;
   private readonly deferred: (() => void)[] = [];
-  private deadlineCache = -Infinity;
-  private deadlineDirty = true;
+  /**
+   * Changes of any deadline below (heaps, queues; entry points that change other inputs add
+   * one too): nextDeadline() keeps its minimum until one changes, so the data path, which
+   * changes none, reads a cached number.
+   */
+  private readonly changes = new DeadlineChanges();
+  private cachedDeadline = Infinity;
+  private cachedChanges = -1;
+  private cachedPeers = -1;
+  /** Peers by when their timers (liveness.ts, paths.ts) next have something due. */
+  private readonly timers = new TimerHeap<PeerRecord>(this.changes);
 
   private readonly info: OwnInfo;
   /** Every node's latest verified record, ours included (records.ts), spread by `sync`. */
@@ -151,14 +165,14 @@ class MeshEngine implements Engine {
   /** When the kept sessions are worked out again (refreshKept). */
   private nextKeepAtMs = -Infinity;
   private readonly candidates = new OwnCandidates();
-  private readonly vias = new ViaTable();
+  private readonly vias = new ViaTable(this.changes);
   private readonly relay: Relay;
   /** The largest packet a relayed path carries unfragmented (EngineConfig.relayMtu). */
   private readonly relayMtu: number;
   private readonly tooBigAnswers = new TokenBucket(TOO_BIG_ANSWERS_PER_S, TOO_BIG_ANSWERS_PER_S);
   private readonly paths: PathManager;
   private readonly departure: Departure;
-  private readonly grave = new Grave();
+  private readonly grave = new Grave(this.changes);
   private leftReported = false;
   private probeSeq = 0;
   private readonly failovers = new FailoverLog();
@@ -199,7 +213,7 @@ class MeshEngine implements Engine {
     this.initialSeeds = [...config.seeds];
     this.candidates.setStatic(config.advertise ?? []);
     this.relayMtu = config.relayMtu ?? Infinity;
-    this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs);
+    this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs, this.changes);
     this.emit = opts.onEvent ?? (() => {});
     this.drops = new DropCounters(this.emit);
     this.claims = new ClaimTable();
@@ -268,6 +282,7 @@ class MeshEngine implements Engine {
         drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
       },
       this.peers,
+      this.changes,
     );
     this.prober = new Prober({
       rng: opts.rng,
@@ -292,6 +307,7 @@ class MeshEngine implements Engine {
       allowPunch: (now, origin, target) => this.relay.allowPunch(now, origin, target, PUNCH_PAIR_INTERVAL_MS),
       drop: (reason, detail, n) => this.drop(reason, this.lastNow, detail, n),
       defer: (action) => this.defer(action),
+      runBy: (rec, at) => this.timers.runBy(rec.timer, at),
       wanted: (id) => this.fullMesh || this.keptIds.has(id) || this.members.get(id)?.wantedSinceMs != null,
     });
   }
@@ -300,6 +316,7 @@ class MeshEngine implements Engine {
   // Entry points
 
   start(now: number): void {
+    this.changes.n++; // may change deadlines kept outside the heaps (claims, NodeInfo, leaving)
     if (this.started) return;
     this.started = true;
     this.startedAtMs = now;
@@ -381,6 +398,7 @@ class MeshEngine implements Engine {
   }
 
   handleTimeout(now: number): void {
+    this.changes.n++;
     this.enter(now);
     this.channelDepth++;
     try {
@@ -393,14 +411,16 @@ class MeshEngine implements Engine {
   }
 
   nextDeadline(): number {
-    if (this.deadlineDirty) {
-      this.deadlineCache = this.engineDeadline();
-      this.deadlineDirty = false;
+    if (this.cachedChanges !== this.changes.n || this.cachedPeers !== this.peers.version) {
+      this.cachedDeadline = this.engineDeadline();
+      this.cachedChanges = this.changes.n;
+      this.cachedPeers = this.peers.version; // membership looks at its targets when the peer table changed
     }
-    return Math.max(this.lastNow, Math.min(this.deadlineCache, this.channel.nextDeadline()));
+    return Math.max(this.lastNow, Math.min(this.cachedDeadline, this.channel.nextDeadline()));
   }
 
   setSeeds(now: number, endpoints: readonly Endpoint[]): void {
+    this.changes.n++;
     if (!this.started) {
       this.initialSeeds = [...endpoints];
       return;
@@ -411,6 +431,7 @@ class MeshEngine implements Engine {
   }
 
   setCandidates(now: number, c: { host?: readonly Endpoint[]; advertise?: readonly Endpoint[] }): void {
+    this.changes.n++;
     this.enter(now);
     let changed = false;
     if (c.host && this.candidates.setHost(c.host)) changed = true;
@@ -419,6 +440,7 @@ class MeshEngine implements Engine {
   }
 
   leave(now: number): void {
+    this.changes.n++;
     this.enter(now);
     if (this.departure.leaving) return;
     this.departure.begin(now, [...this.peers.values()].map((rec) => rec.id));
@@ -434,6 +456,7 @@ class MeshEngine implements Engine {
   }
 
   healthResult(now: number, prefix: string, ok: boolean, detail = ''): void {
+    this.changes.n++;
     this.enter(now);
     const c = this.own.get(prefix);
     if (!c || !c.observeHealth(now, ok, detail)) return;
@@ -463,6 +486,7 @@ class MeshEngine implements Engine {
   }
 
   private setDrained(now: number, prefixes: readonly string[] | null, drained: boolean): DrainResult {
+    this.changes.n++;
     this.enter(now);
     const { claims, unknown } = this.own.select(prefixes);
     let changed = false;
@@ -511,7 +535,7 @@ class MeshEngine implements Engine {
       if (m.entry !== null) this.copyPathInfo(rec, m);
       this.peers.add(rec);
       if (rec.kept) this.sessionKept(rec, now, endpoint);
-      this.paths.reachChanged(now);
+      this.paths.reachChanged(now, id);
     }
     rec.pathHeardMs = now;
     if (rec.kept) {
@@ -523,7 +547,7 @@ class MeshEngine implements Engine {
     // We know nobody yet: compare record tables with our first peer now, not at the next round.
     if (this.records.size <= 1) this.sync.syncWith(now, id);
     this.refreshClaims(now, m, { kind: 'claims', peer: id });
-    this.deadlineDirty = true;
+    this.wake(rec);
   }
 
   private onMessage(now: number, id: PeerId, endpoint: Endpoint, kind: MsgKind, payload: Uint8Array, arrival: PathKey = endpoint): void {
@@ -553,7 +577,6 @@ class MeshEngine implements Engine {
     if (this.membership.isSelf(endpoint)) return;
     this.membership.markSelf(this.lastNow, endpoint);
     this.emit({ type: 'self-detected', endpoint });
-    this.deadlineDirty = true;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -576,7 +599,7 @@ class MeshEngine implements Engine {
     const res = decodeControl(payload);
     if (!res.ok) return this.drop('control', now, res.error);
     const msg = res.msg;
-    this.deadlineDirty = true;
+    this.changes.n++; // member states, probes, sync: deadlines kept outside the heaps may move
     switch (msg.type) {
       case 'node-info':
         return this.applyNodeInfo(now, rec, msg);
@@ -594,7 +617,8 @@ class MeshEngine implements Engine {
         return;
       case 'info-request':
         rec.ackedSeq = -1; // retransmitted until acknowledged
-        return this.sendInfo(rec, now);
+        this.sendInfo(rec, now);
+        return this.wake(rec);
       case 'probe': {
         // answered on the path it came in on: that is the path the prober is testing
         const ack = encodeControl({ type: 'probe-ack', id: msg.id, sentAtMs: msg.sentAtMs });
@@ -714,8 +738,7 @@ class MeshEngine implements Engine {
     if (!this.started || this.departure.leaving || !this.info.supersede(version)) return;
     const entry = this.publishOwn(now, this.info.claimsChanged(now));
     for (const id of this.gossipPeers().slice(0, REFUTE_FANOUT)) this.sendTo(now, id, { type: 'records', records: [entry.bytes], sync: false });
-    for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
-    this.deadlineDirty = true;
+    this.infoDueForAll(now);
   }
 
   /** A dead member's time is up: its record goes (its member too, unless we have a session). */
@@ -773,7 +796,10 @@ class MeshEngine implements Engine {
     const restarted = known !== null && r.bootTimeMs !== known;
     if (restarted) {
       this.emit({ type: 'peer-restart', peer: m.id, bootTimeMs: r.bootTimeMs, previousBootTimeMs: known });
-      if (rec) rec.ackedSeq = -1;
+      if (rec) {
+        rec.ackedSeq = -1;
+        this.wake(rec); // our NodeInfo goes to the new process
+      }
     }
     // Ranked with one value per incarnation: a clamp recomputed per record would move it.
     if (restarted || m.rankBootTimeMs === null) m.rankBootTimeMs = this.rankBootTime(now, m.id, r.bootTimeMs);
@@ -805,7 +831,7 @@ class MeshEngine implements Engine {
       this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
     }
     if (m.state !== before) this.checkMeshSize(now);
-    this.deadlineDirty = true;
+    this.changes.n++;
   }
 
   /**
@@ -832,7 +858,7 @@ class MeshEngine implements Engine {
     this.overSinceMs = null;
     this.nextKeepAtMs = now;
     for (const m of [...this.members.values()]) this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
-    this.deadlineDirty = true;
+    this.changes.n++;
   }
 
   /** Since when the mesh is larger than fullMeshMax while we are still a full mesh. */
@@ -907,14 +933,14 @@ class MeshEngine implements Engine {
     rec.ackedSeq = -1;
     rec.nextRttProbeAtMs = now;
     this.sessionKept(rec, now, rec.endpoint);
-    this.deadlineDirty = true;
+    this.wake(rec);
   }
 
   /** A session we keep from now on: what a new peer used to mean. */
   private sessionKept(rec: PeerRecord, now: number, endpoint: Endpoint): void {
     this.emit({ type: 'peer-up', peer: rec.id, endpoint });
     this.noteHaEvent(now, { event: 'peer-up', peer: rec.id });
-    this.info.markDirty();
+    this.peerListChanged();
   }
 
   /**
@@ -927,7 +953,8 @@ class MeshEngine implements Engine {
     if (!m || m.entry === null || m.wantedSinceMs !== null || this.peers.has(id)) return;
     m.wantedSinceMs = now;
     this.nextKeepAtMs = Math.min(this.nextKeepAtMs, now + this.timing.peerTimeoutMs);
-    this.deadlineDirty = true;
+    this.changes.n++;
+    this.paths.reachChanged(now, id); // reach it through others too, if it has no direct path
     this.learnRecord(now, m.entry.record);
   }
 
@@ -1030,10 +1057,11 @@ class MeshEngine implements Engine {
   /** A session that is not kept went unused: close it (nothing about the member changes). */
   private closeIdle(rec: PeerRecord, now: number): void {
     this.peers.remove(rec.id);
+    this.timers.cancel(rec.timer);
     this.relay.forgetPeer(rec.id);
     this.paths.relayGone(rec.id, now);
     this.defer(() => this.channel.forget(rec.id));
-    this.deadlineDirty = true;
+    this.changes.n++;
   }
 
   private sendTo(now: number, id: PeerId, msg: ControlMessage): void {
@@ -1142,7 +1170,7 @@ class MeshEngine implements Engine {
       if (p.rttMs !== undefined) {
         // it reaches p directly: a relay (and a punch informant) for it
         this.vias.note(now, p.id, rec.id, p.rttMs === RTT_UNKNOWN ? null : p.rttMs, rec.relayMode === 2);
-        this.paths.reachChanged(now);
+        this.paths.reachChanged(now, p.id);
       }
       if (this.peers.has(p.id) || !this.fullMesh) continue; // a larger mesh dials on demand
       const endpoints: Endpoint[] = [];
@@ -1165,7 +1193,6 @@ class MeshEngine implements Engine {
 
   private runTimers(now: number): void {
     if (!this.started) return;
-    this.deadlineDirty = true;
     for (const id of this.grave.expired(now)) if (!this.peers.has(id)) this.defer(() => this.channel.forget(id));
     if (this.departure.leaving) return this.leaveTimers(now);
     if (this.ownAnnouncementStale(now)) this.announceOwn(now);
@@ -1176,21 +1203,20 @@ class MeshEngine implements Engine {
     const bumped = this.info.bumpIfDue(now);
     if (bumped !== null) {
       if (bumped) this.publishOwn(now, bumped);
-      for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+      this.infoDueForAll(now);
     }
     this.sync.tick(now);
     for (const m of this.members.tick(now)) this.spreadStates(now, [{ id: m.id, version: m.entry!.version, state: 2 }], null);
     if (now >= this.nextKeepAtMs) this.refreshKept(now);
     if (!this.fullMesh) this.prober.tick(now);
-    for (const rec of this.peers.list()) runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
+    this.runPeers(now);
     this.membership.tick(now);
     this.paths.tickReach(now);
     this.flushDeferred();
   }
 
   private leaveTimers(now: number): void {
-    // Still notice deaths: until the process exits it may route packets (its own replies).
-    for (const rec of this.peers.list()) if (isTimedOut(rec, now, this.timing)) this.peerDown(rec, 'timeout', now);
+    this.runPeers(now);
     for (const id of this.departure.due(now)) {
       const rec = this.peers.get(id);
       if (rec) this.sendControl(rec, now, { type: 'leave', bootTimeMs: this.bootTimeMs });
@@ -1200,31 +1226,59 @@ class MeshEngine implements Engine {
     this.flushDeferred();
   }
 
+  /** Run the peers whose timers are due (only those), each rescheduled for its next time. */
+  private runPeers(now: number): void {
+    for (const rec of this.timers.popDue(now)) {
+      if (this.peers.get(rec.id) === rec) this.timers.schedule(rec.timer, this.runPeer(rec, now));
+    }
+  }
+
+  private runPeer(rec: PeerRecord, now: number): number {
+    if (!this.departure.leaving) return runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
+    // Leaving: only deaths of kept peers still matter (until the process exits it may route its last replies).
+    if (!rec.kept) return Infinity;
+    const dies = deathAt(rec, this.timing);
+    if (now < dies) return dies;
+    this.peerDown(rec, 'timeout', now);
+    return Infinity;
+  }
+
+  /** Something may have brought `rec`'s next timer forward: it runs at once and works out its next time. */
+  private wake(rec: PeerRecord): void {
+    this.timers.runBy(rec.timer, this.lastNow);
+  }
+
+  /** A new NodeInfo of ours: every peer gets it now. */
+  private infoDueForAll(now: number): void {
+    for (const rec of this.peers.values()) {
+      rec.nextInfoAtMs = now;
+      this.timers.runBy(rec.timer, now);
+    }
+  }
+
+  /** Our peer list changed: a new NodeInfo goes out soon (coalesced). */
+  private peerListChanged(): void {
+    this.info.markDirty();
+    this.changes.n++;
+  }
+
   /** Report once that every peer knows we leave. */
   private checkLeft(): void {
     if (this.departure.settled && !this.leftReported) {
       this.leftReported = true;
       this.emit({ type: 'left' });
     }
-    this.deadlineDirty = true;
   }
 
+  /** When runTimers() next has work: the earliest of a few heads, whatever the number of peers. */
   private engineDeadline(): number {
     if (!this.started) return Infinity;
-    const t = this.timing;
-    let next = this.grave.deadline();
-    if (this.departure.leaving) {
-      for (const rec of this.peers.values()) if (rec.kept) next = Math.min(next, rec.lastHeardMs + t.peerTimeoutMs);
-      return Math.min(next, this.departure.deadline());
-    }
-    next = Math.min(next, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow));
-    if (!this.servingAllowed) next = Math.min(next, this.startedAtMs + t.peerTimeoutMs);
-    for (const rec of this.peers.values()) {
-      next = Math.min(next, peerDeadline(rec, t, this.info.seq, this.channel.isEstablished(rec.id)));
-      if (rec.kept) next = Math.min(next, this.paths.deadline(rec)); // path upkeep runs for kept sessions
-    }
-    next = Math.min(next, this.members.deadline(), this.nextKeepAtMs, this.fullMesh ? Infinity : this.prober.deadline());
-    return Math.min(next, this.membership.nextDeadline(), this.paths.reachDeadline(), this.sync.deadline());
+    const next = Math.min(this.grave.deadline(), this.timers.next());
+    if (this.departure.leaving) return Math.min(next, this.departure.deadline());
+    const serving = this.servingAllowed ? Infinity : this.startedAtMs + this.timing.peerTimeoutMs;
+    return Math.min(next, serving, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow), this.membership.nextDeadline(),
+      this.paths.reachDeadline(), this.sync.deadline(), this.members.deadline(), this.nextKeepAtMs,
+      this.fullMesh ? Infinity : this.prober.deadline());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1234,7 +1288,6 @@ class MeshEngine implements Engine {
     if (rec.state === 'suspect') {
       rec.state = 'up';
       this.emit({ type: 'peer-recovered', peer: rec.id, silentMs: now - rec.lastHeardMs });
-      this.deadlineDirty = true;
     }
     rec.lastHeardMs = now;
   }
@@ -1245,8 +1298,7 @@ class MeshEngine implements Engine {
     if (from !== null) {
       this.paths.moved(rec, from, now);
       this.emit({ type: 'peer-roam', peer: rec.id, from, to: endpoint });
-      this.info.markDirty();
-      this.deadlineDirty = true;
+      this.peerListChanged();
       this.sendObserved(rec, now);
     }
   }
@@ -1266,12 +1318,13 @@ class MeshEngine implements Engine {
   /** Our candidates changed: announce them, and relayed peers try to go direct with them. */
   private ownCandidatesChanged(now: number): void {
     this.info.markDirty(true);
+    this.changes.n++;
     for (const rec of this.peers.values()) this.paths.candidatesChanged(rec, now);
-    this.deadlineDirty = true;
   }
 
   private peerDown(rec: PeerRecord, reason: PeerDownReason, now: number, replacedBy?: PeerId): void {
     this.peers.remove(rec.id);
+    this.timers.cancel(rec.timer);
     this.relay.forgetPeer(rec.id);
     this.paths.relayGone(rec.id, now);
     const m = rec.member;
@@ -1282,7 +1335,7 @@ class MeshEngine implements Engine {
     }
     this.memberDown(now, m, reason, rec.lastHeardMs);
     if (reason === 'leave') {
-      this.grave.bury(rec.id, now + LEAVE_GRAVE_MS);
+      this.grave.bury(rec.id, now, LEAVE_GRAVE_MS);
       // It is shutting down: reconnecting now would only reach its closing socket.
       this.membership.holdOff([...rec.endpoints], now + LEAVE_GRAVE_MS);
     } else {
@@ -1291,8 +1344,8 @@ class MeshEngine implements Engine {
       if (rec.kept) this.membership.lost(now, rec.id, [...rec.endpoints]);
     }
     if (m.entry === null) this.members.drop(m);
-    if (rec.kept) this.info.markDirty();
-    this.deadlineDirty = true;
+    if (rec.kept) this.peerListChanged();
+    this.changes.n++;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1353,13 +1406,12 @@ class MeshEngine implements Engine {
   private announceOwn(now: number): void {
     this.announced = this.own.records(now);
     this.publishOwn(now, this.info.claimsChanged(now));
-    for (const rec of this.peers.values()) rec.nextInfoAtMs = now;
+    this.infoDueForAll(now);
     for (const c of this.own.list) {
       if (c.state === 'drained') {
         if (!this.drainSeq.has(c.key)) this.drainSeq.set(c.key, this.info.seq);
       } else this.drainSeq.delete(c.key);
     }
-    this.deadlineDirty = true;
     this.applyChanges(now, this.claims.setClaims(this.localId, this.bootTimeMs, this.announced), { kind: 'claims', peer: this.localId });
   }
 
@@ -1423,7 +1475,6 @@ class MeshEngine implements Engine {
     if (gap > this.timing.keepaliveMs && this.started && !this.departure.leaving && this.anyKept()) {
       const stalledMs = forgiveStall(this.peers.values(), gap, now, this.timing);
       if (stalledMs >= this.timing.stallReportMs) this.emit({ type: 'stall', gapMs: gap });
-      this.deadlineDirty = true;
     }
     this.lastNow = now;
   }

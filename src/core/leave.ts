@@ -2,18 +2,25 @@
 // acknowledges (or the peer timeout passes: by then it dropped us anyway), so the daemon can
 // exit as soon as everyone knows. A peer that left us keeps its session for a moment in the
 // "grave", so its Leave retransmits are acknowledged instead of counted as unknown-session.
+// Both tables fall due in the order their entries were set (due-queue.ts), so a wake-up
+// looks only at what is due.
+import { DueQueue } from './due-queue.js';
+import { DeadlineChanges } from './timer-heap.js';
 import type { PeerId } from './types.js';
 
 export class Departure {
   leaving = false;
   private startedAtMs = 0;
   /** Peer -> when to retransmit our Leave to it. */
-  private readonly pending = new Map<PeerId, number>();
+  private readonly pending: DueQueue<PeerId>;
 
   constructor(
     private readonly retransmitMs: number,
     private readonly giveUpAfterMs: number,
-  ) {}
+    changes = new DeadlineChanges(),
+  ) {
+    this.pending = new DueQueue(changes);
+  }
 
   /** Start leaving; every peer in `peers` must acknowledge. */
   begin(now: number, peers: Iterable<PeerId>): void {
@@ -33,31 +40,31 @@ export class Departure {
 
   /** Peers to send Leave to again now; peers given up on are dropped (see settled). */
   due(now: number): PeerId[] {
-    const out: PeerId[] = [];
-    const giveUp = now >= this.startedAtMs + this.giveUpAfterMs;
-    for (const [id, at] of this.pending) {
-      if (giveUp) this.pending.delete(id);
-      else if (now >= at) {
-        out.push(id);
-        this.pending.set(id, now + this.retransmitMs);
-      }
+    if (now >= this.startedAtMs + this.giveUpAfterMs) {
+      this.pending.clear();
+      return [];
     }
+    const out = this.pending.popDue(now);
+    for (const id of out) this.pending.set(id, now + this.retransmitMs);
     return out;
   }
 
   deadline(): number {
-    if (this.pending.size === 0) return Infinity;
-    let next = this.startedAtMs + this.giveUpAfterMs;
-    for (const at of this.pending.values()) next = Math.min(next, at);
-    return next;
+    return this.pending.size === 0 ? Infinity : Math.min(this.pending.next(), this.startedAtMs + this.giveUpAfterMs);
   }
 }
 
 export class Grave {
-  private readonly until = new Map<PeerId, number>();
+  /** Peer -> end of its time in the grave. */
+  private readonly until: DueQueue<PeerId>;
 
-  bury(id: PeerId, untilMs: number): void {
-    this.until.set(id, untilMs);
+  constructor(changes = new DeadlineChanges()) {
+    this.until = new DueQueue(changes);
+  }
+
+  /** Bury `id` for `ms` from `now` (one ms for every peer keeps the queue in order). */
+  bury(id: PeerId, now: number, ms: number): void {
+    this.until.set(id, now + ms);
   }
 
   /** It came back (a new handshake): it is not gone after all. */
@@ -71,18 +78,10 @@ export class Grave {
 
   /** Peers whose time in the grave is over (their sessions can be forgotten). */
   expired(now: number): PeerId[] {
-    const out: PeerId[] = [];
-    for (const [id, at] of this.until) {
-      if (now < at) continue;
-      this.until.delete(id);
-      out.push(id);
-    }
-    return out;
+    return this.until.popDue(now);
   }
 
   deadline(): number {
-    let next = Infinity;
-    for (const at of this.until.values()) next = Math.min(next, at);
-    return next;
+    return this.until.next();
   }
 }

@@ -2,8 +2,9 @@
 // NodeInfo retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a
 // session. A session that is not kept (members.ts: a probe's, a gossip partner's) has one
 // timer: it closes once nothing went either way for SESSION_IDLE_MS.
-// What is due and when it is due are computed side by side, with the same expressions
-// (x + interval), so float rounding can never leave a deadline due that no timer acts on.
+// What is due and when it is next due are computed by one function from the same expressions
+// (x + interval), so float rounding can never leave a deadline due that no timer acts on. The
+// engine keeps each peer in a deadline heap (timer-heap.ts) at the time this returns.
 import { SESSION_IDLE_MS, type Timing } from './constants.js';
 import type { PeerRecord } from './peers.js';
 
@@ -22,8 +23,8 @@ export interface PeerTimerActions {
   /** The channel has no usable session: start a handshake (not a failover). */
   reconnect(rec: PeerRecord, now: number): void;
   isEstablished(rec: PeerRecord): boolean;
-  /** Path upkeep (paths.ts); its deadline is the engine's to add. */
-  tick(rec: PeerRecord, now: number): void;
+  /** Path upkeep (paths.ts): runs what is due and returns when it next has work. */
+  tick(rec: PeerRecord, now: number): number;
   /** A session that is not kept went unused for SESSION_IDLE_MS: close it. */
   idle(rec: PeerRecord, now: number): void;
 }
@@ -33,14 +34,33 @@ export function idleAt(rec: PeerRecord): number {
   return Math.max(rec.lastHeardMs, rec.lastSentMs) + SESSION_IDLE_MS;
 }
 
-/** Run what is due for one peer. `infoSeq` is the seq of our current NodeInfo. */
-export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: number, act: PeerTimerActions): void {
+/** When `rec` is dead unless heard from before. */
+export function deathAt(rec: PeerRecord, t: Timing): number {
+  return rec.lastHeardMs + t.peerTimeoutMs;
+}
+
+/**
+ * Run what is due for one peer and return when it next has something due. `infoSeq` is the
+ * seq of our current NodeInfo. Every timer is checked and its next time taken in one place,
+ * after its action ran; anything else that may bring a time forward wakes the peer (engine.ts).
+ * Peers keep a keepalive deadline, so each runs at least once per keepaliveMs: a session the
+ * channel lost meanwhile is noticed within that.
+ */
+export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: number, act: PeerTimerActions): number {
   if (!rec.kept) {
-    if (now >= idleAt(rec)) act.idle(rec, now);
-    return;
+    const idle = idleAt(rec);
+    if (now < idle) return idle;
+    act.idle(rec, now);
+    return Infinity;
   }
-  if (now >= rec.lastHeardMs + t.peerTimeoutMs) return act.timedOut(rec, now);
-  if (now >= rec.lastHeardMs + t.suspectAfterMs) {
+  const dies = deathAt(rec, t);
+  if (now >= dies) {
+    act.timedOut(rec, now);
+    return Infinity;
+  }
+  let next = dies;
+  const suspectAt = rec.lastHeardMs + t.suspectAfterMs;
+  if (now >= suspectAt) {
     if (rec.state === 'up') {
       rec.state = 'suspect';
       rec.nextProbeAtMs = now;
@@ -50,45 +70,40 @@ export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: 
       act.probe(rec, now);
       rec.nextProbeAtMs = now + t.probeIntervalMs;
     }
+    next = Math.min(next, rec.nextProbeAtMs);
+  } else {
+    next = Math.min(next, suspectAt);
   }
   if (rec.ackedSeq < infoSeq) {
     if (now >= rec.nextInfoAtMs) act.sendInfo(rec, now, false);
-  } else if (now >= rec.nextRefreshAtMs) {
-    act.sendInfo(rec, now, true);
+    next = Math.min(next, rec.nextInfoAtMs);
+  } else {
+    if (now >= rec.nextRefreshAtMs) act.sendInfo(rec, now, true);
+    next = Math.min(next, rec.nextRefreshAtMs);
   }
-  if (rec.infoSeq < 0 && now >= rec.nextInfoRequestAtMs) {
-    act.requestInfo(rec, now);
-    rec.nextInfoRequestAtMs = now + t.infoRetransmitMs;
+  if (rec.infoSeq < 0) {
+    if (now >= rec.nextInfoRequestAtMs) {
+      act.requestInfo(rec, now);
+      rec.nextInfoRequestAtMs = now + t.infoRetransmitMs;
+    }
+    next = Math.min(next, rec.nextInfoRequestAtMs);
   }
   if (now >= rec.nextRttProbeAtMs) {
     act.probe(rec, now);
     rec.nextRttProbeAtMs = now + t.rttProbeIntervalMs;
   }
+  next = Math.min(next, rec.nextRttProbeAtMs);
   if (now >= rec.lastSentMs + t.keepaliveMs) act.keepalive(rec, now);
-  if (now >= rec.nextReconnectAtMs && !act.isEstablished(rec)) {
-    act.reconnect(rec, now);
-    rec.nextReconnectAtMs = now + t.reconnectMinMs;
+  if (!act.isEstablished(rec)) {
+    if (now >= rec.nextReconnectAtMs) {
+      act.reconnect(rec, now);
+      rec.nextReconnectAtMs = now + t.reconnectMinMs;
+    }
+    next = Math.min(next, rec.nextReconnectAtMs);
   }
-  act.tick(rec, now);
-}
-
-/** When runPeerTimers() next has something to do for this peer. */
-export function peerDeadline(rec: PeerRecord, t: Timing, infoSeq: number, established: boolean): number {
-  if (!rec.kept) return idleAt(rec);
-  return Math.min(
-    rec.lastHeardMs + t.peerTimeoutMs,
-    rec.state === 'suspect' ? rec.nextProbeAtMs : rec.lastHeardMs + t.suspectAfterMs,
-    rec.ackedSeq < infoSeq ? rec.nextInfoAtMs : rec.nextRefreshAtMs,
-    rec.nextRttProbeAtMs,
-    rec.infoSeq < 0 ? rec.nextInfoRequestAtMs : Infinity,
-    rec.lastSentMs + t.keepaliveMs,
-    established ? Infinity : rec.nextReconnectAtMs,
-  );
-}
-
-/** Leaving: only deaths still matter (the process may route its last replies until it exits). */
-export function isTimedOut(rec: PeerRecord, now: number, t: Timing): boolean {
-  return rec.kept && now >= rec.lastHeardMs + t.peerTimeoutMs;
+  next = Math.min(next, act.tick(rec, now));
+  // last: everything above may have sent something, which puts the keepalive off
+  return Math.min(next, rec.lastSentMs + t.keepaliveMs);
 }
 
 /**

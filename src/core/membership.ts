@@ -10,11 +10,17 @@
 // lost-peer target leaves the table once connected (the peer table knows the peer then).
 // An endpoint that turned out to be ourselves is not tried again for lostPeerRetryMs: the
 // mark expires, so a forged "that was you" cannot blacklist a real peer forever.
+//
+// Timers: each target sits in a deadline heap (timer-heap.ts) at its next attempt or expiry, so
+// a wake-up looks only at the targets due. Whether a target's peer is connected is the peer
+// table's to say: when the table changed (its version), every target is looked at once.
 import {
   DIAL_BURST, DIAL_RATE_PER_S, GOSSIP_TARGET_RETRY_MS, MAX_GOSSIP_TARGETS, MAX_LOST_TARGETS,
   MAX_SELF_ENDPOINTS, MAX_TARGETS_PER_HOST, MAX_TARGETS_PER_INFORMANT, type Timing,
 } from './constants.js';
+import { DueQueue } from './due-queue.js';
 import { hostOf } from './endpoint-policy.js';
+import { DeadlineChanges, Timer, TimerHeap, withTimer } from './timer-heap.js';
 import { TokenBucket } from './token-bucket.js';
 import type { DropReason, Endpoint, PeerId, Rng } from './types.js';
 
@@ -30,6 +36,8 @@ export interface ConnectPort {
 export interface ConnectedView {
   has(id: PeerId): boolean;
   hasEndpoint(ep: Endpoint): boolean;
+  /** Changes whenever has() or hasEndpoint() may answer differently. */
+  readonly version: number;
 }
 
 type TargetKind = 'seed' | 'lost' | 'gossip';
@@ -54,6 +62,7 @@ interface Target {
   holdUntilMs: number;
   backoffMs: number;
   attempts: number;
+  readonly timer: Timer<Target>;
 }
 
 export interface TargetStatus {
@@ -67,19 +76,27 @@ export interface TargetStatus {
 export class Membership {
   private readonly targets = new Map<Endpoint, Target>();
   private readonly seeds = new Set<Endpoint>();
-  /** Endpoint -> when the "that is ourselves" mark expires; insertion order is age order. */
-  private readonly selfEndpoints = new Map<Endpoint, number>();
+  /** Endpoint -> when the "that is ourselves" mark expires. */
+  private readonly selfEndpoints: DueQueue<Endpoint>;
   private readonly perHost = new Map<string, number>();
   private readonly perInformant = new Map<PeerId, number>();
   private readonly kinds: Record<TargetKind, number> = { seed: 0, lost: 0, gossip: 0 };
   private readonly firstContacts = new TokenBucket(DIAL_RATE_PER_S, DIAL_BURST);
+  private readonly timers: TimerHeap<Target>;
+  /** The peer table's version the targets were last looked at with. */
+  private seenVersion = -1;
 
   constructor(
     private readonly timing: Timing,
     private readonly rng: Rng,
     private readonly port: ConnectPort,
     private readonly view: ConnectedView,
-  ) {}
+    /** Counts changes of our deadlines (the engine caches its next deadline until one changes). */
+    changes = new DeadlineChanges(),
+  ) {
+    this.selfEndpoints = new DueQueue(changes);
+    this.timers = new TimerHeap(changes);
+  }
 
   /** Replace the seed list (the daemon re-resolved the -c host names). */
   setSeeds(now: number, endpoints: readonly Endpoint[]): void {
@@ -93,6 +110,7 @@ export class Membership {
         // A peer was seen there: retry it like any lost peer.
         this.setKind(t, 'lost');
         t.expiresAtMs = now + this.timing.lostPeerRetryMs;
+        this.timers.runBy(t.timer, now);
       }
     }
     for (const ep of this.seeds) this.addSeed(now, ep);
@@ -112,6 +130,7 @@ export class Membership {
         if (now >= t.pulledAtMs + this.timing.reconnectMaxMs) {
           t.pulledAtMs = now;
           t.nextAttemptAtMs = Math.min(t.nextAttemptAtMs, Math.max(now, t.lastAttemptAtMs + this.timing.reconnectMinMs));
+          this.timers.runBy(t.timer, t.nextAttemptAtMs);
         }
         continue;
       }
@@ -136,6 +155,7 @@ export class Membership {
       if (t) {
         if (t.kind !== 'seed') t.peer = peer;
         t.nextAttemptAtMs = Math.min(t.nextAttemptAtMs, Math.max(now, t.holdUntilMs));
+        this.timers.runBy(t.timer, now); // its peer may have changed, and with it whether it is connected
         continue;
       }
       const refused = this.gossipRefusal(informant, ep);
@@ -157,6 +177,7 @@ export class Membership {
         t.peer = peer;
         if (t.kind === 'gossip') this.setKind(t, 'lost');
         if (t.kind === 'lost') t.expiresAtMs = Math.max(t.expiresAtMs, expiresAtMs);
+        this.timers.runBy(t.timer, now);
         continue;
       }
       if (this.kinds.lost >= MAX_LOST_TARGETS) this.evictLost();
@@ -166,9 +187,8 @@ export class Membership {
 
   /** A handshake to `ep` reached this node: do not try it again for lostPeerRetryMs. */
   markSelf(now: number, ep: Endpoint): void {
-    this.selfEndpoints.delete(ep);
     this.selfEndpoints.set(ep, now + this.timing.lostPeerRetryMs);
-    if (this.selfEndpoints.size > MAX_SELF_ENDPOINTS) this.selfEndpoints.delete(this.selfEndpoints.keys().next().value!);
+    if (this.selfEndpoints.size > MAX_SELF_ENDPOINTS) this.selfEndpoints.delete(this.selfEndpoints.oldest()!);
     const t = this.targets.get(ep);
     if (t) this.remove(t);
   }
@@ -192,56 +212,59 @@ export class Membership {
 
   /** Start the attempts that are due; forget expired targets and self marks. */
   tick(now: number): void {
-    for (const [ep, until] of this.selfEndpoints) {
-      if (now < until) continue;
-      this.selfEndpoints.delete(ep);
-      if (this.seeds.has(ep)) this.addSeed(now, ep);
+    for (const ep of this.selfEndpoints.popDue(now)) if (this.seeds.has(ep)) this.addSeed(now, ep);
+    if (this.view.version !== this.seenVersion) {
+      this.seenVersion = this.view.version;
+      for (const t of this.targets.values()) this.timers.runBy(t.timer, now);
     }
-    for (const t of [...this.targets.values()]) {
-      if (now >= t.expiresAtMs) {
-        this.remove(t);
-        continue;
-      }
-      const connected = this.isConnected(t);
-      if (connected && t.kind !== 'seed') {
-        this.remove(t); // the peer table has it now; if it is lost again, lost() brings it back
-        continue;
-      }
-      if (connected !== t.connected) {
-        t.connected = connected;
-        t.backoffMs = this.timing.reconnectMinMs;
-        if (connected && t.attempts > 0) this.port.cancelConnect(t.endpoint);
-        t.attempts = 0;
-        t.nextAttemptAtMs = Math.max(now, t.holdUntilMs);
-      }
-      if (connected || now < t.nextAttemptAtMs) continue;
-      if (t.kind === 'gossip' && t.attempts === 0 && !this.firstContacts.take(now)) {
-        this.port.drop('dial-limit', t.endpoint);
-        t.nextAttemptAtMs = this.firstContacts.nextAt(now);
-        continue;
-      }
-      // Restart the channel's handshake, which may be waiting out a long backoff of its own:
-      // this schedule (and gossip saying the peer is reachable) sets the pace.
-      if (t.attempts > 0) this.port.cancelConnect(t.endpoint);
-      t.attempts++;
-      t.lastAttemptAtMs = now;
-      this.port.connect(now, t.endpoint, t.kind === 'seed' || t.peer === null ? undefined : t.peer);
-      const jitter = 0.75 + 0.5 * this.rng.next();
-      t.nextAttemptAtMs = now + t.backoffMs * jitter;
-      t.backoffMs = Math.min(this.timing.reconnectMaxMs, t.backoffMs * 2);
+    for (const t of this.timers.popDue(now)) {
+      if (this.targets.get(t.endpoint) === t) this.timers.schedule(t.timer, this.runTarget(t, now));
     }
   }
 
   nextDeadline(): number {
-    let next = Infinity;
-    for (const until of this.selfEndpoints.values()) next = Math.min(next, until);
-    for (const t of this.targets.values()) {
-      next = Math.min(next, t.expiresAtMs);
-      const connected = this.isConnected(t);
-      if (connected !== t.connected || (connected && t.kind !== 'seed')) return -Infinity; // handle right away
-      if (!connected) next = Math.min(next, t.nextAttemptAtMs);
+    if (this.view.version !== this.seenVersion) return -Infinity; // look at the targets right away
+    return Math.min(this.timers.next(), this.selfEndpoints.next());
+  }
+
+  /** Run what is due for one target and return when it next has something due (Infinity: gone). */
+  private runTarget(t: Target, now: number): number {
+    if (now >= t.expiresAtMs) {
+      this.remove(t);
+      return Infinity;
     }
-    return next;
+    const connected = this.isConnected(t);
+    if (connected && t.kind !== 'seed') {
+      this.remove(t); // the peer table has it now; if it is lost again, lost() brings it back
+      return Infinity;
+    }
+    if (connected !== t.connected) {
+      t.connected = connected;
+      t.backoffMs = this.timing.reconnectMinMs;
+      if (connected && t.attempts > 0) this.port.cancelConnect(t.endpoint);
+      t.attempts = 0;
+      t.nextAttemptAtMs = Math.max(now, t.holdUntilMs);
+    }
+    if (connected) return t.expiresAtMs; // a connected seed waits for the peer table to change
+    if (now >= t.nextAttemptAtMs) this.attempt(t, now);
+    return Math.min(t.expiresAtMs, t.nextAttemptAtMs);
+  }
+
+  private attempt(t: Target, now: number): void {
+    if (t.kind === 'gossip' && t.attempts === 0 && !this.firstContacts.take(now)) {
+      this.port.drop('dial-limit', t.endpoint);
+      t.nextAttemptAtMs = this.firstContacts.nextAt(now);
+      return;
+    }
+    // Restart the channel's handshake, which may be waiting out a long backoff of its own:
+    // this schedule (and gossip saying the peer is reachable) sets the pace.
+    if (t.attempts > 0) this.port.cancelConnect(t.endpoint);
+    t.attempts++;
+    t.lastAttemptAtMs = now;
+    this.port.connect(now, t.endpoint, t.kind === 'seed' || t.peer === null ? undefined : t.peer);
+    const jitter = 0.75 + 0.5 * this.rng.next();
+    t.nextAttemptAtMs = now + t.backoffMs * jitter;
+    t.backoffMs = Math.min(this.timing.reconnectMaxMs, t.backoffMs * 2);
   }
 
   status(now: number): TargetStatus[] {
@@ -282,13 +305,14 @@ export class Membership {
     if (t) {
       if (t.kind !== 'seed') this.setKind(t, 'seed');
       t.expiresAtMs = Infinity;
+      this.timers.runBy(t.timer, now);
     } else {
       this.add(now, ep, { kind: 'seed', peer: null, informant: null, expiresAtMs: Infinity });
     }
   }
 
   private add(now: number, endpoint: Endpoint, init: Pick<Target, 'kind' | 'peer' | 'informant' | 'expiresAtMs'>): void {
-    const t: Target = {
+    const t = withTimer<Target>({
       endpoint,
       host: hostOf(endpoint),
       ...init,
@@ -299,8 +323,10 @@ export class Membership {
       holdUntilMs: now,
       backoffMs: this.timing.reconnectMinMs,
       attempts: 0,
-    };
+      timer: new Timer(),
+    });
     this.targets.set(endpoint, t);
+    this.timers.schedule(t.timer, now);
     this.kinds[t.kind]++;
     bump(this.perHost, t.host, 1);
     if (t.informant !== null) bump(this.perInformant, t.informant, 1);
@@ -323,6 +349,7 @@ export class Membership {
 
   private remove(t: Target): void {
     this.targets.delete(t.endpoint);
+    this.timers.cancel(t.timer);
     this.kinds[t.kind]--;
     bump(this.perHost, t.host, -1);
     if (t.informant !== null) bump(this.perInformant, t.informant, -1);

@@ -55,7 +55,12 @@ export interface PathHost {
   drop(reason: DropReason, detail: string, n?: number): void;
   /** Run a channel-changing action once the current channel call has returned. */
   defer(action: () => void): void;
-  /** Do we want a session with `id` at all? (A large mesh connects on demand: engine.ts.) */
+  /** `rec`'s timers (engine.ts, which calls tick()) must run by `at`. */
+  runBy(rec: PeerRecord, at: number): void;
+  /**
+   * Do we want a session with `id` at all? (A large mesh connects on demand: engine.ts, which
+   * calls reachChanged() when that changes.)
+   */
   wanted(id: PeerId): boolean;
 }
 
@@ -64,7 +69,6 @@ export class PathManager {
   private readonly punchOrigins = new Map<PeerId, number>();
   /** Relayed first contacts share the dial rate of gossip's first contacts. */
   private readonly relayDials = new TokenBucket(DIAL_RATE_PER_S, DIAL_BURST);
-  private nextReachAtMs = Infinity;
 
   constructor(private readonly host: PathHost) {}
 
@@ -104,9 +108,12 @@ export class PathManager {
     }
   }
 
-  /** Per-peer timers: relayed peers keep trying to go direct; a relay that went away is left. */
-  tick(rec: PeerRecord, now: number): void {
-    if (!isRelayKey(rec.endpoint)) return;
+  /**
+   * Per-peer timers: relayed peers keep trying to go direct; a relay that went away is left.
+   * Returns when it next has work for `rec`.
+   */
+  tick(rec: PeerRecord, now: number): number {
+    if (!isRelayKey(rec.endpoint)) return Infinity;
     const via = relayVia(rec.endpoint);
     if (!this.relayUsable(via, rec.id)) {
       const next = this.relayCandidates(now, rec)[0];
@@ -115,11 +122,7 @@ export class PathManager {
       this.reconsiderRelay(rec, now);
     }
     if (now >= rec.nextPunchAtMs) this.punchRound(rec, now);
-  }
-
-  /** When tick() next has work for `rec`. */
-  deadline(rec: PeerRecord): number {
-    return isRelayKey(rec.endpoint) ? rec.nextPunchAtMs : Infinity;
+    return rec.nextPunchAtMs;
   }
 
   /** `rec` just moved to `key` (by the channel or by us). */
@@ -132,6 +135,7 @@ export class PathManager {
     if (isRelayKey(rec.endpoint) && !isRelayKey(from)) {
       rec.punchBackoffMs = 0;
       rec.nextPunchAtMs = now;
+      this.host.runBy(rec, now);
     }
   }
 
@@ -139,6 +143,7 @@ export class PathManager {
   candidatesChanged(rec: PeerRecord, now: number): void {
     rec.punchBackoffMs = 0;
     rec.nextPunchAtMs = Math.min(rec.nextPunchAtMs, now);
+    if (isRelayKey(rec.endpoint)) this.host.runBy(rec, now);
   }
 
   /** Relay `via` went down or stopped relaying: its paths move to the next relay at once. */
@@ -149,7 +154,7 @@ export class PathManager {
       const next = this.relayCandidates(now, rec)[0];
       if (next !== undefined) this.host.switchPath(rec, next, now);
     }
-    this.reachChanged(now);
+    this.reachChanged(now, via); // it may be a peer we want back
   }
 
   // ---------------------------------------------------------------------------------------
@@ -189,44 +194,48 @@ export class PathManager {
   // ---------------------------------------------------------------------------------------
   // Peers we know of but have no session with
 
-  /** Gossip changed what we know of relays and targets: look again soon. */
-  reachChanged(now: number): void {
-    if (this.host.vias.size > 0) this.nextReachAtMs = Math.min(this.nextReachAtMs, now);
+  /** Gossip changed what we know of `target` (its relays), or it came or went: look again now. */
+  reachChanged(now: number, target: PeerId): void {
+    const t = this.host.vias.get(target);
+    if (t) this.host.vias.timers.runBy(t.timer, now);
   }
 
   reachDeadline(): number {
-    return this.nextReachAtMs;
+    return this.host.vias.timers.next();
   }
 
   /** Ask for punches and shake hands through relays with gossiped peers we do not reach. */
   tickReach(now: number): void {
-    if (now < this.nextReachAtMs) return;
-    let next = Infinity;
-    for (const t of this.host.vias.values()) {
-      if (t.id === this.host.localId || this.host.peers.has(t.id) || !this.host.wanted(t.id)) {
-        this.reached(t);
-        continue;
-      }
-      const vias = this.host.vias.vias(now, t.id);
-      if (vias.length === 0 || !this.host.channel.accepts(t.id)) continue;
-      if (t.wantedSinceMs === null) {
-        t.wantedSinceMs = now;
-        t.punchBackoffMs = 0;
-        t.nextPunchAtMs = now + PUNCH_FIRST_DELAY_MS;
-        t.nextRelayAtMs = now + RELAY_AFTER_MS;
-      }
-      if (now >= t.nextPunchAtMs) {
-        this.requestPunch(now, t, vias);
-        t.punchBackoffMs = Math.min(PUNCH_RETRY_MAX_MS, Math.max(PUNCH_RETRY_MIN_MS, t.punchBackoffMs * 2));
-        t.nextPunchAtMs = now + t.punchBackoffMs;
-      }
-      if (now >= t.nextRelayAtMs) {
-        this.relayConnect(now, t, vias);
-        t.nextRelayAtMs = now + RELAY_RETRY_MS;
-      }
-      next = Math.min(next, t.nextPunchAtMs, t.nextRelayAtMs);
+    const timers = this.host.vias.timers;
+    for (const t of timers.popDue(now)) {
+      if (this.host.vias.get(t.id) === t) timers.schedule(t.timer, this.reach(t, now));
     }
-    this.nextReachAtMs = next;
+  }
+
+  /** Run what is due for one gossiped target and return when it next has work (Infinity: none until gossip or a peer change). */
+  private reach(t: ViaTarget, now: number): number {
+    if (t.id === this.host.localId || this.host.peers.has(t.id) || !this.host.wanted(t.id)) {
+      this.reached(t);
+      return Infinity;
+    }
+    const vias = this.host.vias.vias(now, t.id);
+    if (vias.length === 0 || !this.host.channel.accepts(t.id)) return Infinity;
+    if (t.wantedSinceMs === null) {
+      t.wantedSinceMs = now;
+      t.punchBackoffMs = 0;
+      t.nextPunchAtMs = now + PUNCH_FIRST_DELAY_MS;
+      t.nextRelayAtMs = now + RELAY_AFTER_MS;
+    }
+    if (now >= t.nextPunchAtMs) {
+      this.requestPunch(now, t, vias);
+      t.punchBackoffMs = Math.min(PUNCH_RETRY_MAX_MS, Math.max(PUNCH_RETRY_MIN_MS, t.punchBackoffMs * 2));
+      t.nextPunchAtMs = now + t.punchBackoffMs;
+    }
+    if (now >= t.nextRelayAtMs) {
+      this.relayConnect(now, t, vias);
+      t.nextRelayAtMs = now + RELAY_RETRY_MS;
+    }
+    return Math.min(t.nextPunchAtMs, t.nextRelayAtMs);
   }
 
   /** Relayed handshakes in flight, for status (endpoint = the relay path). */

@@ -6,6 +6,7 @@ import type { Member } from './members.js';
 import { MAX_PEER_ENDPOINTS } from './constants.js';
 import { isRelayKey, type PathKey } from './path.js';
 import { PrefixTrie } from './prefix-trie.js';
+import { Timer, withTimer } from './timer-heap.js';
 import type { Endpoint, PeerId } from './types.js';
 
 export type PeerState =
@@ -99,10 +100,12 @@ export interface PeerRecord {
   rxBytes: number;
   txPackets: number;
   txBytes: number;
+  /** When its timers (liveness.ts, paths.ts) next have something due: its place in the engine's heap. */
+  readonly timer: Timer<PeerRecord>;
 }
 
 export function newPeerRecord(member: Member, endpoint: PathKey, now: number, wireKey: Uint8Array | null = null, kept = true): PeerRecord {
-  return {
+  return withTimer<PeerRecord>({
     id: member.id,
     member,
     kept,
@@ -139,7 +142,8 @@ export function newPeerRecord(member: Member, endpoint: PathKey, now: number, wi
     rxBytes: 0,
     txPackets: 0,
     txBytes: 0,
-  };
+    timer: new Timer(),
+  });
 }
 
 export class PeerTable {
@@ -150,6 +154,8 @@ export class PeerTable {
   private readonly byKeyHead = new Map<number, PeerRecord>();
   /** Peers whose key head another peer has too (looked up by scanning; members could make some). */
   private keyHeadClashes = 0;
+  /** Goes up whenever has() or hasEndpoint() may answer differently (membership.ts watches it). */
+  version = 0;
 
   get size(): number {
     return this.byId.size;
@@ -175,6 +181,7 @@ export class PeerTable {
   }
 
   add(rec: PeerRecord): void {
+    this.version++;
     this.byId.set(rec.id, rec);
     for (const ep of rec.endpoints) this.byEndpoint.set(ep, rec);
     if (rec.wireKey) {
@@ -205,6 +212,7 @@ export class PeerTable {
       rec.endpoint = ep;
       return from;
     }
+    if (!rec.endpoints.has(ep)) this.version++;
     rec.endpoints.delete(ep);
     rec.endpoints.add(ep); // most recent last
     this.byEndpoint.set(ep, rec);
@@ -222,6 +230,7 @@ export class PeerTable {
   remove(id: PeerId): PeerRecord | undefined {
     const rec = this.byId.get(id);
     if (!rec) return undefined;
+    this.version++;
     this.byId.delete(id);
     for (const ep of rec.endpoints) if (this.byEndpoint.get(ep) === rec) this.byEndpoint.delete(ep);
     if (rec.wireKey) {

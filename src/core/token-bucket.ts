@@ -1,10 +1,6 @@
 // A token bucket over injected time (ms): `ratePerS` tokens a second, at most `burst` saved.
+const MIN_WAIT_MS = 1;
 
-/**
- * Refills add fractions of a token: 0.9999999999999998 must count as one, or nextAt() says
- * "now + 2e-14", which at large clock values is now itself, and a timer spins on it.
- */
-const EPSILON = 1e-9;
 export class TokenBucket {
   private tokens: number;
   private last = -Infinity;
@@ -16,8 +12,8 @@ export class TokenBucket {
   /** Spend `n` tokens if there are that many. */
   take(now: number, n = 1): boolean {
     this.refill(now);
-    if (this.tokens < n - EPSILON) return false;
-    this.tokens = Math.max(0, this.tokens - n);
+    if (this.tokens < n) return false;
+    this.tokens -= n;
     return true;
   }
 
@@ -27,10 +23,14 @@ export class TokenBucket {
     return this.tokens;
   }
 
-  /** When the next token will be there (now if one is). */
+  /**
+   * When the next token will be there (now if one is). At least MIN_WAIT_MS away otherwise: a
+   * wait shorter than one float step of `now` (a fraction of a token short) would round back to
+   * `now`, and a caller that schedules a retry then would spin.
+   */
   nextAt(now: number): number {
     this.refill(now);
-    return this.tokens >= 1 - EPSILON ? now : now + ((1 - this.tokens) * 1000) / this.ratePerS;
+    return this.tokens >= 1 ? now : now + Math.max(MIN_WAIT_MS, ((1 - this.tokens) * 1000) / this.ratePerS);
   }
 
   private refill(now: number): void {

@@ -6,6 +6,7 @@
 // Relay choice (the same rule on both sides of a pair): preferred relays first, then the lowest
 // RTT sum (our RTT to the relay + the relay's gossiped RTT to the peer), ties by relay id.
 import { MAX_VIA_TARGETS, MAX_VIAS_PER_PEER, VIA_TTL_MS } from './constants.js';
+import { DeadlineChanges, Timer, TimerHeap, withTimer } from './timer-heap.js';
 import type { PeerId } from './types.js';
 
 export interface Via {
@@ -28,6 +29,8 @@ export interface ViaTarget {
   nextRelayAtMs: number;
   /** The relay path our relayed handshake to it runs on (to cancel it). */
   relayConnect: string | null;
+  /** When paths.ts next has work for it (wanted targets only). */
+  readonly timer: Timer<ViaTarget>;
 }
 
 /** An RTT nobody measured yet ranks like this (a relay we know nothing about is not preferred). */
@@ -36,6 +39,12 @@ export const UNKNOWN_RTT_RANK_MS = 1_000;
 export class ViaTable {
   /** Least recently gossiped first. */
   private readonly targets = new Map<PeerId, ViaTarget>();
+  /** Targets by when paths.ts next has work for them; an evicted target leaves it too. */
+  readonly timers: TimerHeap<ViaTarget>;
+
+  constructor(changes = new DeadlineChanges()) {
+    this.timers = new TimerHeap(changes);
+  }
 
   /** `via` says it reaches `target` directly, `rttMs` away. */
   note(now: number, target: PeerId, via: PeerId, rttMs: number | null, preferred: boolean): void {
@@ -43,8 +52,15 @@ export class ViaTable {
     if (t) {
       this.targets.delete(target); // most recently gossiped last
     } else {
-      if (this.targets.size >= MAX_VIA_TARGETS) this.targets.delete(this.targets.keys().next().value!);
-      t = { id: target, vias: [], wantedSinceMs: null, nextPunchAtMs: now, punchBackoffMs: 0, nextRelayAtMs: now, relayConnect: null };
+      if (this.targets.size >= MAX_VIA_TARGETS) {
+        const oldest = this.targets.values().next().value!;
+        this.targets.delete(oldest.id);
+        this.timers.cancel(oldest.timer);
+      }
+      t = withTimer<ViaTarget>({
+        id: target, vias: [], wantedSinceMs: null, nextPunchAtMs: now, punchBackoffMs: 0, nextRelayAtMs: now, relayConnect: null,
+        timer: new Timer(),
+      });
     }
     this.targets.set(target, t);
     const known = t.vias.find((v) => v.via === via);

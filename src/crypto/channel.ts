@@ -37,6 +37,7 @@
 // aes256 allocates inside node:crypto (see aead.ts).
 import type { ChannelSink, Channel } from '../core/channel.js';
 import { isRelayKey, relayKeyNames } from '../core/path.js';
+import { DeadlineChanges, Timer, TimerHeap, withTimer } from '../core/timer-heap.js';
 import { MAX_MSG_KIND, MsgKind, type DropReason, type Endpoint, type PeerId, type Rng } from '../core/types.js';
 import {
   MSG_COOKIE_REPLY, MSG_HANDSHAKE_CONFIRM, MSG_HANDSHAKE_INIT, MSG_HANDSHAKE_RESPONSE, MSG_TRANSPORT, PROTOCOL_VERSION,
@@ -126,9 +127,16 @@ export class SecureChannel implements Channel {
   private rxView: Uint8Array;
   private readonly maxPayloadBytes: number;
 
+  /**
+   * Peers (their sessions and rekey) and dials, by when each next has something due; the
+   * responders expire in insertion order (constant TTL). A wake-up touches only what is due,
+   * and the next deadline is kept until one of them changes (it is read after every batch).
+   */
+  private readonly changes = new DeadlineChanges();
+  private readonly timers = new TimerHeap<PeerState | Initiation>(this.changes);
+  private cachedDeadline = Infinity;
+  private cachedChanges = -1;
   private lastNow = -Infinity;
-  private deadline = Infinity;
-  private deadlineDirty = true;
   /** Whether the datagram being received has been counted (delivered or dropped). */
   private accounted = false;
   private dropFrom: Endpoint = '';
@@ -258,45 +266,23 @@ export class SecureChannel implements Channel {
 
   timeout(now: number): void {
     this.tick(now);
-    const t = this.timing;
-    for (const init of [...this.connects.values()]) {
-      if (now >= init.nextSendAt) this.retransmitInitiation(now, init);
+    for (let r = this.responders.oldest(); r && now >= r.expiresAt; r = this.responders.oldest()) this.forgetResponder(r);
+    for (const x of this.timers.popDue(now)) {
+      if (x.kind === 'peer') {
+        if (this.peers.get(x.id) === x) this.timers.schedule(x.timer, this.peerTimers(x, now));
+      } else if (this.connects.get(x.endpoint) === x) {
+        if (now >= x.nextSendAt) this.retransmitInitiation(now, x);
+        if (this.connects.get(x.endpoint) === x) this.timers.schedule(x.timer, x.nextSendAt);
+      }
     }
-    for (const r of [...this.responders.values()]) if (now >= r.expiresAt) this.forgetResponder(r);
-    for (const p of [...this.peers.values()]) {
-      for (const s of [p.current, p.pending, p.previous]) {
-        if (s && now - s.establishedAt >= t.rejectAfterMs) this.discard(s);
-      }
-      if (p.pending && !p.pending.confirmed && now - p.pending.establishedAt >= t.confirmTimeoutMs) {
-        this.discard(p.pending); // the peer never took it up; let a new rekey start
-      }
-      if (!p.current && p.pending) { p.current = p.pending; p.pending = null; }
-      const prev = p.previous;
-      if (prev && p.current?.confirmed && now >= p.current.confirmedAt + t.previousGraceMs) this.discard(prev);
-      for (const s of [p.current, p.pending]) {
-        if (s && s.confirmMessage && !s.confirmed && now >= s.confirmRetryAt) {
-          this.sink.send(p.endpoint, s.confirmMessage);
-          s.confirmBackoffMs = Math.min(s.confirmBackoffMs * 2, t.handshakeRetryMaxMs);
-          s.confirmRetryAt = now + this.jitter(s.confirmBackoffMs);
-          this.deadlineDirty = true;
-        }
-      }
-      if (p.rekey) {
-        if (now >= p.rekey.nextSendAt) this.retransmitInitiation(now, p.rekey);
-      } else if (p.current && !p.pending && now >= rekeyDueAt(p.current, this.timing)) {
-        this.startRekey(now, p);
-      }
-      if (!p.current && !p.pending && !p.previous) this.removePeer(p);
-    }
-    this.deadlineDirty = true;
   }
 
   nextDeadline(): number {
-    if (this.deadlineDirty) {
-      this.deadline = this.computeDeadline();
-      this.deadlineDirty = false;
+    if (this.cachedChanges !== this.changes.n) {
+      this.cachedDeadline = Math.min(this.timers.next(), this.responders.oldest()?.expiresAt ?? Infinity);
+      this.cachedChanges = this.changes.n;
     }
-    return this.deadline;
+    return this.cachedDeadline;
   }
 
   forget(peer: PeerId): void {
@@ -388,7 +374,7 @@ export class SecureChannel implements Channel {
     s.confirmed = true;
     s.confirmedAt = now;
     s.confirmMessage = null;
-    this.deadlineDirty = true;
+    this.wake(p); // the previous session's grace period starts
     if (s === p.pending) {
       p.pending = null;
       this.rotate(p, s);
@@ -441,14 +427,15 @@ export class SecureChannel implements Channel {
     if (!st) return this.drop('auth');
     this.replayCache.remember(this.wall(now), r.timestampMs, cacheKey);
     const entry: ResponderEntry = {
-      kind: 'responder', st, from, source: sourceKey(from), expiresAt: now + this.timing.responderStateTtlMs,
+      // from lastNow, not now: the table expires oldest first and relies on this never decreasing
+      kind: 'responder', st, from, source: sourceKey(from), expiresAt: this.lastNow + this.timing.responderStateTtlMs,
       ephemeral, lastSentAt: now, resends: 0, completed: false,
     };
     const victim = this.responders.victimFor(entry.source);
     if (victim) this.forgetResponder(victim);
     this.byIndex.set(st.senderIndex, entry);
     this.responders.add(entry);
-    this.deadlineDirty = true;
+    this.changes.n++;
     this.accounted = true;
     this.sink.send(from, st.message);
   }
@@ -514,7 +501,6 @@ export class SecureChannel implements Channel {
     const peerId = encodeKey(r.remoteStatic);
     resp.completed = true;
     this.byIndex.delete(resp.st.senderIndex);
-    this.deadlineDirty = true;
     if (peerId === this.localId) return this.drop('reflected');
     if (!this.isTrusted(peerId)) return this.drop('untrusted');
     if (isRelayKey(resp.from) && !relayKeyNames(resp.from, peerId)) return this.drop('relay-denied');
@@ -575,7 +561,7 @@ export class SecureChannel implements Channel {
       if (p.pending) this.discard(p.pending);
       this.rotate(p, s);
     }
-    this.deadlineDirty = true;
+    this.wake(p);
     if (p.current === s && (restarted || !hadUsable || moved)) {
       if (isUsable(now, s, this.timing)) this.sink.onEstablished(now, p.id, p.endpoint);
       else s.announce = true; // on confirmation, see authenticated()
@@ -590,7 +576,7 @@ export class SecureChannel implements Channel {
       old.confirmMessage = null; // receive-only from now on: stop retransmitting its message 3
     }
     p.current = s;
-    this.deadlineDirty = true;
+    this.wake(p);
   }
 
   private newSession(now: number, n: Omit<NewSession, 'initiatedByUs'>): Session {
@@ -607,12 +593,15 @@ export class SecureChannel implements Channel {
     if (p.previous === s) p.previous = null;
     if (this.byIndex.get(s.localIndex) === s) this.byIndex.delete(s.localIndex);
     destroySession(s);
-    this.deadlineDirty = true;
+    if (this.peers.get(p.id) === p) this.wake(p);
   }
 
   private newPeer(id: PeerId, endpoint: Endpoint, instance: string): PeerState {
     // a fresh peer starts with an instance no session has, so install() treats it as new
-    const p: PeerState = { id, endpoint, instance: `new:${instance}`, current: null, pending: null, previous: null, rekey: null };
+    const p = withTimer<PeerState>({
+      kind: 'peer', id, endpoint, instance: `new:${instance}`, current: null, pending: null, previous: null, rekey: null,
+      timer: new Timer(),
+    });
     this.peers.set(id, p);
     return p;
   }
@@ -621,7 +610,7 @@ export class SecureChannel implements Channel {
     for (const s of [p.current, p.pending, p.previous]) if (s) this.discard(s);
     if (p.rekey) this.endInitiation(p.rekey);
     this.peers.delete(p.id);
-    this.deadlineDirty = true;
+    this.timers.cancel(p.timer);
   }
 
   private sendOn(s: Session, kind: MsgKind, payload: Uint8Array, to: Endpoint = s.peer.endpoint): void {
@@ -636,13 +625,12 @@ export class SecureChannel implements Channel {
   // ---- initiations -----------------------------------------------------------------------
 
   private newInitiation(now: number, endpoint: Endpoint, forPeer: PeerId | null, expected: PeerId | null): Initiation {
-    const init: Initiation = {
+    const init = withTimer<Initiation>({
       kind: 'initiation', endpoint, forPeer, expected, hs: this.createHs(now), hsCreatedAt: now, nextSendAt: now,
-      backoffMs: this.timing.handshakeRetryInitialMs, keyRotation: 0, sent: [],
-    };
+      backoffMs: this.timing.handshakeRetryInitialMs, keyRotation: 0, sent: [], timer: new Timer(),
+    });
     this.byIndex.set(init.hs.senderIndex, init);
     this.ownEphemerals.set(hex(init.hs.ephemeral), init);
-    this.deadlineDirty = true;
     return init;
   }
 
@@ -660,7 +648,10 @@ export class SecureChannel implements Channel {
     this.sendCopies(now, init);
     init.nextSendAt = now + this.jitter(init.backoffMs);
     init.backoffMs = Math.min(init.backoffMs * 2, this.timing.handshakeRetryMaxMs);
-    this.deadlineDirty = true;
+    // a dial runs on its own timer, a rekey on its peer's
+    const p = init.forPeer === null ? null : this.peers.get(init.forPeer);
+    if (p) this.timers.runBy(p.timer, init.nextSendAt);
+    else if (this.connects.get(init.endpoint) === init) this.timers.schedule(init.timer, init.nextSendAt);
   }
 
   /**
@@ -716,7 +707,7 @@ export class SecureChannel implements Channel {
       const p = this.peers.get(init.forPeer);
       if (p && p.rekey === init) p.rekey = null;
     }
-    this.deadlineDirty = true;
+    this.timers.cancel(init.timer);
   }
 
   /** Remember who answered at the endpoint we dialled (and, in key mode, its key for mac1). */
@@ -728,28 +719,65 @@ export class SecureChannel implements Channel {
 
   private forgetResponder(r: ResponderEntry): void {
     this.responders.remove(r);
+    this.changes.n++;
     if (this.byIndex.get(r.st.senderIndex) === r) this.byIndex.delete(r.st.senderIndex);
-    this.deadlineDirty = true;
   }
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  private computeDeadline(): number {
-    let d = Infinity;
-    for (const init of this.connects.values()) d = Math.min(d, init.nextSendAt);
-    for (const r of this.responders.values()) d = Math.min(d, r.expiresAt);
-    for (const p of this.peers.values()) {
-      if (p.rekey) d = Math.min(d, p.rekey.nextSendAt);
-      for (const s of [p.current, p.pending, p.previous]) {
-        if (!s) continue;
-        d = Math.min(d, s.establishedAt + this.timing.rejectAfterMs);
-        if (s !== p.previous && s.confirmMessage && !s.confirmed) d = Math.min(d, s.confirmRetryAt);
-      }
-      if (p.previous && p.current?.confirmed) d = Math.min(d, p.current.confirmedAt + this.timing.previousGraceMs);
-      if (p.pending && !p.pending.confirmed) d = Math.min(d, p.pending.establishedAt + this.timing.confirmTimeoutMs);
-      if (p.current && !p.pending && !p.rekey) d = Math.min(d, rekeyDueAt(p.current, this.timing));
+  /**
+   * Run what is due for `p` (session expiry, confirmation retransmits, rekey) and return when
+   * it next has something due. Each condition is checked and its time taken from one
+   * expression, so what is due and when cannot disagree.
+   */
+  private peerTimers(p: PeerState, now: number): number {
+    const t = this.timing;
+    let next = Infinity;
+    for (const s of [p.current, p.pending, p.previous]) {
+      if (!s) continue;
+      const diesAt = s.establishedAt + t.rejectAfterMs;
+      if (now >= diesAt) this.discard(s);
+      else next = Math.min(next, diesAt);
     }
-    return d;
+    const pending = p.pending;
+    if (pending && !pending.confirmed) {
+      const giveUpAt = pending.establishedAt + t.confirmTimeoutMs;
+      if (now >= giveUpAt) this.discard(pending); // the peer never took it up; let a new rekey start
+      else next = Math.min(next, giveUpAt);
+    }
+    if (!p.current && p.pending) { p.current = p.pending; p.pending = null; }
+    if (p.previous && p.current?.confirmed) {
+      const graceEndsAt = p.current.confirmedAt + t.previousGraceMs;
+      if (now >= graceEndsAt) this.discard(p.previous);
+      else next = Math.min(next, graceEndsAt);
+    }
+    for (const s of [p.current, p.pending]) {
+      if (!s || !s.confirmMessage || s.confirmed) continue;
+      if (now >= s.confirmRetryAt) {
+        this.sink.send(p.endpoint, s.confirmMessage);
+        s.confirmBackoffMs = Math.min(s.confirmBackoffMs * 2, t.handshakeRetryMaxMs);
+        s.confirmRetryAt = now + this.jitter(s.confirmBackoffMs);
+      }
+      next = Math.min(next, s.confirmRetryAt);
+    }
+    if (!p.rekey && p.current && !p.pending) {
+      const rekeyAt = rekeyDueAt(p.current, t);
+      if (now >= rekeyAt) this.startRekey(now, p);
+      else next = Math.min(next, rekeyAt);
+    } else if (p.rekey && now >= p.rekey.nextSendAt) {
+      this.retransmitInitiation(now, p.rekey);
+    }
+    if (p.rekey) next = Math.min(next, p.rekey.nextSendAt);
+    if (!p.current && !p.pending && !p.previous) {
+      this.removePeer(p);
+      return Infinity;
+    }
+    return next;
+  }
+
+  /** Something changed `p`'s sessions: its timers run at once and work out their next time. */
+  private wake(p: PeerState): void {
+    this.timers.runBy(p.timer, this.lastNow);
   }
 
   accepts(peer: PeerId): boolean {

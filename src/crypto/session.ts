@@ -25,6 +25,7 @@
 // the responder of it only after rekeyAfterMs + responderRekeyDelayMs (so the two rarely
 // collide), and either side after rekeyAfterMessages packets. Sessions die at
 // rejectAfterMs or rejectAfterMessages.
+import type { Timer } from '../core/timer-heap.js';
 import type { Endpoint, PeerId } from '../core/types.js';
 import { createAead, type Aead, type AlgorithmName } from './aead.js';
 import type { ChannelTiming } from './channel-options.js';
@@ -59,6 +60,7 @@ export interface Session {
 }
 
 export interface PeerState {
+  readonly kind: 'peer';
   readonly id: PeerId;
   endpoint: Endpoint;
   instance: string;
@@ -67,6 +69,8 @@ export interface PeerState {
   previous: Session | null;
   /** A rekey handshake in flight. */
   rekey: Initiation | null;
+  /** When its sessions and its rekey next have something due (channel.ts peerTimers). */
+  readonly timer: Timer<PeerState>;
 }
 
 export interface Initiation {
@@ -85,6 +89,8 @@ export interface Initiation {
   keyRotation: number;
   /** The copies of message 1 sent for `hs` (one per mac1 key), to open a cookie reply with. */
   sent: { readonly k: Uint8Array; readonly message: Uint8Array }[];
+  /** A dial's retransmit timer (a rekey's runs on its peer's timer). */
+  readonly timer: Timer<Initiation>;
 }
 
 export interface ResponderEntry {

@@ -4,6 +4,13 @@
 // or freeze (a stalled process). A tiny "ping" application on every node answers requests to
 // its claimed addresses, so tests observe the data path end to end: which server replied.
 //
+// Scale: datagrams, scheduled actions and node timers each sit in a heap (the nodes at the
+// time they next have work, re-read after every call into a node, as the daemon re-arms its
+// timer), so a step costs the same with 10 nodes or 1 000. A run that goes wrong fails fast
+// instead of spinning: more than MAX_EVENTS_PER_INSTANT events at one simulated instant is a
+// livelock, more than the step budget (SimOptions.maxEvents) a storm; both throw naming the
+// seed and the busiest nodes.
+//
 // Everything random comes from the seed; a failing scenario reports it (see runSeeded) and
 // SIM_SEED=<seed> replays exactly that run.
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
@@ -12,6 +19,7 @@ import { createEngine, type Engine, type EngineConfig } from '../../src/core/eng
 import type { OwnClaimSpec } from '../../src/core/own-claims.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import type { RecordAuth } from '../../src/core/record-auth.js';
+import { Timer, TimerHeap, withTimer } from '../../src/core/timer-heap.js';
 import type { Endpoint, PeerId } from '../../src/core/types.js';
 import { formatAddress, formatPrefix, parseIPv4, parsePrefix, prefixContains, type Prefix } from '../../src/wire/addr.js';
 import type { NatKind, NatOptions } from './nat.js';
@@ -69,8 +77,15 @@ export interface NodeSpec {
   firewall?: boolean;
 }
 
+/** Events (datagram deliveries, scheduled actions, node wake-ups) at one simulated instant beyond which a run is a livelock. */
+export const MAX_EVENTS_PER_INSTANT = 100_000;
+/** Default event budget of one Sim: far above any test's (a swarm seed takes ~10 000), stops a storm within a minute or so. */
+export const DEFAULT_MAX_EVENTS = 20_000_000;
+
 export interface SimOptions {
   seed: number;
+  /** Events the whole run may take before it fails (default DEFAULT_MAX_EVENTS). */
+  maxEvents?: number;
   keepaliveMs?: number;
   peerTimeoutMs?: number;
   reconnectMaxMs?: number;
@@ -114,12 +129,19 @@ export class SimNode {
   stopAt: number | null = null;
   readonly claims: Prefix[];
   readonly address: Uint8Array;
+  /** Its place in the simulator's heap of node wake-ups (sim.ts rearm). */
+  readonly timer = new Timer<SimNode>();
+  /** Events it handled (datagrams and wake-ups), for the budget's report. */
+  handled = 0;
+  /** Timer wake-ups (handleTimeout calls) of its engines. */
+  timeouts = 0;
 
   constructor(readonly spec: NodeSpec, readonly index: number, readonly endpoint: Endpoint) {
     const ip = parseIPv4(spec.ip);
     if (!ip) throw new Error(`node ${spec.name}: bad ip ${spec.ip}`);
     this.address = ip;
     this.claims = [...(spec.noAutoClaim ? [] : [parsePrefix(spec.ip)]), ...(spec.claims ?? []).map((c) => parsePrefix(c))];
+    this.timer.owner = this;
   }
 
   get name(): string {
@@ -145,9 +167,8 @@ export class SimNode {
 }
 
 interface Scheduled {
-  at: number;
-  seq: number;
-  fn: () => void;
+  readonly fn: () => void;
+  readonly timer: Timer<Scheduled>;
 }
 
 export class Pinger {
@@ -182,8 +203,16 @@ export class Sim {
   private readonly nodes = new Map<string, SimNode>();
   private readonly list: SimNode[] = [];
   private readonly byId = new Map<PeerId, SimNode>();
-  private readonly scheduled: Scheduled[] = [];
-  private seq = 0;
+  /** Scheduled actions; equal times run in the order they were scheduled. */
+  private readonly scheduled = new TimerHeap<Scheduled>();
+  /** Running nodes by when they next have work: an engine deadline, a thaw, a stop. */
+  private readonly wakeups = new TimerHeap<SimNode>();
+  /** Events run so far (see maxEvents). */
+  eventsRun = 0;
+  private readonly maxEvents: number;
+  /** The simulated instant events are being counted for, and how many it had. */
+  private instant = -Infinity;
+  private instantEvents = 0;
   private readonly channel: ChannelFactory;
   private readonly pingers: Pinger[] = [];
 
@@ -193,6 +222,7 @@ export class Sim {
     this.keepaliveMs = options.keepaliveMs ?? FAST_KEEPALIVE_MS;
     this.peerTimeoutMs = options.peerTimeoutMs ?? FAST_PEER_TIMEOUT_MS;
     this.channel = options.channel ?? simChannel;
+    this.maxEvents = options.maxEvents ?? DEFAULT_MAX_EVENTS;
     current = this;
   }
 
@@ -308,6 +338,7 @@ export class Sim {
     // like the daemon: its own interface address with its port is a host candidate
     engine.setCandidates(this.clock(node), { host: [node.endpoint] });
     engine.start(this.clock(node));
+    this.rearm(node);
   }
 
   /** kill -9: the process is gone, in-flight datagrams to it are lost. */
@@ -317,6 +348,7 @@ export class Sim {
     node.alive = false;
     node.engine = null;
     node.inbox.length = 0;
+    this.wakeups.cancel(node.timer);
     this.net.detach(node.endpoint);
   }
 
@@ -331,12 +363,15 @@ export class Sim {
     const node = this.node(name);
     node.mustEngine().leave(this.clock(node));
     node.stopAt = this.now + maxWaitMs;
+    this.rearm(node);
   }
 
   /** One health check result for `name`'s claim `prefix` (as the daemon's checker reports it). */
   health(name: string, prefix: string, ok: boolean): void {
     const node = this.node(name);
-    if (node.running && node.frozenUntil <= this.now) node.mustEngine().healthResult(this.clock(node), formatPrefix(parsePrefix(prefix)), ok, ok ? 'ok' : 'failed');
+    if (!node.running || node.frozenUntil > this.now) return;
+    node.mustEngine().healthResult(this.clock(node), formatPrefix(parsePrefix(prefix)), ok, ok ? 'ok' : 'failed');
+    this.rearm(node);
   }
 
   /**
@@ -360,16 +395,20 @@ export class Sim {
   drain(name: string, prefixes: string[] | null = null): void {
     const node = this.node(name);
     node.mustEngine().drain(this.clock(node), prefixes?.map((p) => formatPrefix(parsePrefix(p))) ?? null);
+    this.rearm(node);
   }
 
   undrain(name: string, prefixes: string[] | null = null): void {
     const node = this.node(name);
     node.mustEngine().undrain(this.clock(node), prefixes?.map((p) => formatPrefix(parsePrefix(p))) ?? null);
+    this.rearm(node);
   }
 
   /** The process does not run for `ms` (suspend, SIGSTOP); datagrams queue in its socket. */
   freeze(name: string, ms: number): void {
-    this.node(name).frozenUntil = this.now + ms;
+    const node = this.node(name);
+    node.frozenUntil = this.now + ms;
+    this.rearm(node);
   }
 
   clock(node: SimNode): number {
@@ -411,6 +450,7 @@ export class Sim {
         p.seq++;
         p.sent.set(p.seq, this.now);
         node.engine!.handleTunPacket(this.clock(node), pingPacket(node.address, parseIPv4(dst)!, REQUEST, 0, p.seq));
+        this.rearm(node);
       }
       this.after(intervalMs, tick);
     };
@@ -428,7 +468,9 @@ export class Sim {
       const reply = pingPacket(packet.subarray(16, 20), packet.subarray(12, 16), REPLY, node.index, seq);
       const inc = node.incarnation;
       this.after(0, () => {
-        if (node.running && node.incarnation === inc) node.engine!.handleTunPacket(this.clock(node), reply);
+        if (!node.running || node.incarnation !== inc) return;
+        node.engine!.handleTunPacket(this.clock(node), reply);
+        this.rearm(node);
       });
     } else if (kind === REPLY) {
       const src = formatAddress(packet.subarray(12, 16));
@@ -442,8 +484,8 @@ export class Sim {
   // The clock
 
   at(t: number, fn: () => void): void {
-    this.scheduled.push({ at: t, seq: this.seq++, fn });
-    this.scheduled.sort((a, b) => a.at - b.at || a.seq - b.seq);
+    const item = withTimer<Scheduled>({ fn, timer: new Timer() });
+    this.scheduled.schedule(item.timer, t);
   }
 
   after(ms: number, fn: () => void): void {
@@ -462,23 +504,10 @@ export class Sim {
   }
 
   runUntil(end: number, stop?: () => boolean): boolean {
-    let stuck = 0;
-    let last = -Infinity;
     for (;;) {
-      const t = this.nextEventTime();
+      const t = Math.min(this.net.nextTime(), this.scheduled.next(), this.wakeups.next());
       if (t > end) break;
       if (t > this.now) this.now = t;
-      if (this.now === last) {
-        if (++stuck > 100_000) {
-          const due = this.list
-            .filter((n) => n.running && n.engine!.nextDeadline() - n.clockOffsetMs <= this.now)
-            .map((n) => `${n.name} (deadline ${n.engine!.nextDeadline() - n.clockOffsetMs}, frozen until ${n.frozenUntil})`);
-          throw new Error(`simulator livelock at t=${this.now}; due: ${due.join(', ') || 'none'}; next datagram ${this.net.nextTime()}`);
-        }
-      } else {
-        stuck = 0;
-        last = this.now;
-      }
       this.step();
       if (stop?.()) return true;
     }
@@ -486,50 +515,86 @@ export class Sim {
     return stop ? stop() : true;
   }
 
-  private nextEventTime(): number {
-    let t = Math.min(this.net.nextTime(), this.scheduled[0]?.at ?? Infinity);
-    for (const n of this.list) {
-      if (!n.running) continue;
-      if (n.frozenUntil > this.now) {
-        t = Math.min(t, n.frozenUntil);
-        continue;
-      }
-      if (n.stopAt !== null) t = Math.min(t, n.engine!.leaveSettled ? this.now : n.stopAt);
-      t = Math.min(t, n.engine!.nextDeadline() - n.clockOffsetMs);
-    }
-    return t;
-  }
-
+  /** Everything due now: datagrams, then scheduled actions, then node wake-ups. */
   private step(): void {
     const now = this.now;
-    while (this.net.deliverOne(now)) {
-      /* receivers run inside deliverOne */
+    while (this.net.deliverOne(now)) this.count(); // receivers run inside deliverOne
+    for (const item of this.scheduled.popDue(now)) {
+      this.count();
+      item.fn();
     }
-    while (this.scheduled.length > 0 && this.scheduled[0]!.at <= now) this.scheduled.shift()!.fn();
-    for (const n of this.list) {
-      if (!n.running) continue;
-      if (n.frozenUntil > now) continue;
-      if (n.inbox.length > 0) {
-        // Waking up: the overdue timer runs before the queued datagrams (the harsh order).
-        if (n.engine!.nextDeadline() - n.clockOffsetMs <= now) n.engine!.handleTimeout(this.clock(n));
-        for (const [from, data] of n.inbox.splice(0)) n.engine!.handleDatagram(this.clock(n), from, data);
-      }
-      if (!n.running) continue;
-      if (n.stopAt !== null && (n.engine!.leaveSettled || now >= n.stopAt)) {
-        this.crash(n.name);
-        continue;
-      }
-      if (n.engine!.nextDeadline() - n.clockOffsetMs <= now) n.engine!.handleTimeout(this.clock(n));
+    for (const node of this.wakeups.popDue(now)) {
+      this.count(node);
+      this.wake(node);
     }
+  }
+
+  /** One more event; fail fast on a livelock (too many at this instant) or a storm (over the budget). */
+  private count(waking?: SimNode): void {
+    this.eventsRun++;
+    if (this.now !== this.instant) {
+      this.instant = this.now;
+      this.instantEvents = 0;
+    }
+    if (++this.instantEvents > MAX_EVENTS_PER_INSTANT) {
+      const due = this.live().filter((n) => n === waking || (n.timer.pos >= 0 && n.timer.at <= this.now))
+        .map((n) => `${n.name} (deadline ${n.engine!.nextDeadline() - n.clockOffsetMs}, frozen until ${n.frozenUntil})`);
+      throw new Error(`simulator livelock at t=${this.now} (seed ${this.options.seed}): ${MAX_EVENTS_PER_INSTANT} events at one instant; ` +
+        `nodes due: ${due.slice(0, 10).join(', ') || 'none'}; ${this.net.inFlight} datagrams in flight`);
+    }
+    if (this.eventsRun > this.maxEvents) {
+      const busiest = [...this.list].sort((a, b) => b.handled - a.handled).slice(0, 5).map((n) => `${n.name} ${n.handled}`);
+      throw new Error(`simulator step budget of ${this.maxEvents} events exceeded at t=${this.now.toFixed(1)} ms (seed ${this.options.seed}); ` +
+        `busiest nodes: ${busiest.join(', ')}; ${this.net.inFlight} datagrams in flight`);
+    }
+  }
+
+  /** A node's wake-up: thaw (the overdue timer first, then the queued datagrams), stop, timers. */
+  private wake(n: SimNode): void {
+    if (!n.running) return;
+    n.handled++;
+    if (n.frozenUntil > this.now) return this.rearm(n);
+    if (n.inbox.length > 0) {
+      // Waking up: the overdue timer runs before the queued datagrams (the harsh order).
+      this.timeoutIfDue(n);
+      for (const [from, data] of n.inbox.splice(0)) n.engine!.handleDatagram(this.clock(n), from, data);
+    }
+    if (n.stopAt !== null && (n.engine!.leaveSettled || this.now >= n.stopAt)) return this.crash(n.name);
+    this.timeoutIfDue(n);
+    this.rearm(n);
+  }
+
+  private timeoutIfDue(n: SimNode): void {
+    const due = n.engine!.nextDeadline();
+    // at least the deadline itself: sim time and node clock differ by an offset, and rounding
+    // must not hand the engine a time a hair before the deadline it asked for
+    if (due - n.clockOffsetMs > this.now) return;
+    n.timeouts++;
+    n.engine!.handleTimeout(Math.max(this.clock(n), due));
+  }
+
+  /** When `node` next has work; called after every call into its engine (as the daemon re-arms its timer). */
+  private rearm(node: SimNode): void {
+    if (!node.running) return this.wakeups.cancel(node.timer);
+    let at: number;
+    if (node.frozenUntil > this.now) {
+      at = node.frozenUntil;
+    } else {
+      at = node.inbox.length > 0 ? this.now : node.engine!.nextDeadline() - node.clockOffsetMs;
+      if (node.stopAt !== null) at = Math.min(at, node.engine!.leaveSettled ? this.now : node.stopAt);
+    }
+    this.wakeups.schedule(node.timer, at);
   }
 
   private onDatagram(node: SimNode, from: Endpoint, data: Uint8Array): void {
     if (!node.running) return;
+    node.handled++;
     if (node.frozenUntil > this.now) {
       node.inbox.push([from, data]);
       return;
     }
     node.engine!.handleDatagram(this.clock(node), from, data);
+    this.rearm(node);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -619,6 +684,25 @@ export function expectedClaimant(sim: Sim, ip: string): string | null {
   });
   if (serving.length === 1) return serving[0]!.name;
   return serving.length === 0 ? '<nobody serves>' : `<several serve: ${serving.map((n) => n.name).join(', ')}>`;
+}
+
+/** Is the undirected graph "u seeds v" over the running nodes connected? */
+export function seedGraphConnected(sim: Sim): boolean {
+  const live = sim.live().filter((x) => x.stopAt === null);
+  if (live.length === 0) return true;
+  const names = new Set(live.map((x) => x.name));
+  const adj = new Map<string, string[]>(live.map((x) => [x.name, []]));
+  for (const x of live) {
+    for (const s of x.spec.seeds ?? []) {
+      if (!names.has(s) || s === x.name) continue;
+      adj.get(x.name)!.push(s);
+      adj.get(s)!.push(x.name);
+    }
+  }
+  const seen = new Set([live[0]!.name]);
+  const todo = [live[0]!.name];
+  while (todo.length > 0) for (const y of adj.get(todo.pop()!)!) if (!seen.has(y)) (seen.add(y), todo.push(y));
+  return seen.size === names.size;
 }
 
 /**

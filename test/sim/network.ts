@@ -94,6 +94,8 @@ function before(x: InFlight, y: InFlight): boolean {
 
 export interface NetworkStats {
   sent: number;
+  /** Bytes of the datagrams sent (UDP payload). */
+  sentBytes: number;
   lost: number;
   blocked: number;
   duplicated: number;
@@ -119,7 +121,7 @@ export class SimNetwork {
   private readonly links = new Map<string, Partial<LinkProfile>>();
   private readonly blocked = new Set<string>();
   private profile: LinkProfile;
-  readonly stats: NetworkStats = { sent: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0, filtered: 0, noRoute: 0 };
+  readonly stats: NetworkStats = { sent: 0, sentBytes: 0, lost: 0, blocked: 0, duplicated: 0, delivered: 0, unreachable: 0, filtered: 0, noRoute: 0 };
   /** Datagrams and bytes sent to each watched host address (see watchHost). */
   private readonly watched = new Map<string, { datagrams: number; bytes: number }>();
   /** The NAT or firewall in front of each host that has one (by its host endpoint). */
@@ -239,6 +241,7 @@ export class SimNetwork {
 
   send(now: number, from: Endpoint, to: Endpoint, data: Uint8Array): void {
     this.stats.sent++;
+    this.stats.sentBytes += data.length;
     if (this.watched.size > 0) {
       const w = this.watched.get(to.slice(0, to.lastIndexOf(':')));
       if (w) {
@@ -255,12 +258,12 @@ export class SimNetwork {
       dest = this.hostAt(now, to);
     }
     for (const fn of this.taps) fn(from, dest, data);
-    const key = `${from}>${dest}`;
-    if (this.blocked.has(key)) {
+    const key = this.blocked.size > 0 || this.links.size > 0 ? `${from}>${dest}` : '';
+    if (this.blocked.size > 0 && this.blocked.has(key)) {
       this.stats.blocked++;
       return;
     }
-    const link = this.links.get(key);
+    const link = this.links.size > 0 ? this.links.get(key) : undefined;
     const p = link ? { ...this.profile, ...link } : this.profile;
     if (p.loss > 0 && this.rng.chance(p.loss)) {
       this.stats.lost++;

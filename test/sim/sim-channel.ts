@@ -15,6 +15,7 @@
 // process is delivered after the new one is known.
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { isRelayKey } from '../../src/core/path.js';
+import { Timer, TimerHeap, withTimer } from '../../src/core/timer-heap.js';
 import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
 import type { SimRng } from './rng.js';
 import { nameFromKey, nameKey } from './name-keys.js';
@@ -44,9 +45,12 @@ interface Session {
 }
 
 interface Attempt {
+  readonly endpoint: Endpoint;
   readonly index: number;
   nextRetryAtMs: number;
   backoffMs: number;
+  /** Its place in the retry heap (so a wake-up looks only at the attempts due, at 1 000 nodes too). */
+  readonly timer: Timer<Attempt>;
 }
 
 export class SimChannel implements Channel {
@@ -56,6 +60,9 @@ export class SimChannel implements Channel {
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private readonly sessions = new Map<number, Session>();
+  /** Every session (confirmed or not) by peer, so a handshake looks only at that peer's. */
+  private readonly ofPeer = new Map<PeerId, Set<Session>>();
+  private readonly retries = new TimerHeap<Attempt>();
   private readonly byPeer = new Map<PeerId, Session[]>();
   private readonly attempts = new Map<Endpoint, Attempt>();
   private readonly attemptByIndex = new Map<number, Endpoint>();
@@ -76,8 +83,10 @@ export class SimChannel implements Channel {
   connect(now: number, endpoint: Endpoint): void {
     if (this.attempts.has(endpoint)) return;
     const index = this.newIndex();
-    this.attempts.set(endpoint, { index, nextRetryAtMs: now + this.retryMinMs, backoffMs: this.retryMinMs });
+    const a = withTimer<Attempt>({ endpoint, index, nextRetryAtMs: now + this.retryMinMs, backoffMs: this.retryMinMs, timer: new Timer() });
+    this.attempts.set(endpoint, a);
     this.attemptByIndex.set(index, endpoint);
+    this.retries.schedule(a.timer, a.nextRetryAtMs);
     this.sendInit(endpoint, index);
   }
 
@@ -86,6 +95,7 @@ export class SimChannel implements Channel {
     if (!a) return;
     this.attempts.delete(endpoint);
     this.attemptByIndex.delete(a.index);
+    this.retries.cancel(a.timer);
   }
 
   send(now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
@@ -143,17 +153,16 @@ export class SimChannel implements Channel {
       const remoteIndex = readU32(d, 1);
       if (id === this.localId) return this.sendResp(from, 0, remoteIndex); // let the initiator see itself
       this.checkInstance(id, readU32(d, 5));
-      for (const s of this.sessions.values()) {
-        if (s.peer === id && s.remoteIndex === remoteIndex) {
+      const own = this.ofPeer.get(id);
+      for (const s of own ?? []) {
+        if (s.remoteIndex === remoteIndex) {
           s.endpoint = from;
           return this.sendResp(from, s.localIndex, remoteIndex); // a retransmitted INIT
         }
       }
-      for (const s of [...this.sessions.values()]) {
-        if (s.peer === id && !s.confirmed) this.sessions.delete(s.localIndex); // superseded
-      }
+      for (const s of [...(own ?? [])]) if (!s.confirmed) this.removeSession(s); // superseded
       const s: Session = { peer: id, localIndex: this.newIndex(), remoteIndex, endpoint: from, confirmed: false };
-      this.sessions.set(s.localIndex, s);
+      this.addSession(s);
       this.sendResp(from, s.localIndex, remoteIndex);
       return;
     }
@@ -168,7 +177,7 @@ export class SimChannel implements Channel {
       if (id === this.localId) return this.sink.onSelf(ep);
       this.checkInstance(id, readU32(d, 9));
       const s: Session = { peer: id, localIndex: index, remoteIndex: readU32(d, 1), endpoint: from, confirmed: true };
-      this.sessions.set(index, s);
+      this.addSession(s);
       const news = this.promote(s);
       const confirm = new Uint8Array(5);
       confirm[0] = CONFIRM;
@@ -181,22 +190,20 @@ export class SimChannel implements Channel {
   }
 
   timeout(now: number): void {
-    for (const [ep, a] of this.attempts) {
-      if (now < a.nextRetryAtMs) continue;
+    for (const a of this.retries.popDue(now)) {
       a.backoffMs = Math.min(this.retryMaxMs, a.backoffMs * 2);
       a.nextRetryAtMs = now + a.backoffMs * (0.75 + 0.5 * this.rng.next());
-      this.sendInit(ep, a.index);
+      this.retries.schedule(a.timer, a.nextRetryAtMs);
+      this.sendInit(a.endpoint, a.index);
     }
   }
 
   nextDeadline(): number {
-    let next = Infinity;
-    for (const a of this.attempts.values()) next = Math.min(next, a.nextRetryAtMs);
-    return next;
+    return this.retries.next();
   }
 
   forget(peer: PeerId): void {
-    for (const s of [...this.sessions.values()]) if (s.peer === peer) this.sessions.delete(s.localIndex);
+    for (const s of [...(this.ofPeer.get(peer) ?? [])]) this.removeSession(s);
     this.byPeer.delete(peer);
   }
 
@@ -224,14 +231,29 @@ export class SimChannel implements Channel {
   private promote(s: Session): boolean {
     const before = this.byPeer.get(s.peer)?.[0];
     const list = [s, ...(this.byPeer.get(s.peer) ?? [])];
-    for (const old of list.splice(SESSIONS_PER_PEER)) this.sessions.delete(old.localIndex);
+    for (const old of list.splice(SESSIONS_PER_PEER)) this.removeSession(old);
     this.byPeer.set(s.peer, list);
     return !before || before.endpoint !== s.endpoint;
   }
 
+  private addSession(s: Session): void {
+    this.sessions.set(s.localIndex, s);
+    let own = this.ofPeer.get(s.peer);
+    if (!own) this.ofPeer.set(s.peer, (own = new Set()));
+    own.add(s);
+  }
+
+  private removeSession(s: Session): void {
+    if (this.sessions.get(s.localIndex) === s) this.sessions.delete(s.localIndex);
+    const own = this.ofPeer.get(s.peer);
+    if (!own) return;
+    own.delete(s);
+    if (own.size === 0) this.ofPeer.delete(s.peer);
+  }
+
   private newIndex(): number {
     for (;;) {
-      const i = this.rng.u32();
+      const i = this.rng.u32() & 0x7fff_ffff; // 31 bits: a small integer, cheap as a Map key
       if (i !== 0 && !this.sessions.has(i) && !this.attemptByIndex.has(i)) return i;
     }
   }

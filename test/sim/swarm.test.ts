@@ -9,7 +9,7 @@
 //              prefix — the one that serves it, and exactly one does — and the mesh is complete.
 import { describe, expect, it } from 'vitest';
 import { parseIPv4 } from '../../src/wire/addr.js';
-import { expectedClaimant, runSeeded, Sim, type NodeSpec } from './harness.js';
+import { expectedClaimant, runSeeded, seedGraphConnected, Sim, type NodeSpec } from './harness.js';
 import { secureChannel } from './secure-channel.js';
 
 /**
@@ -143,25 +143,6 @@ function swarm(seed: number, totals: Totals): void {
     expect(peers, `${node.name}'s peers`).toEqual(live.filter((x) => x !== node).map((x) => x.name).sort());
   }
   totals.failovers += sim.events((e) => e.event.type === 'route-change' && e.event.cause !== 'claims').length;
-}
-
-/** Is the undirected graph "u seeds v" over the running nodes connected? */
-function seedGraphConnected(sim: Sim): boolean {
-  const live = sim.live().filter((x) => x.stopAt === null);
-  if (live.length === 0) return true;
-  const names = new Set(live.map((x) => x.name));
-  const adj = new Map<string, string[]>(live.map((x) => [x.name, []]));
-  for (const x of live) {
-    for (const s of x.spec.seeds ?? []) {
-      if (!names.has(s) || s === x.name) continue;
-      adj.get(x.name)!.push(s);
-      adj.get(s)!.push(x.name);
-    }
-  }
-  const seen = new Set([live[0]!.name]);
-  const todo = [live[0]!.name];
-  while (todo.length > 0) for (const y of adj.get(todo.pop()!)!) if (!seen.has(y)) (seen.add(y), todo.push(y));
-  return seen.size === names.size;
 }
 
 const CHUNK = 50;

@@ -175,8 +175,8 @@ describe('engine: NodeInfo', () => {
     ch.up(0, 'p', '192.0.2.2:3210');
     const infos = () => ch.controlsTo('p').filter((m) => m.type === 'node-info').length;
     const before = infos();
-    engine.handleTimeout(engine.nextDeadline());
-    engine.handleTimeout(engine.nextDeadline());
+    // past one retransmit (150 ms) and the coalesced NodeInfo for the new peer list (200 ms)
+    for (let now = 0; now < 250; ) engine.handleTimeout((now = engine.nextDeadline()));
     expect(infos()).toBeGreaterThan(before);
     const last = ch.controlsTo('p').filter((m) => m.type === 'node-info').at(-1) as Extract<ControlMessage, { type: 'node-info' }>;
     ch.control(engine.nextDeadline(), 'p', '192.0.2.2:3210', { type: 'info-ack', bootTimeMs: SELF_BOOT, seq: last.seq });
