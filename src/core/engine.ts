@@ -969,9 +969,11 @@ class MeshEngine implements Engine {
   /** We suspect `id` (our probes, or our session with it, got no answer): say so. */
   private suspectMember(now: number, id: PeerId): void {
     const m = this.members.get(id);
-    if (!m || m.entry === null || m.state !== 'alive') return;
-    this.members.suspect(now, m, this.localId);
-    this.spreadStates(now, [{ id, version: m.entry.version, state: 1, from: this.localId }], null);
+    if (!m || m.entry === null) return;
+    // Already suspect: our own failed probe is an independent confirmation (Lifeguard), news too.
+    if (this.members.suspect(now, m, this.localId)) {
+      this.spreadStates(now, [{ id, version: m.entry.version, state: 1, from: this.localId }], null);
+    }
   }
 
   /** Member states from `from` (a States message, or a Summary): what is news goes on. */

@@ -186,16 +186,15 @@ export class Members {
     return null; // alive at the same version changes nothing
   }
 
-  /** `origin` (we, or another member) suspects `m` at its current version. */
-  suspect(now: number, m: Member, origin: PeerId): void {
-    if (m.entry === null || m.state !== 'alive') {
-      if (m.state === 'suspect') this.confirm(m, origin);
-      return;
-    }
+  /** `origin` (we, or another member) suspects `m` at its current version: true if that is news. */
+  suspect(now: number, m: Member, origin: PeerId): boolean {
+    if (m.entry === null || m.state === 'dead') return false;
+    if (m.state === 'suspect') return this.confirm(m, origin);
     const before = digestState(m);
     this.startSuspicion(now, m, origin);
     this.ports.digest(m.id, before, digestState(m));
     this.ports.stateChanged(now, m, 'alive');
+    return true;
   }
 
   /** Declare `m` dead at its current version (its suspicion timed out, or gossip said so). */
