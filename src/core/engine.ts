@@ -526,8 +526,9 @@ class MeshEngine implements Engine {
       this.moveTo(rec, endpoint, now);
       rec.ackedSeq = -1; // it may have restarted and lost our NodeInfo
     } else {
-      // A record of it we did not route by may be an earlier process's: it confirms its own.
-      if (m.appliedVersion < 0 && m.entry !== null) m.blockedUpTo = Math.max(m.blockedUpTo, m.entry.version);
+      // A record of it we did not route by may be an earlier process's: it confirms its own
+      // (a full mesh routes only by peers with a session, and they all send their NodeInfo).
+      if (this.fullMesh && m.appliedVersion < 0 && m.entry !== null) m.blockedUpTo = Math.max(m.blockedUpTo, m.entry.version);
       rec = newPeerRecord(m, endpoint, now, this.channel.peerKey(id), this.wantsKept(m));
       rec.nextRttProbeAtMs = now + this.timing.rttProbeIntervalMs;
       rec.nextProbeAtMs = now + this.timing.probeIntervalMs;
@@ -754,17 +755,19 @@ class MeshEngine implements Engine {
   // Members: claims from records, SWIM, sessions on demand
 
   /**
-   * Do `m`'s claims belong in our claim table? Its record must be current (a version from
-   * before we lost it counts once it confirms it). In a full mesh, only a peer with a session
-   * (as hacloud always did); in a larger one, any member not dead by SWIM and not down by our
-   * own session (a dead one we still hear directly keeps them: it will refute).
+   * Do `m`'s claims belong in our claim table? In a full mesh, only a peer with a session (as
+   * hacloud always did), and a record from before we lost it counts once it confirms it; in a
+   * larger one, any member not dead by SWIM and not down by our own session (a dead one we
+   * still hear directly keeps them: it will refute).
    */
   private claimsApply(m: Member): boolean {
     const e = m.entry;
     if (e === null || e.record.leaving) return false;
-    if (e.version <= m.blockedUpTo && m.confirmedVersion !== e.version) return false;
     const rec = this.peers.get(m.id);
-    if (this.fullMesh) return rec !== undefined;
+    if (this.fullMesh) return rec !== undefined && (e.version > m.blockedUpTo || m.confirmedVersion === e.version);
+    // Past the full mesh most sessions exchange no NodeInfo: a member we could not reach is
+    // out until we hear it again (a new process pushes its newer record at once), and SWIM
+    // says who is dead.
     if (m.down) return false;
     if (m.state === 'dead') return rec !== undefined && rec.kept;
     return true;
