@@ -714,10 +714,23 @@ class MeshEngine implements Engine {
   /** A record new to us was stored (from its owner or passed on): use it. */
   private recordStored(now: number, entry: RecordEntry): void {
     const m = this.members.recordStored(now, entry);
+    // It signed again: it runs (a new process, or it refuted our suspicion). Unless we use one
+    // of its prefixes (then only a session of our own clears it: we dial it meanwhile), SWIM
+    // watches it again.
+    if (m.down && !this.usesAnyOf(entry.record)) m.down = false;
     this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
     const rec = this.peers.get(m.id);
     if (rec) this.applyPathInfo(now, rec, entry.record);
     else if (this.fullMesh || m.wantedSinceMs !== null) this.learnRecord(now, entry.record);
+  }
+
+  /** Did we send to one of the prefixes `r` claims within PREFIX_USE_MS? */
+  private usesAnyOf(r: NodeRecord): boolean {
+    for (const c of r.claims) {
+      const e = this.claims.get(c.prefix);
+      if (e !== undefined && this.lastNow - e.lastUsedMs < PREFIX_USE_MS) return true;
+    }
+    return false;
   }
 
   /** Sign-and-publish path of our own record: into our table, and out to a few peers. */
