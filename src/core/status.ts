@@ -55,6 +55,8 @@ export interface PeerStatus {
   state: PeerState;
   /** The channel has a session that can carry data right now. */
   session: boolean;
+  /** We keep this session (keepalives, the peer timeout); else it closes when idle (members). */
+  kept: boolean;
   /** Age of the current session keys (time since its handshake); null if unknown. */
   handshakeAgoMs: number | null;
   /** The session's cipher (e.g. 'aes256'); null if unknown. */
@@ -296,6 +298,7 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
       endpoints: [...p.endpoints],
       state: p.state,
       session: s.hasSession(p.id),
+      kept: p.kept,
       ...sessionFields(now, s.sessionInfo(p.id)),
       connectedForMs: now - p.upSinceMs,
       lastSeenAgoMs: now - p.lastHeardMs,

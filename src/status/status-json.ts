@@ -87,6 +87,8 @@ export interface PeerJson {
   state: string;
   /** An encrypted session is established and can carry data. */
   session: boolean;
+  /** Kept with keepalives and the peer timeout (every peer in a small mesh); else closed when idle. */
+  kept: boolean;
   connectedForMs: number;
   lastSeenAgoMs: number;
   rttMs: number | null;
@@ -327,6 +329,7 @@ function peerJson(p: PeerStatus, now: number): PeerJson {
     endpoints: [...p.endpoints],
     state: p.state,
     session: p.session,
+    kept: p.kept,
     connectedForMs: ms(p.connectedForMs),
     lastSeenAgoMs: ms(p.lastSeenAgoMs),
     rttMs: p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000,

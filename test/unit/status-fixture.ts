@@ -52,6 +52,7 @@ export function engineStatus(): EngineStatus {
         endpoints: ['172.31.5.11:3210'],
         state: 'up',
         session: true,
+        kept: true,
         handshakeAgoMs: 5120,
         algorithm: 'aes256',
         connectedForMs: 120_000,
