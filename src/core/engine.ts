@@ -980,6 +980,13 @@ class MeshEngine implements Engine {
     if (m.entry !== null) m.blockedUpTo = Math.max(m.blockedUpTo, m.entry.version);
     this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason, silentSinceMs });
     if (reason === 'timeout') this.suspectMember(now, m.id);
+    // It said goodbye itself: dead at its version, for everyone (its last record, which says
+    // so too, may have been lost or reached us after its Leave).
+    if (reason === 'leave' && m.entry !== null && m.state !== 'dead') {
+      const version = m.entry.version;
+      this.members.declareDead(now, m);
+      this.spreadStates(now, [{ id: m.id, version, state: 2 }], m.id);
+    }
   }
 
   /** We suspect `id` (our probes, or our session with it, got no answer): say so. */
@@ -1044,7 +1051,8 @@ class MeshEngine implements Engine {
 
   /** Members SWIM probes: alive or suspect, with a record, and no kept session of ours. */
   private probeable(m: Member): boolean {
-    if (this.fullMesh || m.entry === null || m.state === 'dead' || m.down || m.entry.record.leaving) return false;
+    // (one down for us is probed too: only SWIM can find it dead for everyone)
+    if (this.fullMesh || m.entry === null || m.state === 'dead' || m.entry.record.leaving) return false;
     const rec = this.peers.get(m.id);
     return rec === undefined || !rec.kept;
   }
