@@ -1003,6 +1003,7 @@ class MeshEngine implements Engine {
   private statesHeard(now: number, entries: readonly StateEntry[], from: PeerId): void {
     const news: StateEntry[] = [];
     const pulls: PeerId[] = [];
+    const behind: Uint8Array[] = [];
     if (entries.length > MAX_STATES_PER_MESSAGE) {
       this.drop('gossip-limit', now, `${entries.length - MAX_STATES_PER_MESSAGE} member states over ${MAX_STATES_PER_MESSAGE}`, entries.length - MAX_STATES_PER_MESSAGE);
     }
@@ -1015,7 +1016,11 @@ class MeshEngine implements Engine {
       }
       const n = this.members.heard(now, e, from, (id) => pulls.push(id));
       if (n !== null) news.push(n);
+      // It suspects or buries a version we know was superseded: show it the newer record.
+      const held = e.state !== 0 && n === null ? this.records.get(e.id) : undefined;
+      if (held !== undefined && held.version > e.version && this.members.get(e.id)?.state !== 'dead') behind.push(held.bytes);
     }
+    if (behind.length > 0) this.sendTo(now, from, { type: 'records', records: behind, sync: true });
     for (let i = 0; i < pulls.length; i += MAX_PULL_IDS) this.sendTo(now, from, { type: 'pull', ids: pulls.slice(i, i + MAX_PULL_IDS) });
     this.spreadStates(now, news, from);
   }
