@@ -1,7 +1,7 @@
 // Per-peer timers of kept sessions: failure detection (suspect, probe, timeout), keepalives,
 // NodeInfo retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a
 // session. A session that is not kept (members.ts: a probe's, a gossip partner's) has one
-// timer: it closes once nothing went either way for SESSION_IDLE_MS.
+// timer: it closes once nothing came from the peer for SESSION_IDLE_MS.
 // What is due and when it is next due are computed by one function from the same expressions
 // (x + interval), so float rounding can never leave a deadline due that no timer acts on. The
 // engine keeps each peer in a deadline heap (timer-heap.ts) at the time this returns.
@@ -29,9 +29,12 @@ export interface PeerTimerActions {
   idle(rec: PeerRecord, now: number): void;
 }
 
-/** When a session that is not kept closes if nothing goes either way. */
+/**
+ * When a session that is not kept closes: once nothing came from the peer for SESSION_IDLE_MS.
+ * (What we send does not count: a peer that died leaves a session we may still gossip on.)
+ */
 export function idleAt(rec: PeerRecord): number {
-  return Math.max(rec.lastHeardMs, rec.lastSentMs) + SESSION_IDLE_MS;
+  return rec.lastHeardMs + SESSION_IDLE_MS;
 }
 
 /** When `rec` is dead unless heard from before. */
