@@ -1012,9 +1012,10 @@ class MeshEngine implements Engine {
     }
     for (let i = 0; i < entries.length && i < MAX_STATES_PER_MESSAGE; i++) {
       const e = entries[i]!;
-      // It holds us suspect or dead at a version we already signed past: it is behind, show it.
+      // It holds us suspect or dead at a version we already signed past: it is behind, and so
+      // may be others (our refutation may not have got far): show it, as news it passes on.
       if (e.id === this.localId && e.state !== 0 && e.version < (this.records.get(this.localId)?.version ?? 0)) {
-        this.sendTo(now, from, { type: 'records', records: [this.records.get(this.localId)!.bytes], sync: true });
+        this.sendTo(now, from, { type: 'records', records: [this.records.get(this.localId)!.bytes], sync: false });
         continue;
       }
       const n = this.members.heard(now, e, from, (id) => pulls.push(id));
