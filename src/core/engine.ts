@@ -293,6 +293,10 @@ class MeshEngine implements Engine {
       },
       deadTargets: () => [...this.members.values()].filter((m) => m.state === 'dead' && m.entry !== null && !m.entry.record.leaving).map((m) => m.id),
       probe: (now, id) => this.probeMember(now, id),
+      probeAgain: (now, id) => {
+        const rec = this.peers.get(id);
+        if (rec !== undefined) this.defer(() => this.channel.connect(now, rec.endpoint, id));
+      },
       helpers: (id) => this.gossipPeers().filter((p) => p !== id),
       pingReq: (now, helper, target) => this.sendTo(now, helper, { type: 'ping-req', target }),
       pingAck: (now, requester, target) => this.sendTo(now, requester, { type: 'ping-ack', target }),

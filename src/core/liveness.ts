@@ -1,7 +1,7 @@
 // Per-peer timers of kept sessions: failure detection (suspect, probe, timeout), keepalives,
 // NodeInfo retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a
 // session. A session that is not kept (members.ts: a probe's, a gossip partner's) has one
-// timer: it closes once nothing came from the peer for SESSION_IDLE_MS.
+// timer: it closes once one direction was quiet for SESSION_IDLE_MS.
 // What is due and when it is next due are computed by one function from the same expressions
 // (x + interval), so float rounding can never leave a deadline due that no timer acts on. The
 // engine keeps each peer in a deadline heap (timer-heap.ts) at the time this returns.
@@ -30,11 +30,13 @@ export interface PeerTimerActions {
 }
 
 /**
- * When a session that is not kept closes: once nothing came from the peer for SESSION_IDLE_MS.
- * (What we send does not count: a peer that died leaves a session we may still gossip on.)
+ * When a session that is not kept closes: once one direction was quiet for SESSION_IDLE_MS.
+ * Both ends see the same two directions, so they close at about the same moment: an end that
+ * only listened or only talked would otherwise keep a session the other end forgot (its
+ * packets then dropped as unknown), or one to a peer that died.
  */
 export function idleAt(rec: PeerRecord): number {
-  return rec.lastHeardMs + SESSION_IDLE_MS;
+  return Math.min(rec.lastHeardMs, rec.lastSentMs) + SESSION_IDLE_MS;
 }
 
 /** When `rec` is dead unless heard from before. */

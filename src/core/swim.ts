@@ -38,6 +38,8 @@ export interface ProbeHost {
   deadTargets(): PeerId[];
   /** Probe `id` directly: over its session, or by shaking hands with it. */
   probe(now: number, id: PeerId): void;
+  /** The direct probe got no answer in time: shake hands anew (its end may have dropped our session). */
+  probeAgain(now: number, id: PeerId): void;
   /** Members that can probe `id` for us (a session, not suspect, not `id`). */
   helpers(id: PeerId): PeerId[];
   pingReq(now: number, helper: PeerId, target: PeerId): void;
@@ -124,6 +126,7 @@ export class Prober {
     if (c !== null) {
       if (!c.answered && !c.indirect && now >= c.startedAtMs + this.timing.probeTimeoutMs) {
         c.indirect = true;
+        this.host.probeAgain(now, c.id);
         for (const h of this.pick(this.host.helpers(c.id), INDIRECT_PROBES)) {
           this.stats.indirect++;
           this.host.pingReq(now, h, c.id);

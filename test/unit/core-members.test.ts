@@ -162,6 +162,7 @@ function prober(targets: PeerId[], opts: { helpers?: PeerId[]; dead?: PeerId[] }
     probeable: (id) => probeable.has(id),
     deadTargets: () => opts.dead ?? [],
     probe: (_now, id) => calls.push(`probe ${id}`),
+    probeAgain: (_now, id) => calls.push(`again ${id}`),
     helpers: () => opts.helpers ?? ['h1', 'h2', 'h3', 'h4'],
     pingReq: (_now, helper, target) => calls.push(`ping-req ${helper} ${target}`),
     pingAck: (_now, requester, target) => calls.push(`ping-ack ${requester} ${target}`),
