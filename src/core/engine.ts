@@ -841,9 +841,6 @@ class MeshEngine implements Engine {
   private memberStateChanged(now: number, m: Member, before: MemberState): void {
     const applied = m.appliedVersion >= 0;
     if (m.state === 'dead') {
-      // a session we do not keep with a member the mesh found dead goes (its endpoint is free)
-      const rec = this.peers.get(m.id);
-      if (rec !== undefined && !rec.kept) this.closeIdle(rec, now);
       const reason: PeerDownReason = m.entry?.record.leaving ? 'leave' : 'failed';
       this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason, silentSinceMs: before === 'suspect' ? m.suspectedAtMs : now });
       if (applied && m.appliedVersion < 0) {
