@@ -32,6 +32,8 @@ export interface RouteEntry {
    * it keeps serving the connections it had, so the data path sends their packets there.
    */
   drainPeer: PeerId | null;
+  /** Last time we sent a packet for this prefix (the data path sets it; -Infinity: never). */
+  lastUsedMs: number;
 }
 
 export interface RouteChange {
@@ -112,7 +114,7 @@ export class ClaimTable {
       if (claimant === null) return;
       const maxEpoch = this.pastEpochs.get(key) ?? 0;
       this.pastEpochs.delete(key);
-      entry = { prefix, text: key, claimants: [], active: null, activeClaimant: null, maxEpoch, drainPeer: null };
+      entry = { prefix, text: key, claimants: [], active: null, activeClaimant: null, maxEpoch, drainPeer: null, lastUsedMs: -Infinity };
       this.trie.set(prefix, entry);
     }
     const before = entry.active;

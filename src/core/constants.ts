@@ -155,6 +155,9 @@ export interface Timing {
   reconnectMinMs: number;
   reconnectMaxMs: number;
   lostPeerRetryMs: number;
+  /** SWIM protocol period (one probe of one member), and how long a direct probe may take. */
+  swimPeriodMs: number;
+  probeTimeoutMs: number;
 }
 
 export class TimingError extends Error {}
@@ -183,6 +186,8 @@ export function deriveTiming(input: TimingInput): Timing {
     reconnectMinMs,
     reconnectMaxMs,
     lostPeerRetryMs: input.lostPeerRetryMs ?? DEFAULT_LOST_PEER_RETRY_MS,
+    swimPeriodMs: Math.min(SWIM_PERIOD_MAX_MS, Math.max(SWIM_PERIOD_MIN_MS, 5 * k)),
+    probeTimeoutMs: Math.min(SWIM_PERIOD_MAX_MS, Math.max(SWIM_PERIOD_MIN_MS, 5 * k)) / 2,
   };
 }
 
@@ -246,3 +251,87 @@ export const PUNCH_RETRY_MAX_MS = 10_000;
 export const MAX_PUNCH_ORIGINS = 256;
 /** While a peer is suspect, its other paths are probed at most this often. */
 export const ALT_PROBE_MIN_MS = 100;
+
+// Node records (wire/record.ts, records.ts): signed, versioned, passed on by anyone.
+
+/**
+ * Records kept, our own included ('gossip-limit' for a new node beyond; a record of a node
+ * declared dead makes room first). About 1 kB each with its decoded form and member state,
+ * so the default bounds the table near 4 MB.
+ */
+export const MAX_NODE_RECORDS = 4_096;
+/** A record larger than this is refused ('gossip-limit'): 64 claims with all options fit. */
+export const MAX_RECORD_BYTES = 4_096;
+/**
+ * Record versions per millisecond of start time: a node's first version is
+ * bootTimeMs * RECORD_VERSIONS_PER_MS, so a restart (a later start) supersedes its earlier
+ * records unless that run signed more than this many per millisecond it ran.
+ */
+export const RECORD_VERSIONS_PER_MS = 1_024;
+/** Records whose signature failed, remembered so a repeat is dropped without checking again. */
+export const MAX_FAILED_RECORDS = 64;
+/**
+ * Record signature checks (about 140 us each) a second, and a burst that covers a whole table
+ * twice (a join): a member sending bogus records cannot take more than a share of a core.
+ * Beyond, records are dropped unchecked ('gossip-limit'); anti-entropy brings them again.
+ */
+export const RECORD_CHECKS_PER_S = 2_000;
+export const RECORD_CHECK_BURST = 8_192;
+/** Member states read per States message, entries per Summary ('gossip-limit' beyond). */
+export const MAX_STATES_PER_MESSAGE = 64;
+export const MAX_SUMMARY_ENTRIES = 256;
+/** A record that is new to us goes on to this many random peers (gossip push; then anti-entropy). */
+export const RECORD_FANOUT = 3;
+/** One anti-entropy round (digest exchange with one random peer) this often, jittered ±25 %. */
+export const ANTI_ENTROPY_INTERVAL_MS = 2_000;
+/**
+ * Soft size of a Records or Summary message: what fits one datagram on a 1 280-byte path (a
+ * single larger record still goes, alone).
+ */
+export const SYNC_MESSAGE_BUDGET_BYTES = 1_100;
+/** Ids per Pull message we answer (more are dropped as 'gossip-limit'); we ask for at most this many per message. */
+export const MAX_PULL_IDS = 32;
+
+// Membership that scales (members.ts, swim.ts, README "Limits and guarantees").
+
+/**
+ * Meshes of at most this many members (us included) keep a session with every member, as
+ * hacloud always did: every node notices any death within the peer timeout. Larger ones keep
+ * sessions (keepalives, peer timeout) only with the peers they use, and learn other failures
+ * from SWIM probes (EngineConfig.fullMeshMax).
+ */
+export const DEFAULT_FULL_MESH_MAX = 8;
+/**
+ * A full mesh becomes a larger one only after counting more than fullMeshMax members this
+ * long (records of nodes that died a moment ago still count until their suspicion ends), or
+ * at once beyond twice the limit.
+ */
+export const FULL_MESH_HOLD_MS = 10_000;
+/** SWIM protocol period: five keepalives, within these bounds (one probe of one member each). */
+export const SWIM_PERIOD_MIN_MS = 500;
+export const SWIM_PERIOD_MAX_MS = 1_000;
+/** Members asked to probe a member that did not answer us directly. */
+export const INDIRECT_PROBES = 3;
+/**
+ * Suspicion (Lifeguard): a suspect is declared dead after max(2, log10(members)) protocol
+ * periods if SUSPICION_CONFIRMATIONS other members suspect it too, after SUSPICION_MAX_MULT
+ * times that if nobody does, in between on a log scale.
+ */
+export const SUSPICION_CONFIRMATIONS = 3;
+export const SUSPICION_MAX_MULT = 3;
+/** A session nobody used (no packet either way) this long is closed; it opens again on demand. */
+export const SESSION_IDLE_MS = 30_000;
+/** A prefix we sent packets to within this long is in use: its claimants are kept. */
+export const PREFIX_USE_MS = SESSION_IDLE_MS;
+/** Claimants kept per prefix in use (the active one and the next in line). */
+export const KEPT_CLAIMANTS_PER_PREFIX = 4;
+/** A dead member's record is kept (so it is not taken for alive again) this long, if room allows. */
+export const DEAD_MEMBER_TTL_MS = 10 * 60_000;
+/** States heard for records we do not have yet (applied when the record arrives). */
+export const MAX_PENDING_STATES = 1_024;
+/** Indirect probes we run for others: a token bucket per second and burst, and pending at once. */
+export const PING_REQ_RATE_PER_S = 20;
+export const PING_REQ_BURST = 40;
+export const MAX_PENDING_PING_REQS = 64;
+/** A node that refutes a suspicion sends its new record straight to this many peers (then gossip). */
+export const REFUTE_FANOUT = 32;

@@ -14,6 +14,7 @@ import type { Channel, ChannelSink } from './channel.js';
 import type { Timing } from './constants.js';
 import type { EngineEvent } from './events.js';
 import type { OwnClaimSpec } from './own-claims.js';
+import type { RecordAuth } from './record-auth.js';
 import type { RelayLimit } from './relay-limit.js';
 import type { RelayMode } from '../wire/control.js';
 import type { EngineStatus } from './status.js';
@@ -52,6 +53,12 @@ export interface EngineConfig {
    * an ICMP "too big" answer instead. Default: no limit.
    */
   relayMtu?: number;
+  /**
+   * Meshes of at most this many members (us included) keep a session with every member, as a
+   * full mesh; larger ones keep sessions only with the peers they use and detect other
+   * failures with SWIM (default DEFAULT_FULL_MESH_MAX, 8).
+   */
+  fullMeshMax?: number;
   /** --advertise-address endpoints: static candidates we announce. */
   advertise?: readonly Endpoint[];
 }
@@ -60,6 +67,11 @@ export interface EngineOptions {
   config: EngineConfig;
   /** Build the secure channel (or the simulator's) around the engine's sink. */
   makeChannel(sink: ChannelSink): Channel;
+  /**
+   * Signs our node records and checks others' (crypto/record-auth.ts: the Ed25519 key of the
+   * channel's identity). Must belong to the channel's identity.
+   */
+  recordAuth: RecordAuth;
   /** Put a datagram on the UDP socket. */
   send(to: Endpoint, datagram: Uint8Array): void;
   /** Write an IP packet to the TUN device. Only valid during the call. */

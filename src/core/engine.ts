@@ -52,12 +52,18 @@
 //   packet from a peer on any path counts, so a dead relay is not a dead claimant.
 import { formatPrefix, prefixContains, type Prefix } from '../wire/addr.js';
 import {
-  decodeControl, encodeControl, RTT_UNKNOWN, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo,
+  decodeControl, encodeControl, RTT_UNKNOWN, type ClaimInfo, type ControlMessage, type NodeInfo, type PeerInfo, type StateEntry,
 } from '../wire/control.js';
+import type { NodeRecord } from '../wire/record.js';
+import { OwnRecord } from './own-record.js';
+import { RecordSync } from './record-sync.js';
+import { RecordTable, type RecordEntry } from './records.js';
+import { digestState, Members, STATE_CODES, type Member, type MemberState } from './members.js';
+import { Prober } from './swim.js';
 import { IpHeader, TCP_ACK, TCP_SYN } from '../wire/ip.js';
 import { FlowSet } from './flow-set.js';
 import { OwnCandidates } from './own-candidates.js';
-import { isRelayKey, type PathKey } from './path.js';
+import { isRelayKey, relayVia, type PathKey } from './path.js';
 import { PathManager } from './paths.js';
 import { Relay } from './relay.js';
 import { TokenBucket } from './token-bucket.js';
@@ -69,7 +75,8 @@ import { ClaimTable, plainRecord, type ClaimRecord, type RouteChange } from './c
 import {
   DEFAULT_RELAY_BYTES_PER_S, TOO_BIG_ANSWERS_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
   MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER, MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
-  MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing,
+  MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing, DEFAULT_FULL_MESH_MAX, KEPT_CLAIMANTS_PER_PREFIX, PREFIX_USE_MS,
+  RECORD_FANOUT, FULL_MESH_HOLD_MS, REFUTE_FANOUT, MAX_STATES_PER_MESSAGE, MAX_PULL_IDS,
 } from './constants.js';
 import { DropCounters } from './drops.js';
 import { isDialable } from './endpoint-policy.js';
@@ -80,10 +87,10 @@ import { Departure, Grave } from './leave.js';
 import { deathAt, forgiveStall, runPeerTimers, type PeerTimerActions } from './liveness.js';
 import { Membership } from './membership.js';
 import { OwnClaims, type OwnClaimRole, type OwnClaimSpec } from './own-claims.js';
-import { newPeerRecord, PeerTable, setPeerClaims, type PeerRecord } from './peers.js';
+import { newPeerRecord, PeerTable, setMemberClaims, type PeerRecord } from './peers.js';
 import { explainChange, FailoverLog, type ChangeContext } from './route-changes.js';
 import { DEFAULT_PRIORITY } from './routing.js';
-import { buildStatus, relayModeName, type EngineStatus, type HaEventRecord } from './status.js';
+import { buildStatus, relayModeName, type EngineStatus, type HaEventRecord, type MembershipStatus } from './status.js';
 import { DeadlineChanges, TimerHeap } from './timer-heap.js';
 import { MsgKind, type DropReason, type Endpoint, type PeerId } from './types.js';
 
@@ -145,6 +152,18 @@ class MeshEngine implements Engine {
   private readonly timers = new TimerHeap<PeerRecord>(this.changes);
 
   private readonly info: OwnInfo;
+  /** Every node's latest verified record, ours included (records.ts), spread by `sync`. */
+  private readonly records: RecordTable;
+  private readonly sync: RecordSync;
+  /** Every node we know of: its SWIM state, and what we applied of its record. */
+  private readonly members: Members;
+  private readonly prober: Prober;
+  /** Members (us included) up to which every member is kept (EngineConfig.fullMeshMax). */
+  private readonly fullMeshMax: number;
+  /** The mesh is that small now: every member kept, as in a full mesh. */
+  private fullMesh = true;
+  /** When the kept sessions are worked out again (refreshKept). */
+  private nextKeepAtMs = -Infinity;
   private readonly candidates = new OwnCandidates();
   private readonly vias = new ViaTable(this.changes);
   private readonly relay: Relay;
@@ -169,7 +188,12 @@ class MeshEngine implements Engine {
 
   private readonly timerActions: PeerTimerActions = {
     timedOut: (rec, now) => this.peerDown(rec, 'timeout', now),
-    suspected: (rec, now) => this.emit({ type: 'peer-suspect', peer: rec.id, silentMs: now - rec.lastHeardMs }),
+    suspected: (rec, now) => {
+      this.emit({ type: 'peer-suspect', peer: rec.id, silentMs: now - rec.lastHeardMs });
+      // It may have lost our session (it closed it idle, or restarted): a fresh handshake tells.
+      if (!this.fullMesh) this.defer(() => this.channel.connect(now, rec.endpoint, rec.id));
+    },
+    idle: (rec, now) => this.closeIdle(rec, now),
     probe: (rec, now) => this.sendProbe(rec, now),
     tick: (rec, now) => this.paths.tick(rec, now),
     requestInfo: (rec, now) => this.sendControl(rec, now, { type: 'info-request' }),
@@ -192,8 +216,6 @@ class MeshEngine implements Engine {
     this.own = new OwnClaims(config.claims.map(toOwnSpec));
     this.ownPrefixes = this.own.prefixes();
     this.initialSeeds = [...config.seeds];
-    this.info = new OwnInfo(this.bootTimeMs, () => this.announced, this.timing.gossipCoalesceMs,
-      () => ({ candidates: this.candidates.list(), relay: this.relay.mode }));
     this.candidates.setStatic(config.advertise ?? []);
     this.relayMtu = config.relayMtu ?? Infinity;
     this.departure = new Departure(this.timing.infoRetransmitMs, this.timing.peerTimeoutMs, this.changes);
@@ -213,6 +235,44 @@ class MeshEngine implements Engine {
     };
     this.channel = opts.makeChannel(sink);
     this.localId = this.channel.localId;
+    this.info = new OwnInfo(new OwnRecord(opts.recordAuth, this.localId, this.bootTimeMs), () => ({
+      candidates: this.candidates.list(), relay: this.relay.mode, claims: this.announced, leaving: this.departure.leaving,
+    }), this.timing.gossipCoalesceMs);
+    this.fullMeshMax = config.fullMeshMax ?? DEFAULT_FULL_MESH_MAX;
+    this.records = new RecordTable({
+      auth: opts.recordAuth,
+      localId: this.localId,
+      accepts: (id) => this.channel.accepts(id),
+      drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
+      makeRoom: () => this.members.evictDead(),
+    });
+    this.members = new Members({
+      localId: this.localId,
+      ownVersion: () => this.records.get(this.localId)?.version ?? 0,
+      digest: (id, before, after) => this.sync.changed(id, before, after),
+      stateChanged: (now, m, before) => this.memberStateChanged(now, m, before),
+      refute: (now, version) => this.ownSeen(now, version),
+      forget: (id) => this.forgetRecord(id),
+    }, this.timing.swimPeriodMs);
+    this.sync = new RecordSync({
+      localId: this.localId,
+      records: this.records,
+      rng: opts.rng,
+      stateOf: (id) => {
+        const m = this.members.get(id);
+        return m ? STATE_CODES[m.state] : 0;
+      },
+      shareable: (id) => id === this.localId || this.members.get(id)?.state !== 'dead',
+      stateSeen: (now, id, version, state, from) => this.statesHeard(now, [{ id, version, state }], from),
+      gossipPeers: () => this.gossipPeers(),
+      send: (now, peer, msg) => {
+        const rec = this.peers.get(peer);
+        if (rec) this.sendControl(rec, now, msg);
+      },
+      stored: (now, entry) => this.recordStored(now, entry),
+      ownSeen: (now, version) => this.ownSeen(now, version),
+      drop: (reason, detail) => this.drop(reason, this.lastNow, detail),
+    });
     this.relay = new Relay(
       { channel: this.channel, peers: this.peers, localId: this.localId, drop: (reason, detail) => this.drop(reason, this.lastNow, detail) },
       config.relay ?? 1,
@@ -229,6 +289,25 @@ class MeshEngine implements Engine {
       this.peers,
       this.changes,
     );
+    this.prober = new Prober({
+      rng: opts.rng,
+      probeTargets: () => [...this.members.values()].filter((m) => this.probeable(m)).map((m) => m.id),
+      probeable: (id) => {
+        const m = this.members.get(id);
+        return m !== undefined && this.probeable(m);
+      },
+      deadTargets: () => [...this.members.values()].filter((m) => m.state === 'dead' && m.entry !== null && !m.entry.record.leaving).map((m) => m.id),
+      probe: (now, id) => this.probeMember(now, id),
+      probeAgain: (now, id) => {
+        const rec = this.peers.get(id);
+        if (rec !== undefined) this.defer(() => this.channel.connect(now, rec.endpoint, id));
+      },
+      helpers: (id) => this.gossipPeers().filter((p) => p !== id),
+      pingReq: (now, helper, target) => this.sendTo(now, helper, { type: 'ping-req', target }),
+      pingAck: (now, requester, target) => this.sendTo(now, requester, { type: 'ping-ack', target }),
+      failed: (now, id) => this.suspectMember(now, id),
+      done: (id) => this.probeDone(id),
+    }, this.timing);
     this.paths = new PathManager({
       channel: this.channel, peers: this.peers, localId: this.localId, timing: this.timing, vias: this.vias,
       own: this.candidates, membership: this.membership,
@@ -238,6 +317,7 @@ class MeshEngine implements Engine {
       drop: (reason, detail, n) => this.drop(reason, this.lastNow, detail, n),
       defer: (action) => this.defer(action),
       runBy: (rec, at) => this.timers.runBy(rec.timer, at),
+      wanted: (id) => this.fullMesh || this.keptIds.has(id) || this.members.get(id)?.wantedSinceMs != null,
     });
   }
 
@@ -279,13 +359,17 @@ class MeshEngine implements Engine {
     if (this.ip.parseDst(packet) !== 0) return this.drop('bad-packet', now);
     const entry = this.claims.lookup(this.ip.dst);
     if (entry === undefined) return this.drop('no-route', now);
+    entry.lastUsedMs = now;
     let active = entry.active;
     if (entry.drainPeer !== null) active = this.drainRoute(packet, entry.drainPeer, active);
     if (active === null) return this.drop('no-route', now);
     if (active === this.localId) return this.opts.deliver(packet);
     const rec = this.peers.get(active);
     if (rec && packet.length > this.relayMtu && isRelayKey(rec.endpoint) && this.answerTooBig(now, packet)) return;
-    if (!rec || !this.channel.send(now, active, MsgKind.Data, packet)) return this.drop('no-session', now);
+    if (!rec || !this.channel.send(now, active, MsgKind.Data, packet)) {
+      this.drop('no-session', now);
+      return this.wantSession(now, active);
+    }
     rec.txPackets++;
     rec.txBytes += packet.length;
     rec.lastSentMs = now;
@@ -370,6 +454,7 @@ class MeshEngine implements Engine {
     this.enter(now);
     if (this.departure.leaving) return;
     this.departure.begin(now, [...this.peers.values()].map((rec) => rec.id));
+    if (this.started) this.publishOwn(now, this.info.claimsChanged(now)); // our last record says we leave
     for (const rec of this.peers.values()) {
       for (let i = 0; i < LEAVE_COPIES; i++) this.sendControl(rec, now, { type: 'leave', bootTimeMs: this.bootTimeMs });
     }
@@ -403,6 +488,7 @@ class MeshEngine implements Engine {
     let acked = 0;
     let peers = 0;
     for (const rec of this.peers.values()) {
+      if (!rec.kept) continue; // it routes nothing to us (else it would be kept)
       peers++;
       if (rec.ackedSeq >= seq) acked++;
     }
@@ -441,27 +527,38 @@ class MeshEngine implements Engine {
     if (previous && previous.id !== id) this.peerDown(previous, 'replaced', now, id);
 
     let rec = this.peers.get(id);
+    const m = rec?.member ?? this.members.ensure(id);
+    m.down = false;
+    m.wantedSinceMs = null;
     if (rec) {
       rec.heardBeforeHandshakeMs = rec.lastHeardMs;
-      rec.handshakeSinceInfo = true;
       this.heard(rec, now);
       this.moveTo(rec, endpoint, now);
       rec.ackedSeq = -1; // it may have restarted and lost our NodeInfo
     } else {
-      rec = newPeerRecord(id, endpoint, now, this.channel.peerKey(id));
+      // A record of it we did not route by may be an earlier process's: it confirms its own
+      // (a full mesh routes only by peers with a session, and they all send their NodeInfo).
+      if (this.fullMesh && m.appliedVersion < 0 && m.entry !== null) m.blockedUpTo = Math.max(m.blockedUpTo, m.entry.version);
+      rec = newPeerRecord(m, endpoint, now, this.channel.peerKey(id), this.wantsKept(m));
       rec.nextRttProbeAtMs = now + this.timing.rttProbeIntervalMs;
       rec.nextProbeAtMs = now + this.timing.probeIntervalMs;
       rec.nextInfoRequestAtMs = now + this.timing.infoRetransmitMs; // its NodeInfo is normally on the way
       if (this.peers.size === 0) this.holdServing(now);
+      if (m.entry !== null) this.copyPathInfo(rec, m);
       this.peers.add(rec);
-      this.emit({ type: 'peer-up', peer: id, endpoint });
-      this.noteHaEvent(now, { event: 'peer-up', peer: id });
-      this.peerListChanged();
+      if (rec.kept) this.sessionKept(rec, now, endpoint);
       this.paths.reachChanged(now, id);
     }
     rec.pathHeardMs = now;
-    this.sendInfo(rec, now);
-    this.sendObserved(rec, now);
+    if (rec.kept) {
+      this.sendInfo(rec, now);
+      this.sendObserved(rec, now);
+    }
+    this.prober.heard(now, id);
+    if (m.state !== 'alive') this.tellSuspect(now, m);
+    // We know nobody yet: compare record tables with our first peer now, not at the next round.
+    if (this.records.size <= 1) this.sync.syncWith(now, id);
+    this.refreshClaims(now, m, { kind: 'claims', peer: id });
     this.wake(rec);
   }
 
@@ -476,6 +573,8 @@ class MeshEngine implements Engine {
       if (!rec) return;
     }
     this.heard(rec, now);
+    this.prober.heard(now, id);
+    if (rec.member.state !== 'alive') this.tellSuspect(now, rec.member);
     if (endpoint !== rec.endpoint) this.moveTo(rec, endpoint, now);
     if (arrival === rec.endpoint) rec.pathHeardMs = now;
     else this.paths.heardElsewhere(rec, arrival, now);
@@ -499,7 +598,8 @@ class MeshEngine implements Engine {
     rec.rxPackets++;
     rec.rxBytes += packet.length;
     if (this.ip.parse(packet) !== 0) return this.drop('bad-packet', now);
-    if (rec.sources.lookup(this.ip.src) === undefined) return this.drop('bad-source', now);
+    if (rec.member.sources.lookup(this.ip.src) === undefined) return this.drop('bad-source', now);
+    rec.lastDataInMs = now;
     const dst = this.ip.dst;
     for (let i = 0; i < this.ownPrefixes.length; i++) {
       if (prefixContains(this.ownPrefixes[i]!, dst)) return this.opts.deliver(packet);
@@ -511,6 +611,7 @@ class MeshEngine implements Engine {
     const res = decodeControl(payload);
     if (!res.ok) return this.drop('control', now, res.error);
     const msg = res.msg;
+    this.changes.n++; // member states, probes, sync: deadlines kept outside the heaps may move
     switch (msg.type) {
       case 'node-info':
         return this.applyNodeInfo(now, rec, msg);
@@ -519,7 +620,7 @@ class MeshEngine implements Engine {
         return;
       case 'leave':
         // A Leave from an earlier incarnation (reordered past its restart) is stale.
-        if (rec.bootTimeMs !== null && msg.bootTimeMs !== rec.bootTimeMs) return;
+        if (rec.member.bootTimeMs !== null && msg.bootTimeMs !== rec.member.bootTimeMs) return;
         this.sendControl(rec, now, { type: 'leave-ack', bootTimeMs: msg.bootTimeMs });
         return this.peerDown(rec, 'leave', now);
       case 'leave-ack':
@@ -556,6 +657,24 @@ class MeshEngine implements Engine {
         return this.paths.punchRequest(now, rec, msg.target, msg.candidates);
       case 'punch':
         return this.paths.punch(now, rec, msg.origin, msg.candidates);
+      case 'records':
+        return this.sync.onRecords(now, rec.id, msg.records, msg.sync);
+      case 'digest':
+        return this.sync.onDigest(now, rec.id, msg);
+      case 'summary':
+        return this.sync.onSummary(now, rec.id, msg);
+      case 'pull':
+        return this.sync.onPull(now, rec.id, msg.ids);
+      case 'ping-req': {
+        const known = this.members.get(msg.target)?.entry != null;
+        const refused = this.prober.onPingReq(now, rec.id, msg.target, known);
+        if (refused !== null) this.drop('gossip-limit', now, refused);
+        return;
+      }
+      case 'ping-ack':
+        return this.prober.heard(now, msg.target);
+      case 'states':
+        return this.statesHeard(now, msg.entries, rec.id);
     }
   }
 
@@ -563,6 +682,7 @@ class MeshEngine implements Engine {
   private fromGone(now: number, id: PeerId, kind: MsgKind, payload: Uint8Array): void {
     // Its session lives on briefly (to acknowledge Leave retransmits); its data is not wanted.
     if (kind === MsgKind.Data) return this.drop('unknown-session', now, 'data from a peer that left');
+    if (kind === MsgKind.Relay || kind === MsgKind.Relayed) return this.drop('relay-denied', now, 'relay message from a peer that left');
     if (kind !== MsgKind.Control) return;
     const res = decodeControl(payload);
     if (!res.ok) return this.drop('control', now, res.error);
@@ -575,38 +695,444 @@ class MeshEngine implements Engine {
   }
 
   private applyNodeInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
-    // A different boot time means a new process. An older one is normally a message of an
-    // earlier process that arrived late, except right after a handshake: the channel delivers
-    // nothing from an old process once a new one shook hands, so then the peer restarted with
-    // its wall clock stepped back.
-    const known = rec.bootTimeMs;
-    if (known !== null && msg.bootTimeMs < known && !rec.handshakeSinceInfo) return;
-    const restarted = known !== null && msg.bootTimeMs !== known;
-    if (!restarted && msg.seq < rec.infoSeq) return this.ackInfo(rec, now, msg);
-    if (restarted) {
-      this.emit({ type: 'peer-restart', peer: rec.id, bootTimeMs: msg.bootTimeMs, previousBootTimeMs: known });
-      rec.ackedSeq = -1;
-      this.wake(rec); // our NodeInfo goes to the new process
+    const offered = this.records.offer(msg.record, now);
+    if (offered.kind === 'dropped') return this.ackInfo(rec, now, msg); // counted; acknowledged, or it would repeat it forever
+    if (offered.kind === 'own' || offered.entry.id !== rec.id) {
+      this.drop('record', now, 'a NodeInfo with another node\'s record');
+      return this.ackInfo(rec, now, msg);
     }
-    // Ranked with one value per incarnation: a clamp recomputed per NodeInfo would move it.
-    if (restarted || rec.rankBootTimeMs === null) rec.rankBootTimeMs = this.rankBootTime(now, rec, msg.bootTimeMs);
-    const rankBootTimeMs = rec.rankBootTimeMs;
-    rec.bootTimeMs = msg.bootTimeMs;
+    if (offered.kind === 'stale') {
+      // Its current record is older than one we hold: it restarted with its wall clock
+      // stepped back. Show it the newer one, so it signs past it.
+      this.sendControl(rec, now, { type: 'records', records: [offered.entry.bytes], sync: true });
+      return this.ackInfo(rec, now, msg);
+    }
+    if (offered.kind === 'new') {
+      this.recordStored(now, offered.entry);
+      this.sync.spread(now, [offered.entry], rec.id);
+    }
+    // A NodeInfo reordered behind a newer one of the same process changes nothing more.
+    if (msg.bootTimeMs === rec.infoBootTimeMs && msg.seq < rec.infoSeq) return this.ackInfo(rec, now, msg);
     rec.infoSeq = msg.seq;
-    rec.handshakeSinceInfo = false;
-    this.applyPathInfo(now, rec, msg);
-    const records = this.screenClaims(now, rec, msg.claims);
-    const prefixes = records.map((r) => r.prefix);
-    const prefixesChanged = restarted || known === null || !samePrefixes(prefixes, rec.claims);
-    // Withdrawn claims stay valid sources: a drained or unhealthy server still answers.
-    if (prefixesChanged) setPeerClaims(rec, prefixes);
-    const ctx: ChangeContext = restarted
-      ? { kind: 'restart', peer: rec.id, silentSinceMs: rec.heardBeforeHandshakeMs }
-      : { kind: 'claims', peer: rec.id };
-    this.applyChanges(now, this.claims.setClaims(rec.id, rankBootTimeMs, records), ctx);
-    if (prefixesChanged) this.emit({ type: 'peer-claims', peer: rec.id, claims: prefixes.map(formatPrefix) });
+    rec.infoBootTimeMs = msg.bootTimeMs;
+    const m = rec.member;
+    m.confirmedVersion = offered.entry.version;
+    this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
     this.ackInfo(rec, now, msg);
     this.learnGossip(now, rec, msg.peers);
+  }
+
+  /** A record new to us was stored (from its owner or passed on): use it. */
+  private recordStored(now: number, entry: RecordEntry): void {
+    const m = this.members.recordStored(now, entry);
+    // It signed again: it runs (a new process, or it refuted our suspicion). Unless we use one
+    // of its prefixes (then only a session of our own clears it: we dial it meanwhile), SWIM
+    // watches it again.
+    if (m.down && !this.usesAnyOf(entry.record)) m.down = false;
+    this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
+    const rec = this.peers.get(m.id);
+    if (rec) this.applyPathInfo(now, rec, entry.record);
+    else if (this.fullMesh || m.wantedSinceMs !== null) this.learnRecord(now, entry.record);
+  }
+
+  /** Did we send to one of the prefixes `r` claims within PREFIX_USE_MS? */
+  private usesAnyOf(r: NodeRecord): boolean {
+    for (const c of r.claims) {
+      const e = this.claims.get(c.prefix);
+      if (e !== undefined && this.lastNow - e.lastUsedMs < PREFIX_USE_MS) return true;
+    }
+    return false;
+  }
+
+  /** Sign-and-publish path of our own record: into our table, and out to a few peers. */
+  private publishOwn(now: number, bytes: Uint8Array): RecordEntry {
+    const before = this.records.get(this.localId);
+    const entry = this.records.setOwn(bytes);
+    this.sync.changed(this.localId, before ? { version: before.version, state: 0 } : null, { version: entry.version, state: 0 });
+    this.sync.spread(now, [entry], null);
+    return entry;
+  }
+
+  /**
+   * The mesh holds a record of ours at `version` (an earlier run's, or says we are suspect or
+   * dead): sign past it. The new record goes to every peer we may gossip with (up to
+   * REFUTE_FANOUT), not just a few: whoever suspects us must hear it before its suspicion runs
+   * out, and refutations are rare.
+   */
+  private ownSeen(now: number, version: number): void {
+    if (!this.started || this.departure.leaving || !this.info.supersede(version)) return;
+    const entry = this.publishOwn(now, this.info.claimsChanged(now));
+    for (const id of this.gossipPeers().slice(0, REFUTE_FANOUT)) this.sendTo(now, id, { type: 'records', records: [entry.bytes], sync: false });
+    this.infoDueForAll(now);
+  }
+
+  /** A dead member's time is up: its record goes (its member too, unless we have a session). */
+  private forgetRecord(id: PeerId): void {
+    this.records.remove(id);
+    const m = this.members.get(id);
+    if (!m) return;
+    if (m.appliedVersion >= 0) this.withdrawMember(this.lastNow, m, { kind: 'claims', peer: id });
+    if (!this.peers.has(id)) this.members.drop(m);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Members: claims from records, SWIM, sessions on demand
+
+  /**
+   * Do `m`'s claims belong in our claim table? In a full mesh, only a peer with a session (as
+   * hacloud always did), and a record from before we lost it counts once it confirms it; in a
+   * larger one, any member not dead by SWIM and not down by our own session (a dead one we
+   * still hear directly keeps them: it will refute).
+   */
+  private claimsApply(m: Member): boolean {
+    const e = m.entry;
+    if (e === null || e.record.leaving) return false;
+    const rec = this.peers.get(m.id);
+    if (this.fullMesh) return rec !== undefined && (e.version > m.blockedUpTo || m.confirmedVersion === e.version);
+    // Past the full mesh most sessions exchange no NodeInfo: a member we could not reach is
+    // out until we hear it again (a new process pushes its newer record at once), and SWIM
+    // says who is dead.
+    if (m.down) return false;
+    if (m.state === 'dead') return rec !== undefined && rec.kept;
+    return true;
+  }
+
+  /** Put `m`'s claims into the claim table or take them out, as claimsApply says. */
+  private refreshClaims(now: number, m: Member, ctx: ChangeContext): void {
+    if (this.claimsApply(m)) this.applyRecord(now, m, m.entry!, ctx);
+    else if (m.appliedVersion >= 0) this.withdrawMember(now, m, ctx);
+  }
+
+  private withdrawMember(now: number, m: Member, ctx: ChangeContext): void {
+    m.appliedVersion = -1;
+    m.bootTimeMs = null;
+    m.rankBootTimeMs = null;
+    setMemberClaims(m, []);
+    m.deniedClaims = [];
+    this.applyChanges(now, this.claims.removePeer(m.id), ctx);
+  }
+
+  /** Apply `m`'s record: its start time and claims (and paths, for a peer with a session). */
+  private applyRecord(now: number, m: Member, entry: RecordEntry, ctx: ChangeContext): void {
+    if (entry.version === m.appliedVersion) return;
+    const r = entry.record;
+    const rec = this.peers.get(m.id);
+    // A different boot time means a new process (record versions keep an older one from
+    // coming back).
+    const known = m.bootTimeMs;
+    const restarted = known !== null && r.bootTimeMs !== known;
+    if (restarted) {
+      this.emit({ type: 'peer-restart', peer: m.id, bootTimeMs: r.bootTimeMs, previousBootTimeMs: known });
+      if (rec) {
+        rec.ackedSeq = -1;
+        this.wake(rec); // our NodeInfo goes to the new process
+      }
+    }
+    // Ranked with one value per incarnation: a clamp recomputed per record would move it.
+    if (restarted || m.rankBootTimeMs === null) m.rankBootTimeMs = this.rankBootTime(now, m.id, r.bootTimeMs);
+    const rankBootTimeMs = m.rankBootTimeMs;
+    m.bootTimeMs = r.bootTimeMs;
+    m.appliedVersion = entry.version;
+    if (rec) this.applyPathInfo(now, rec, r);
+    const records = this.screenClaims(now, m, r.claims);
+    const prefixes = records.map((c) => c.prefix);
+    const prefixesChanged = restarted || known === null || !samePrefixes(prefixes, m.claims);
+    // Withdrawn claims stay valid sources: a drained or unhealthy server still answers.
+    if (prefixesChanged) setMemberClaims(m, prefixes);
+    const why: ChangeContext = restarted ? { kind: 'restart', peer: m.id, silentSinceMs: rec?.heardBeforeHandshakeMs ?? now } : ctx;
+    this.applyChanges(now, this.claims.setClaims(m.id, rankBootTimeMs, records), why);
+    if (prefixesChanged) this.emit({ type: 'peer-claims', peer: m.id, claims: prefixes.map(formatPrefix) });
+  }
+
+  /** A member's SWIM state changed: routes may change, and the mesh's size. */
+  private memberStateChanged(now: number, m: Member, before: MemberState): void {
+    const applied = m.appliedVersion >= 0;
+    if (m.state === 'dead') {
+      const reason: PeerDownReason = m.entry?.record.leaving ? 'leave' : 'failed';
+      this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason, silentSinceMs: before === 'suspect' ? m.suspectedAtMs : now });
+      if (applied && m.appliedVersion < 0) {
+        this.emit({ type: 'peer-down', peer: m.id, reason, silentMs: before === 'suspect' ? now - m.suspectedAtMs : 0 });
+        this.noteHaEvent(now, { event: 'peer-down', peer: m.id, reason });
+      }
+    } else {
+      this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
+    }
+    if (m.state !== before) this.checkMeshSize(now);
+    this.changes.n++;
+  }
+
+  /**
+   * Full mesh or not: the mesh grew past fullMeshMax or shrank back. A larger count must hold
+   * for FULL_MESH_HOLD_MS before we leave the full mesh (records of nodes that died a moment
+   * ago are still counted alive until their suspicion runs out), unless it is over twice
+   * the limit; going back to a full mesh is at once.
+   */
+  private checkMeshSize(now: number): void {
+    const count = this.members.liveCount;
+    if (count <= this.fullMeshMax) {
+      this.overSinceMs = null;
+      if (!this.fullMesh) this.setFullMesh(now, true);
+      return;
+    }
+    if (!this.fullMesh) return;
+    this.overSinceMs ??= now;
+    if (count > 2 * this.fullMeshMax || now - this.overSinceMs >= FULL_MESH_HOLD_MS) this.setFullMesh(now, false);
+    else this.nextKeepAtMs = Math.min(this.nextKeepAtMs, this.overSinceMs + FULL_MESH_HOLD_MS);
+  }
+
+  private setFullMesh(now: number, on: boolean): void {
+    this.fullMesh = on;
+    this.overSinceMs = null;
+    this.nextKeepAtMs = now;
+    for (const m of [...this.members.values()]) this.refreshClaims(now, m, { kind: 'claims', peer: m.id });
+    this.changes.n++;
+  }
+
+  /** Since when the mesh is larger than fullMeshMax while we are still a full mesh. */
+  private overSinceMs: number | null = null;
+
+  /** Should we keep a session with `m` (keepalives, the peer timeout)? */
+  private wantsKept(m: Member): boolean {
+    return this.fullMesh || m.wantedSinceMs !== null || this.keptIds.has(m.id);
+  }
+
+  /** Peers kept at the last refreshKept (besides those wanted since). */
+  private keptIds = new Set<PeerId>();
+
+  /**
+   * Work out which sessions we keep: in a full mesh all; else the claimants of every prefix we
+   * sent to within PREFIX_USE_MS (the active one and the next in line), peers that sent us data
+   * within it, and the relays those sessions run over. Kept peers we have no session with are
+   * dialled; one we could not reach within the peer timeout is down for us (its claims go).
+   */
+  private refreshKept(now: number): void {
+    this.checkMeshSize(now);
+    this.nextKeepAtMs = now + Math.min(1_000, this.timing.keepaliveMs * 2);
+    const want = new Set<PeerId>();
+    if (this.fullMesh) {
+      // every member we know alive (one that has no session within the peer timeout is
+      // suspected, so the records of nodes that died unseen do not live on)
+      for (const m of this.members.values()) {
+        if (m.entry !== null && m.state !== 'dead' && !m.down && !m.entry.record.leaving && !this.grave.has(m.id)) want.add(m.id);
+      }
+    } else {
+      for (const e of this.claims.entries()) {
+        if (now - e.lastUsedMs >= PREFIX_USE_MS) continue;
+        for (let i = 0; i < e.claimants.length && i < KEPT_CLAIMANTS_PER_PREFIX; i++) {
+          const c = e.claimants[i]!;
+          if (c.peer !== this.localId && c.state === 'up') want.add(c.peer);
+        }
+      }
+      for (const rec of this.peers.values()) if (now - rec.lastDataInMs < PREFIX_USE_MS) want.add(rec.id);
+      for (const rec of this.peers.values()) {
+        const via = want.has(rec.id) ? relayVia(rec.endpoint) : null;
+        if (via !== null) want.add(via);
+      }
+    }
+    this.keptIds = want;
+    for (const rec of this.peers.values()) this.setKept(rec, now, this.fullMesh || want.has(rec.id));
+    for (const id of want) {
+      if (this.peers.has(id)) continue;
+      const m = this.members.get(id);
+      if (m?.wantedSinceMs != null && m.entry !== null) this.learnRecord(now, m.entry.record); // dial on
+      else this.wantSession(now, id);
+    }
+    for (const m of this.members.values()) {
+      if (m.wantedSinceMs === null) continue;
+      if (this.peers.has(m.id) || !want.has(m.id)) {
+        m.wantedSinceMs = null;
+      } else if (now - m.wantedSinceMs >= this.timing.peerTimeoutMs && !m.down) {
+        // We wanted it for a whole peer timeout and got no session: down for us.
+        this.memberDown(now, m, 'timeout', m.wantedSinceMs);
+        m.wantedSinceMs = null;
+      }
+    }
+  }
+
+  private setKept(rec: PeerRecord, now: number, kept: boolean): void {
+    if (rec.kept === kept) return;
+    rec.kept = kept;
+    if (!kept) return;
+    // Kept from now on: it must answer within (peerTimeout - suspectAfter), probes start at
+    // once if it was quiet; it gets our NodeInfo; events as for a new peer.
+    rec.lastHeardMs = Math.max(rec.lastHeardMs, now - this.timing.suspectAfterMs);
+    rec.nextInfoAtMs = now;
+    rec.ackedSeq = -1;
+    rec.nextRttProbeAtMs = now;
+    this.sessionKept(rec, now, rec.endpoint);
+    this.wake(rec);
+  }
+
+  /** A session we keep from now on: what a new peer used to mean. */
+  private sessionKept(rec: PeerRecord, now: number, endpoint: Endpoint): void {
+    this.emit({ type: 'peer-up', peer: rec.id, endpoint });
+    this.noteHaEvent(now, { event: 'peer-up', peer: rec.id });
+    this.peerListChanged();
+  }
+
+  /**
+   * We need a session with `id` (traffic for its prefix, or it is kept): dial it. Called for
+   * every packet that finds no session, so it does nothing more while the dial is on
+   * (refreshKept dials again once a second while it is wanted).
+   */
+  private wantSession(now: number, id: PeerId): void {
+    const m = this.members.get(id);
+    if (!m || m.entry === null || m.wantedSinceMs !== null || this.peers.has(id)) return;
+    m.wantedSinceMs = now;
+    this.nextKeepAtMs = Math.min(this.nextKeepAtMs, now + this.timing.peerTimeoutMs);
+    this.changes.n++;
+    this.paths.reachChanged(now, id); // reach it through others too, if it has no direct path
+    this.learnRecord(now, m.entry.record);
+  }
+
+  /** Our own view: `m` is unreachable (its kept session timed out, or we never got one). */
+  private memberDown(now: number, m: Member, reason: PeerDownReason, silentSinceMs: number): void {
+    m.down = true;
+    if (m.entry !== null) m.blockedUpTo = Math.max(m.blockedUpTo, m.entry.version);
+    this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason, silentSinceMs });
+    if (reason === 'timeout') this.suspectMember(now, m.id);
+    // It said goodbye itself: dead at its version, for everyone (its last record, which says
+    // so too, may have been lost or reached us after its Leave).
+    if (reason === 'leave' && m.entry !== null && m.state !== 'dead') {
+      const version = m.entry.version;
+      this.members.declareDead(now, m);
+      this.spreadStates(now, [{ id: m.id, version, state: 2 }], m.id);
+    }
+  }
+
+  /** We suspect `id` (our probes, or our session with it, got no answer): say so. */
+  private suspectMember(now: number, id: PeerId): void {
+    const m = this.members.get(id);
+    if (!m || m.entry === null) return;
+    // Already suspect: our own failed probe is an independent confirmation (Lifeguard), news too.
+    if (this.members.suspect(now, m, this.localId)) {
+      this.spreadStates(now, [{ id, version: m.entry.version, state: 1, from: this.localId }], null);
+    }
+  }
+
+  /** Member states from `from` (a States message, or a Summary): what is news goes on. */
+  private statesHeard(now: number, entries: readonly StateEntry[], from: PeerId): void {
+    const news: StateEntry[] = [];
+    const pulls: PeerId[] = [];
+    const behind: Uint8Array[] = [];
+    if (entries.length > MAX_STATES_PER_MESSAGE) {
+      this.drop('gossip-limit', now, `${entries.length - MAX_STATES_PER_MESSAGE} member states over ${MAX_STATES_PER_MESSAGE}`, entries.length - MAX_STATES_PER_MESSAGE);
+    }
+    for (let i = 0; i < entries.length && i < MAX_STATES_PER_MESSAGE; i++) {
+      const e = entries[i]!;
+      // It holds us suspect or dead at a version we already signed past: it is behind, and so
+      // may be others (our refutation may not have got far): show it, as news it passes on.
+      if (e.id === this.localId && e.state !== 0 && e.version < (this.records.get(this.localId)?.version ?? 0)) {
+        this.sendTo(now, from, { type: 'records', records: [this.records.get(this.localId)!.bytes], sync: false });
+        continue;
+      }
+      const n = this.members.heard(now, e, from, (id) => pulls.push(id));
+      if (n !== null) news.push(n);
+      // It suspects or buries a version we know was superseded: show it the newer record.
+      const held = e.state !== 0 && n === null ? this.records.get(e.id) : undefined;
+      if (held !== undefined && held.version > e.version && this.members.get(e.id)?.state !== 'dead') behind.push(held.bytes);
+    }
+    if (behind.length > 0) this.sendTo(now, from, { type: 'records', records: behind, sync: true });
+    for (let i = 0; i < pulls.length; i += MAX_PULL_IDS) this.sendTo(now, from, { type: 'pull', ids: pulls.slice(i, i + MAX_PULL_IDS) });
+    this.spreadStates(now, news, from);
+  }
+
+  /**
+   * Pass member states on to RECORD_FANOUT random peers (not back to `from`), and tell a
+   * suspect we have a session with that it is suspected, so it refutes at once (Lifeguard).
+   */
+  private spreadStates(now: number, entries: readonly StateEntry[], from: PeerId | null): void {
+    if (entries.length === 0) return;
+    const peers = this.gossipPeers().filter((p) => p !== from);
+    for (let i = 0; i < RECORD_FANOUT && peers.length > 0; i++) {
+      const j = Math.floor(this.opts.rng.next() * peers.length);
+      const to = peers[j]!;
+      peers[j] = peers[peers.length - 1]!;
+      peers.pop();
+      this.sendTo(now, to, { type: 'states', entries: [...entries] });
+    }
+    for (const e of entries) {
+      if (e.state !== 0 && e.id !== from && this.channel.isEstablished(e.id)) this.sendTo(now, e.id, { type: 'states', entries: [e] });
+    }
+  }
+
+  /**
+   * We hear from a member we hold suspect or dead: tell it (once per version), so it refutes
+   * (Lifeguard's buddy system); its new record reaches us among the first.
+   */
+  private tellSuspect(now: number, m: Member): void {
+    if (m.entry === null || m.toldVersion === m.entry.version) return;
+    m.toldVersion = m.entry.version;
+    this.sendTo(now, m.id, { type: 'states', entries: [{ id: m.id, version: m.entry.version, state: STATE_CODES[m.state] }] });
+  }
+
+  /** Members SWIM probes: alive or suspect, with a record, and no kept session of ours. */
+  private probeable(m: Member): boolean {
+    // (one down for us is probed too: only SWIM can find it dead for everyone)
+    if (this.fullMesh || m.entry === null || m.state === 'dead' || m.entry.record.leaving) return false;
+    const rec = this.peers.get(m.id);
+    return rec === undefined || !rec.kept;
+  }
+
+  /** Probe `id` directly: a Probe over our session, or a handshake (which answers by itself). */
+  private probeMember(now: number, id: PeerId): void {
+    const rec = this.peers.get(id);
+    if (rec && this.channel.isEstablished(id)) return this.sendProbe(rec, now);
+    const ep = this.dialEndpoint(id);
+    if (ep !== null) this.defer(() => this.channel.connect(now, ep, id));
+  }
+
+  /** A probe is over: a handshake still trying goes (unless we want the member anyway). */
+  private probeDone(id: PeerId): void {
+    if (this.peers.has(id) || this.members.get(id)?.wantedSinceMs != null) return;
+    const ep = this.dialEndpoint(id);
+    if (ep !== null && !this.membership.isTarget(ep)) this.defer(() => this.channel.cancelConnect(ep));
+  }
+
+  /** Where to shake hands with member `id`: the first usable candidate of its record. */
+  private dialEndpoint(id: PeerId): Endpoint | null {
+    const r = this.members.get(id)?.entry?.record;
+    if (!r) return null;
+    for (const ep of r.candidates) if (isDialable(ep) && !this.membership.isSelf(ep)) return ep;
+    return null;
+  }
+
+  /** A session that is not kept went unused: close it (nothing about the member changes). */
+  private closeIdle(rec: PeerRecord, now: number): void {
+    this.peers.remove(rec.id);
+    this.timers.cancel(rec.timer);
+    this.relay.forgetPeer(rec.id);
+    this.paths.relayGone(rec.id, now);
+    this.defer(() => this.channel.forget(rec.id));
+    this.changes.n++;
+  }
+
+  private sendTo(now: number, id: PeerId, msg: ControlMessage): void {
+    const rec = this.peers.get(id);
+    if (rec) this.sendControl(rec, now, msg);
+  }
+
+  /** Copy a new session's relay mode and candidates from its member's record. */
+  private copyPathInfo(rec: PeerRecord, m: Member): void {
+    if (m.entry !== null) this.applyPathInfo(this.lastNow, rec, m.entry.record);
+  }
+
+  /** A node we have no session with: dial it where its record says (screened like gossip). */
+  private learnRecord(now: number, r: NodeRecord): void {
+    if (r.id === this.localId || r.leaving || this.grave.has(r.id) || this.departure.leaving) return;
+    const endpoints: Endpoint[] = [];
+    for (const ep of r.candidates) {
+      if (endpoints.length >= MAX_PEER_CANDIDATES) break;
+      if (isDialable(ep) && !endpoints.includes(ep)) endpoints.push(ep);
+    }
+    if (endpoints.length > 0) this.membership.learnFromGossip(now, r.id, r.id, endpoints);
+  }
+
+  /** Peers we may gossip with: an established session, and not suspect (it may be gone, or cut off). */
+  private gossipPeers(): PeerId[] {
+    const out: PeerId[] = [];
+    for (const rec of this.peers.values()) if (rec.state === 'up' && this.channel.isEstablished(rec.id)) out.push(rec.id);
+    return out;
   }
 
   /** Our wall clock: our announced boot time advanced by the monotonic clock. */
@@ -614,16 +1140,16 @@ class MeshEngine implements Engine {
     return this.bootTimeMs + (now - this.startedAtMs);
   }
 
-  /** The boot time `rec`'s claims rank with: what it announced, at most a little ahead of our clock. */
-  private rankBootTime(now: number, rec: PeerRecord, announcedMs: number): number {
+  /** The boot time `id`'s claims rank with: what it announced, at most a little ahead of our clock. */
+  private rankBootTime(now: number, id: PeerId, announcedMs: number): number {
     const latest = this.wallNow(now) + MAX_BOOT_TIME_AHEAD_MS;
     if (announcedMs <= latest) return announcedMs;
-    this.emit({ type: 'boot-time-clamped', peer: rec.id, announcedMs, usedMs: latest });
+    this.emit({ type: 'boot-time-clamped', peer: id, announcedMs, usedMs: latest });
     return latest;
   }
 
   /** The claims of `rec` we accept; the others are counted, remembered for status, logged once. */
-  private screenClaims(now: number, rec: PeerRecord, announced: readonly ClaimInfo[]): ClaimRecord[] {
+  private screenClaims(now: number, rec: Member, announced: readonly ClaimInfo[]): ClaimRecord[] {
     const { accepted, denied } = this.policy.screen(rec.id, announced.map((c) => c.prefix));
     rec.deniedClaims = denied.slice(0, MAX_DENIED_CLAIMS_PER_PEER);
     for (const d of denied) {
@@ -651,14 +1177,14 @@ class MeshEngine implements Engine {
   }
 
   /** Whether `rec` relays, and where it says it may be reached (screened, capped). */
-  private applyPathInfo(now: number, rec: PeerRecord, msg: NodeInfo): void {
-    const mode = msg.relay ?? 0;
+  private applyPathInfo(now: number, rec: PeerRecord, msg: NodeRecord): void {
+    const mode = msg.relay;
     if (mode !== rec.relayMode) {
       const stopped = rec.relayMode > 0 && mode === 0;
       rec.relayMode = mode;
       if (stopped) this.paths.relayGone(rec.id, now);
     }
-    const offered = msg.candidates ?? [];
+    const offered = msg.candidates;
     const candidates: Endpoint[] = [];
     for (const ep of offered) {
       if (candidates.includes(ep)) continue;
@@ -689,7 +1215,7 @@ class MeshEngine implements Engine {
         this.vias.note(now, p.id, rec.id, p.rttMs === RTT_UNKNOWN ? null : p.rttMs, rec.relayMode === 2);
         this.paths.reachChanged(now, p.id);
       }
-      if (this.peers.has(p.id)) continue;
+      if (this.peers.has(p.id) || !this.fullMesh) continue; // a larger mesh dials on demand
       const endpoints: Endpoint[] = [];
       for (let j = 0; j < p.endpoints.length; j++) {
         const ep = p.endpoints[j]!;
@@ -717,7 +1243,15 @@ class MeshEngine implements Engine {
       this.servingAllowed = true;
       this.reconcileOwn(now);
     }
-    if (this.info.bumpIfDue(now)) this.infoDueForAll(now);
+    const bumped = this.info.bumpIfDue(now);
+    if (bumped !== null) {
+      if (bumped) this.publishOwn(now, bumped);
+      this.infoDueForAll(now);
+    }
+    this.sync.tick(now);
+    for (const m of this.members.tick(now)) this.spreadStates(now, [{ id: m.id, version: m.entry!.version, state: 2 }], null);
+    if (now >= this.nextKeepAtMs) this.refreshKept(now);
+    if (!this.fullMesh) this.prober.tick(now);
     this.runPeers(now);
     this.membership.tick(now);
     this.paths.tickReach(now);
@@ -744,7 +1278,8 @@ class MeshEngine implements Engine {
 
   private runPeer(rec: PeerRecord, now: number): number {
     if (!this.departure.leaving) return runPeerTimers(rec, now, this.timing, this.info.seq, this.timerActions);
-    // Leaving: only deaths still matter (until the process exits it may route its last replies).
+    // Leaving: only deaths of kept peers still matter (until the process exits it may route its last replies).
+    if (!rec.kept) return Infinity;
     const dies = deathAt(rec, this.timing);
     if (now < dies) return dies;
     this.peerDown(rec, 'timeout', now);
@@ -785,7 +1320,8 @@ class MeshEngine implements Engine {
     if (this.departure.leaving) return Math.min(next, this.departure.deadline());
     const serving = this.servingAllowed ? Infinity : this.serveFromMs;
     return Math.min(next, serving, this.info.bumpDueAt(), this.own.nextDeadline(this.lastNow), this.membership.nextDeadline(),
-      this.paths.reachDeadline());
+      this.paths.reachDeadline(), this.sync.deadline(), this.members.deadline(), this.nextKeepAtMs,
+      this.fullMesh ? Infinity : this.prober.deadline());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -824,7 +1360,8 @@ class MeshEngine implements Engine {
 
   /** Our candidates changed: announce them, and relayed peers try to go direct with them. */
   private ownCandidatesChanged(now: number): void {
-    this.peerListChanged();
+    this.info.markDirty(true);
+    this.changes.n++;
     for (const rec of this.peers.values()) this.paths.candidatesChanged(rec, now);
   }
 
@@ -833,10 +1370,13 @@ class MeshEngine implements Engine {
     this.timers.cancel(rec.timer);
     this.relay.forgetPeer(rec.id);
     this.paths.relayGone(rec.id, now);
-    const silentMs = now - rec.lastHeardMs;
-    this.emit({ type: 'peer-down', peer: rec.id, reason, silentMs, ...(replacedBy ? { replacedBy } : {}) });
-    this.noteHaEvent(now, { event: 'peer-down', peer: rec.id, reason });
-    this.applyChanges(now, this.claims.removePeer(rec.id), { kind: 'down', peer: rec.id, reason, silentSinceMs: rec.lastHeardMs });
+    const m = rec.member;
+    if (rec.kept) {
+      const silentMs = now - rec.lastHeardMs;
+      this.emit({ type: 'peer-down', peer: rec.id, reason, silentMs, ...(replacedBy ? { replacedBy } : {}) });
+      this.noteHaEvent(now, { event: 'peer-down', peer: rec.id, reason });
+    }
+    this.memberDown(now, m, reason, rec.lastHeardMs);
     if (reason === 'leave') {
       this.grave.bury(rec.id, now, LEAVE_GRAVE_MS);
       // It is shutting down: reconnecting now would only reach its closing socket.
@@ -844,9 +1384,11 @@ class MeshEngine implements Engine {
     } else {
       this.defer(() => this.channel.forget(rec.id));
       // Keep trying it for a while: a healed partition must reconnect even if nobody gossips it.
-      this.membership.lost(now, rec.id, [...rec.endpoints]);
+      if (rec.kept) this.membership.lost(now, rec.id, [...rec.endpoints]);
     }
-    this.peerListChanged();
+    if (m.entry === null) this.members.drop(m);
+    if (rec.kept) this.peerListChanged();
+    this.changes.n++;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -918,7 +1460,7 @@ class MeshEngine implements Engine {
   /** Put our claims as they are now into our NodeInfo (sent at once) and our claim table. */
   private announceOwn(now: number): void {
     this.announced = this.own.records(now);
-    this.info.claimsChanged(now);
+    this.publishOwn(now, this.info.claimsChanged(now));
     this.infoDueForAll(now);
     for (const c of this.own.list) {
       if (c.state === 'drained') {
@@ -971,7 +1513,7 @@ class MeshEngine implements Engine {
   }
 
   private sendInfo(rec: PeerRecord, now: number): void {
-    this.channel.send(now, rec.id, MsgKind.Control, this.info.encoded(() => [...this.peers.values()]));
+    this.channel.send(now, rec.id, MsgKind.Control, this.info.encoded(() => [...this.peers.values()].filter((p) => p.kept)));
     rec.lastSentMs = now;
     rec.nextInfoAtMs = now + this.timing.infoRetransmitMs;
     rec.nextRefreshAtMs = now + this.timing.gossipRefreshMs;
@@ -984,11 +1526,17 @@ class MeshEngine implements Engine {
   private enter(now: number): void {
     const gap = now - this.lastNow;
     if (gap <= 0) return;
-    if (gap > this.timing.keepaliveMs && this.started && !this.departure.leaving && this.peers.size > 0) {
+    // Only kept sessions make us wake every keepalive: without one, a long gap is no stall.
+    if (gap > this.timing.keepaliveMs && this.started && !this.departure.leaving && this.anyKept()) {
       const stalledMs = forgiveStall(this.peers.values(), gap, now, this.timing);
       if (stalledMs >= this.timing.stallReportMs) this.emit({ type: 'stall', gapMs: gap });
     }
     this.lastNow = now;
+  }
+
+  private anyKept(): boolean {
+    for (const rec of this.peers.values()) if (rec.kept) return true;
+    return false;
   }
 
   private drop(reason: DropReason, now: number, detail?: string, n = 1): void {
@@ -1032,7 +1580,19 @@ class MeshEngine implements Engine {
         mode: relayModeName(this.relay.mode), limit: { ...this.relay.limit },
         forwarded: { ...this.relay.forwarded }, pairs: this.relay.pairs,
       },
+      members: this.membershipStatus(),
     });
+  }
+
+  private membershipStatus(): MembershipStatus {
+    const count = { alive: 0, suspect: 0, dead: 0 };
+    for (const m of this.members.values()) if (m.entry !== null) count[m.state]++;
+    let kept = 0;
+    for (const rec of this.peers.values()) if (rec.kept) kept++;
+    return {
+      fullMesh: this.fullMesh, records: this.records.size, ...count, sessions: this.peers.size, kept,
+      verifications: this.records.verifications,
+    };
   }
 }
 

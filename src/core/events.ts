@@ -10,7 +10,13 @@ export type PeerDownReason =
   /** It said goodbye (graceful stop). */
   | 'leave'
   /** A different identity completed a handshake from its endpoint: it restarted with a fresh identity. */
-  | 'replaced';
+  | 'replaced'
+  /**
+   * The mesh's failure detector declared it dead (SWIM: probes and indirect probes got no
+   * answer and nobody refuted the suspicion). Only in meshes larger than full-mesh-max, for
+   * members whose claims we routed without a session of our own.
+   */
+  | 'failed';
 
 /** Why the active claimant of a prefix changed. */
 export type RouteChangeCause =

@@ -1,20 +1,14 @@
-// Our NodeInfo: own boot time and claims plus a peer list for gossip. Claims always go in
-// full, and a change of them goes out at once (a failover waits for it); the peer list is
+// Our NodeInfo: our current signed node record (claims, candidates, relay mode: own-record.ts)
+// plus a peer list for gossip. A change of claims signs a new record that goes out at once (a
+// failover waits for it); candidate and peer-list changes are coalesced. The peer list is
 // capped to a soft byte budget so the message fits one datagram, rotating through the peers
-// so a large mesh still learns everyone over a few rounds. Paths: each peer we reach directly
-// carries our RTT to it (what relay choice needs), and the NodeInfo carries our own candidate
-// endpoints and whether we relay.
-import { encodeControl, RTT_UNKNOWN, type ClaimInfo, type NodeInfo, type PeerInfo, type RelayMode } from '../wire/control.js';
+// so a large mesh still learns everyone over a few rounds; each peer we reach directly
+// carries our RTT to it (what relay choice needs).
+import { encodeControl, RTT_UNKNOWN, type NodeInfo, type PeerInfo } from '../wire/control.js';
 import { MAX_GOSSIP_ENDPOINTS_PER_PEER, NODE_INFO_PEER_BUDGET_BYTES } from './constants.js';
+import type { OwnRecord, OwnRecordContent } from './own-record.js';
 import { isRelayKey } from './path.js';
 import type { PeerRecord } from './peers.js';
-import type { Endpoint } from './types.js';
-
-/** What our NodeInfo says about our paths. */
-export interface PathInfo {
-  candidates: Endpoint[];
-  relay: RelayMode;
-}
 
 
 /** Rough wire size of one peer entry (tag, length, id, endpoints, END). */
@@ -33,22 +27,14 @@ export interface GossipBuild {
 export function buildNodeInfo(
   bootTimeMs: number,
   seq: number,
-  claims: readonly ClaimInfo[],
+  record: Uint8Array,
   peers: readonly PeerRecord[],
   rotation: number,
   budgetBytes = NODE_INFO_PEER_BUDGET_BYTES,
-  paths: PathInfo | null = null,
 ): GossipBuild {
   const sorted = [...peers].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const list: PeerInfo[] = [];
-  const make = (truncated: boolean): GossipBuild => {
-    const info: NodeInfo = { type: 'node-info', bootTimeMs, seq, claims: [...claims], peers: list };
-    if (paths) {
-      if (paths.candidates.length > 0) info.candidates = [...paths.candidates];
-      info.relay = paths.relay;
-    }
-    return { info, truncated };
-  };
+  const make = (truncated: boolean): GossipBuild => ({ info: { type: 'node-info', bootTimeMs, seq, record, peers: list }, truncated });
   let used = 0;
   for (let i = 0; i < sorted.length; i++) {
     const rec = sorted[(i + rotation) % sorted.length]!;
@@ -67,8 +53,9 @@ export function buildNodeInfo(
 }
 
 /**
- * Our own NodeInfo: its seq, the encoded message (built once per change and shared by every
- * recipient), and coalescing of peer-list changes into at most one new seq per coalesceMs.
+ * Our own NodeInfo: its seq, our signed record, the encoded message (built once per change and
+ * shared by every recipient), and coalescing of peer-list and candidate changes into at most
+ * one new seq (and record) per coalesceMs.
  */
 export class OwnInfo {
   seq = 1;
@@ -76,40 +63,59 @@ export class OwnInfo {
   private truncated = false;
   private rotation = 0;
   private dirty = false;
+  private recordDirty = false;
   private lastBumpMs = -Infinity;
 
   constructor(
-    private readonly bootTimeMs: number,
-    private readonly claims: () => readonly ClaimInfo[],
+    private readonly own: OwnRecord,
+    private readonly content: () => OwnRecordContent,
     private readonly coalesceMs: number,
-    private readonly paths: (() => PathInfo) | null = null,
   ) {}
 
-  /** Our claims changed: a new seq now, not coalesced. */
-  claimsChanged(now: number): void {
+  /** Our current signed record (the first one is signed on first use). */
+  get record(): Uint8Array {
+    return this.own.bytes ?? this.own.sign(this.content());
+  }
+
+  /** Our claims changed (or the mesh holds a newer record of ours): sign a new record and take a new seq now. */
+  claimsChanged(now: number): Uint8Array {
+    this.own.sign(this.content());
     this.seq++;
     this.bytes = null;
     this.dirty = false;
+    this.recordDirty = false;
     this.lastBumpMs = now;
+    return this.own.bytes!;
   }
 
-  /** Our peer list changed: a new seq goes out soon. */
-  markDirty(): void {
+  /** The mesh holds a record of ours at `version`: the next one we sign must be newer (true if that changes it). */
+  supersede(version: number): boolean {
+    return this.own.supersede(version);
+  }
+
+  /** Our peer list (or, `record`, what our record says besides claims) changed: a new seq goes out soon. */
+  markDirty(record = false): void {
     this.dirty = true;
+    if (record) this.recordDirty = true;
   }
 
   bumpDueAt(): number {
     return this.dirty ? this.lastBumpMs + this.coalesceMs : Infinity;
   }
 
-  /** Take a new seq if a change is pending and due; true if it did (every peer must get it). */
-  bumpIfDue(now: number): boolean {
-    if (!this.dirty || now < this.lastBumpMs + this.coalesceMs) return false;
+  /**
+   * Take a new seq if a change is pending and due. Returns null if not; else the newly
+   * signed record, or undefined if only the peer list changed. Every peer must get it.
+   */
+  bumpIfDue(now: number): Uint8Array | undefined | null {
+    if (!this.dirty || now < this.lastBumpMs + this.coalesceMs) return null;
+    const signed = this.recordDirty ? this.own.sign(this.content()) : undefined;
     this.seq++;
     this.bytes = null;
     this.dirty = false;
+    this.recordDirty = false;
     this.lastBumpMs = now;
-    return true;
+    return signed;
   }
 
   /**
@@ -123,7 +129,7 @@ export class OwnInfo {
 
   encoded(peers: () => readonly PeerRecord[]): Uint8Array {
     if (!this.bytes) {
-      const built = buildNodeInfo(this.bootTimeMs, this.seq, this.claims(), peers(), this.rotation, NODE_INFO_PEER_BUDGET_BYTES, this.paths?.() ?? null);
+      const built = buildNodeInfo(this.own.bootTimeMs, this.seq, this.record, peers(), this.rotation, NODE_INFO_PEER_BUDGET_BYTES);
       this.bytes = encodeControl(built.info);
       this.truncated = built.truncated;
     }

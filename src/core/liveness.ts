@@ -1,9 +1,11 @@
-// Per-peer timers: failure detection (suspect, probe, timeout), keepalives, NodeInfo
-// retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a session.
+// Per-peer timers of kept sessions: failure detection (suspect, probe, timeout), keepalives,
+// NodeInfo retransmits and refreshes, RTT probes, and re-handshakes when the channel lost a
+// session. A session that is not kept (members.ts: a probe's, a gossip partner's) has one
+// timer: it closes once one direction was quiet for SESSION_IDLE_MS.
 // What is due and when it is next due are computed by one function from the same expressions
 // (x + interval), so float rounding can never leave a deadline due that no timer acts on. The
 // engine keeps each peer in a deadline heap (timer-heap.ts) at the time this returns.
-import type { Timing } from './constants.js';
+import { SESSION_IDLE_MS, type Timing } from './constants.js';
 import type { PeerRecord } from './peers.js';
 
 /** What the timers make the engine do. */
@@ -23,6 +25,18 @@ export interface PeerTimerActions {
   isEstablished(rec: PeerRecord): boolean;
   /** Path upkeep (paths.ts): runs what is due and returns when it next has work. */
   tick(rec: PeerRecord, now: number): number;
+  /** A session that is not kept went unused for SESSION_IDLE_MS: close it. */
+  idle(rec: PeerRecord, now: number): void;
+}
+
+/**
+ * When a session that is not kept closes: once one direction was quiet for SESSION_IDLE_MS.
+ * Both ends see the same two directions, so they close at about the same moment: an end that
+ * only listened or only talked would otherwise keep a session the other end forgot (its
+ * packets then dropped as unknown), or one to a peer that died.
+ */
+export function idleAt(rec: PeerRecord): number {
+  return Math.min(rec.lastHeardMs, rec.lastSentMs) + SESSION_IDLE_MS;
 }
 
 /** When `rec` is dead unless heard from before. */
@@ -38,6 +52,12 @@ export function deathAt(rec: PeerRecord, t: Timing): number {
  * channel lost meanwhile is noticed within that.
  */
 export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: number, act: PeerTimerActions): number {
+  if (!rec.kept) {
+    const idle = idleAt(rec);
+    if (now < idle) return idle;
+    act.idle(rec, now);
+    return Infinity;
+  }
   const dies = deathAt(rec, t);
   if (now >= dies) {
     act.timedOut(rec, now);
@@ -66,7 +86,7 @@ export function runPeerTimers(rec: PeerRecord, now: number, t: Timing, infoSeq: 
     if (now >= rec.nextRefreshAtMs) act.sendInfo(rec, now, true);
     next = Math.min(next, rec.nextRefreshAtMs);
   }
-  if (rec.bootTimeMs === null) {
+  if (rec.infoSeq < 0) {
     if (now >= rec.nextInfoRequestAtMs) {
       act.requestInfo(rec, now);
       rec.nextInfoRequestAtMs = now + t.infoRetransmitMs;

@@ -205,6 +205,11 @@ export class Membership {
     return this.selfEndpoints.has(ep);
   }
 
+  /** Is `ep` one of our dial targets (a seed, a lost or a learned peer)? */
+  isTarget(ep: Endpoint): boolean {
+    return this.targets.has(ep);
+  }
+
   /** Start the attempts that are due; forget expired targets and self marks. */
   tick(now: number): void {
     for (const ep of this.selfEndpoints.popDue(now)) if (this.seeds.has(ep)) this.addSeed(now, ep);

@@ -57,6 +57,11 @@ export interface PathHost {
   defer(action: () => void): void;
   /** `rec`'s timers (engine.ts, which calls tick()) must run by `at`. */
   runBy(rec: PeerRecord, at: number): void;
+  /**
+   * Do we want a session with `id` at all? (A large mesh connects on demand: engine.ts, which
+   * calls reachChanged() when that changes.)
+   */
+  wanted(id: PeerId): boolean;
 }
 
 export class PathManager {
@@ -210,7 +215,7 @@ export class PathManager {
 
   /** Run what is due for one gossiped target and return when it next has work (Infinity: none until gossip or a peer change). */
   private reach(t: ViaTarget, now: number): number {
-    if (t.id === this.host.localId || this.host.peers.has(t.id)) {
+    if (t.id === this.host.localId || this.host.peers.has(t.id) || !this.host.wanted(t.id)) {
       this.reached(t);
       return Infinity;
     }

@@ -1,8 +1,8 @@
 // The peer table: live peers keyed by identity, with the liveness and gossip bookkeeping the
 // engine's timers need. A peer that shows up at a new endpoint is the same record.
 import type { Prefix } from '../wire/addr.js';
-import type { DeniedClaim } from './claim-policy.js';
 import type { RelayMode } from '../wire/control.js';
+import type { Member } from './members.js';
 import { MAX_PEER_ENDPOINTS } from './constants.js';
 import { isRelayKey, type PathKey } from './path.js';
 import { PrefixTrie } from './prefix-trie.js';
@@ -34,8 +34,18 @@ export interface RelayedTraffic {
   txBytes: number;
 }
 
+/**
+ * A peer we have a session with. What its node record says (claims, start time) lives in its
+ * Member (members.ts), which outlives sessions; `kept` sessions have keepalives and the peer
+ * timeout, the others close when idle (engine.ts).
+ */
 export interface PeerRecord {
   readonly id: PeerId;
+  readonly member: Member;
+  /** We keep this session: keepalives, probes, the peer timeout, NodeInfo exchange. */
+  kept: boolean;
+  /** Last Data packet it sent us (a peer that uses our prefixes is kept). */
+  lastDataInMs: number;
   /**
    * Its active path (path.ts): where it last completed a handshake or sent from directly, or
    * the relay path the mesh chose. What the channel sends on.
@@ -71,22 +81,9 @@ export interface PeerRecord {
   /** lastHeardMs just before its latest handshake (how long an earlier incarnation was silent). */
   heardBeforeHandshakeMs: number;
   lastSentMs: number;
-  /** Its announced wall-clock start time; null until its first NodeInfo. */
-  bootTimeMs: number | null;
-  /** The boot time its claims rank with: the announced one, clamped (engine.ts). */
-  rankBootTimeMs: number | null;
-  /** Seq of the last NodeInfo from it we applied (-1: none). */
+  /** Seq of the last NodeInfo from it we applied (-1: none), and the boot time it carried. */
   infoSeq: number;
-  /** A handshake completed since its last NodeInfo: the next one may come from a new process. */
-  handshakeSinceInfo: boolean;
-  /** Its accepted claims (claim-policy.ts); `sources` holds the same prefixes for lookups. */
-  claims: Prefix[];
-  /** Inner source addresses it may send from: its accepted claims. Lookups allocate nothing. */
-  sources: PrefixTrie<true>;
-  /** Claims of its latest NodeInfo we denied (at most MAX_DENIED_CLAIMS_PER_PEER). */
-  deniedClaims: DeniedClaim[];
-  /** "prefix reason" of denials already logged (bounded like deniedClaims). */
-  readonly reportedDenials: Set<string>;
+  infoBootTimeMs: number | null;
   /** Smoothed round-trip time from probes; null until measured. */
   rttMs: number | null;
   lastRttMs: number | null;
@@ -107,9 +104,12 @@ export interface PeerRecord {
   readonly timer: Timer<PeerRecord>;
 }
 
-export function newPeerRecord(id: PeerId, endpoint: PathKey, now: number, wireKey: Uint8Array | null = null): PeerRecord {
+export function newPeerRecord(member: Member, endpoint: PathKey, now: number, wireKey: Uint8Array | null = null, kept = true): PeerRecord {
   return withTimer<PeerRecord>({
-    id,
+    id: member.id,
+    member,
+    kept,
+    lastDataInMs: -Infinity,
     endpoint,
     endpoints: new Set(isRelayKey(endpoint) ? [] : [endpoint]),
     wireKey,
@@ -127,14 +127,8 @@ export function newPeerRecord(id: PeerId, endpoint: PathKey, now: number, wireKe
     lastHeardMs: now,
     heardBeforeHandshakeMs: now,
     lastSentMs: now,
-    bootTimeMs: null,
-    rankBootTimeMs: null,
     infoSeq: -1,
-    handshakeSinceInfo: false,
-    claims: [],
-    sources: new PrefixTrie<true>(),
-    deniedClaims: [],
-    reportedDenials: new Set(),
+    infoBootTimeMs: null,
     rttMs: null,
     lastRttMs: null,
     ackedSeq: -1,
@@ -268,12 +262,12 @@ export class PeerTable {
   }
 }
 
-/** Replace the claims `rec` may route and send from. */
-export function setPeerClaims(rec: PeerRecord, claims: Prefix[]): void {
-  rec.claims = claims;
+/** Replace the claims member `m` may route and send from. */
+export function setMemberClaims(m: Member, claims: Prefix[]): void {
+  m.claims = claims;
   const sources = new PrefixTrie<true>();
   for (const p of claims) sources.set(p, true);
-  rec.sources = sources;
+  m.sources = sources;
 }
 
 export const WIRE_KEY_BYTES = 32;

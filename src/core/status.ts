@@ -55,6 +55,8 @@ export interface PeerStatus {
   state: PeerState;
   /** The channel has a session that can carry data right now. */
   session: boolean;
+  /** We keep this session (keepalives, the peer timeout); else it closes when idle (members). */
+  kept: boolean;
   /** Age of the current session keys (time since its handshake); null if unknown. */
   handshakeAgoMs: number | null;
   /** The session's cipher (e.g. 'aes256'); null if unknown. */
@@ -185,6 +187,23 @@ export interface EngineStatus {
     /** (origin, destination) pairs whose limits we track. */
     pairs: number;
   };
+  /** The members we know (records) and how we watch them (members.ts, swim.ts). */
+  members: MembershipStatus;
+}
+
+export interface MembershipStatus {
+  /** Every member is kept (a small mesh), or only the peers we use (SWIM watches the rest). */
+  fullMesh: boolean;
+  /** Node records held, ours included. */
+  records: number;
+  alive: number;
+  suspect: number;
+  dead: number;
+  /** Sessions open, and those we keep (keepalives, the peer timeout). */
+  sessions: number;
+  kept: number;
+  /** Signature checks done so far (one per record version). */
+  verifications: number;
 }
 
 const RELAY_MODE_NAMES = ['off', 'on', 'preferred'] as const;
@@ -249,6 +268,7 @@ export interface StatusInput {
   drops: Record<DropReason, number>;
   candidates: OwnCandidate[];
   relay: EngineStatus['relay'];
+  members: MembershipStatus;
 }
 
 function sessionFields(now: number, info: { establishedAt: number; algorithm: string } | undefined) {
@@ -278,13 +298,14 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
       endpoints: [...p.endpoints],
       state: p.state,
       session: s.hasSession(p.id),
+      kept: p.kept,
       ...sessionFields(now, s.sessionInfo(p.id)),
       connectedForMs: now - p.upSinceMs,
       lastSeenAgoMs: now - p.lastHeardMs,
       rttMs: p.rttMs,
-      bootTimeMs: p.bootTimeMs,
-      claims: p.claims.map(formatPrefix),
-      deniedClaims: p.deniedClaims.map((d) => ({ ...d })),
+      bootTimeMs: p.member.bootTimeMs,
+      claims: p.member.claims.map(formatPrefix),
+      deniedClaims: p.member.deniedClaims.map((d) => ({ ...d })),
       rx: { packets: p.rxPackets, bytes: p.rxBytes },
       tx: { packets: p.txPackets, bytes: p.txBytes },
     })),
@@ -308,6 +329,7 @@ export function buildStatus(now: number, s: StatusInput): EngineStatus {
     drops: s.drops,
     candidates: s.candidates,
     relay: s.relay,
+    members: s.members,
   };
 }
 

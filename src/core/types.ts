@@ -69,11 +69,12 @@ export type DropReason =
   | 'dial-limit' // a first contact to a new address held back by the dial rate limit
   | 'relay-denied' // a relay request we may not serve (relaying off, unknown or relayed destination, nested relay)
   | 'relay-limit' // a relay request over the per-pair packet or byte rate
-  | 'too-big'; // a TUN packet for a relayed peer over the relayed path's MTU: answered with ICMP "too big"
+  | 'too-big' // a TUN packet for a relayed peer over the relayed path's MTU: answered with ICMP "too big"
+  | 'record'; // a malformed node record, one whose signature or key does not verify, or another record at a version already held
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
   'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'not-claimed', 'control',
   'mac', 'cookie', 'stale', 'reflected', 'claim-denied', 'claim-limit', 'bad-source',
-  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit', 'too-big',
+  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit', 'too-big', 'record',
 ];

@@ -18,6 +18,8 @@ interface SodiumApi {
   crypto_sign_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
   crypto_sign_ed25519_pk_to_curve25519(x: Uint8Array, ed: Uint8Array): void;
   crypto_sign_ed25519_sk_to_curve25519(x: Uint8Array, ed: Uint8Array): void;
+  crypto_sign_detached(sig: Uint8Array, m: Uint8Array, sk: Uint8Array): void;
+  crypto_sign_verify_detached(sig: Uint8Array, m: Uint8Array, pk: Uint8Array): boolean;
   crypto_box_seed_keypair(pk: Uint8Array, sk: Uint8Array, seed: Uint8Array): void;
   crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): void;
   crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
@@ -86,6 +88,25 @@ export function edPublicToX25519(edPublic: Uint8Array): Uint8Array | null {
     return null;
   }
   return out;
+}
+
+export const ED25519_SIGNATURE_BYTES = 64;
+
+/** Ed25519 signature of `message` with a 64-byte libsodium secret key. */
+export function edSign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  const sig = new Uint8Array(ED25519_SIGNATURE_BYTES);
+  sodium.crypto_sign_detached(sig, message, secretKey);
+  return sig;
+}
+
+/** Does `signature` (64 bytes) sign `message` under `publicKey` (32)? False on any bad input. */
+export function edVerify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_PUBLIC_BYTES) return false;
+  try {
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    return false;
+  }
 }
 
 /** X25519 secret scalar of an Ed25519 secret key (64 bytes). */

@@ -10,6 +10,7 @@ import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/types.js';
 import { createEngine, type Engine } from '../core/engine.js';
 import { SecureChannel } from '../crypto/channel.js';
+import { identityRecordAuth } from '../crypto/record-auth.js';
 import { KeyFormatError } from '../crypto/keys.js';
 import { openTun, type TunDevice } from '../io/tun.js';
 import type { Transport } from '../io/udp.js';
@@ -150,6 +151,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
         sink,
         onInternalError: (err) => log.error(`internal error in packet handling: ${(err as Error).message}`),
       }),
+    recordAuth: identityRecordAuth(trust.identity),
     send: (to, datagram) => transport.send(to, datagram),
     deliver: (packet) => void tun.write(packet),
     onEvent: (e) => {

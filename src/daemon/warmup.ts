@@ -9,6 +9,7 @@ import { createEngine, type Engine } from '../core/engine.js';
 import type { Endpoint, Rng } from '../core/types.js';
 import type { AlgorithmName } from '../crypto/aead.js';
 import { SecureChannel } from '../crypto/channel.js';
+import { identityRecordAuth } from '../crypto/record-auth.js';
 import { generateKeyPair } from '../crypto/keys.js';
 import type { PacketBatch, TunDevice, TunStats } from '../io/tun.js';
 import type { Transport } from '../io/udp.js';
@@ -190,6 +191,7 @@ export function connectedLoopPair(o: LoopPairOptions, rounds = 50): { a: LoopNod
         peerTimeoutMs: o.peerTimeoutMs ?? 60_000,
       },
       makeChannel: (sink) => new SecureChannel({ identity, psk, algorithms: [o.algorithm], rng: o.rng, sink }),
+      recordAuth: identityRecordAuth(identity),
       send: (to, d) => transport.send(to, d),
       deliver: (p) => void tun.write(p),
       onEvent: () => {}, // present as in the daemon, so V8 sees the same options shape

@@ -2,7 +2,7 @@
 // Built from the engine's snapshot plus what only the daemon knows (version, device, listen
 // address). Pure: the wall clock comes in as DaemonInfo.nowWallMs. Fields may be added in
 // later versions; renaming or removing one, or changing its meaning, bumps `format`.
-import type { EngineStatus, OwnClaimStatus, PathView, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
+import type { EngineStatus, MembershipStatus, OwnClaimStatus, PathView, PeerStatus, RouteStatus, TrafficStatus } from '../core/status.js';
 
 export const STATUS_JSON_FORMAT = 1;
 
@@ -87,6 +87,8 @@ export interface PeerJson {
   state: string;
   /** An encrypted session is established and can carry data. */
   session: boolean;
+  /** Kept with keepalives and the peer timeout (every peer in a small mesh); else closed when idle. */
+  kept: boolean;
   connectedForMs: number;
   lastSeenAgoMs: number;
   rttMs: number | null;
@@ -230,9 +232,12 @@ export interface StatusJson {
     /** (origin, destination) pairs whose limits are tracked. */
     pairs: number;
   };
+  /** The members this node knows (node records) and how it watches them. */
+  members: MembershipStatus;
 }
 
 export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJson {
+  const members = { ...engine.members };
   const now = info.nowWallMs;
   const peers = engine.peers.map((p) => peerJson(p, now));
   const byReason: Record<string, number> = { ...engine.drops };
@@ -304,6 +309,7 @@ export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJ
       forwarded: traffic(engine.relay.forwarded),
       pairs: engine.relay.pairs,
     },
+    members,
   };
 }
 
@@ -323,6 +329,7 @@ function peerJson(p: PeerStatus, now: number): PeerJson {
     endpoints: [...p.endpoints],
     state: p.state,
     session: p.session,
+    kept: p.kept,
     connectedForMs: ms(p.connectedForMs),
     lastSeenAgoMs: ms(p.lastSeenAgoMs),
     rttMs: p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000,

@@ -12,7 +12,11 @@
 // and missing required parts are decode errors, which the engine counts as 'control' drops.
 // decodeControl never throws.
 import type { Endpoint, PeerId } from '../core/types.js';
-import { formatAddress, formatEndpoint, maskBytes, parseAddress, parseHostPort, type Family, type Prefix } from './addr.js';
+import {
+  DecodeError, END, Reader, readEndpoint, readId, timeValue, u32Value, writeEndpointPart, writeId, Writer, isWireId,
+} from './parts.js';
+
+export { DEFAULT_CLAIM_PRIORITY, endpointToBytes, isWireId, type ClaimInfo, type ClaimInfoState } from './parts.js';
 
 export const enum ControlType {
   NodeInfo = 1,
@@ -29,26 +33,49 @@ export const enum ControlType {
   PunchRequest = 9,
   /** "`origin` is dialling you now: dial it at these candidates" (from a common peer, or `origin` itself). */
   Punch = 10,
+  /** Node records passed on (gossip push, or the answer to a Pull). */
+  Records = 11,
+  /** Anti-entropy: "this is what my record table hashes to, bucket by bucket". */
+  Digest = 12,
+  /** The answer to a Digest: the entries (id, version, state) of the buckets that differ. */
+  Summary = 13,
+  /** "Send me the records of these nodes." */
+  Pull = 14,
+  /** SWIM indirect probe: "probe `target` for me" (our own probe got no answer). */
+  PingReq = 15,
+  /** "`target` answered the probe you asked for." */
+  PingAck = 16,
+  /** SWIM member states (suspect, dead, alive again) passed on. */
+  States = 17,
 }
 
-const END = 0;
-
-// NodeInfo tags.
+// NodeInfo tags (3, 5 and 6 were claims, candidates and relay mode: they are in the record now).
 const T_BOOT_TIME = 1; // f64: the sender's wall-clock start time, epoch ms
-const T_SEQ = 2; // u32: bumped whenever the sender's claims or peer list change
-const T_CLAIM = 3; // repeatable: family:u8 len:u8 addr[4|16] part* END
+const T_SEQ = 2; // u32: bumped whenever the sender's record or peer list change
 const T_PEER = 4; // repeatable: idLength:u8 id[idLength] part* END
-const T_CANDIDATE = 5; // repeatable endpoint: where the sender may be reachable (its own candidates)
-const T_RELAY = 6; // u8: 0 does not relay, 1 relays, 2 preferred relay (absent: 0; unknown: 0)
+const T_INFO_RECORD = 7; // the sender's own current node record (wire/record.ts), opaque here
 // Nested in T_PEER.
 const T_PEER_ENDPOINT = 1; // repeatable: family:u8 addr[4|16] port:u16
 const T_PEER_RTT = 2; // u16: the sender reaches this peer directly, RTT in ms (65535: not measured yet)
-// Nested in T_CLAIM (each optional; absent means the default in parentheses).
-const T_CLAIM_PRIORITY = 1; // u8: higher wins among claims of the same prefix (100)
-const T_CLAIM_STATE = 2; // u8: 0 up, 1 withdrawn by its health check, 2 drained (0); an
-//                           unknown value is read as withdrawn (a newer reason not to route)
-const T_CLAIM_EPOCH = 3; // u32: > 0 the claimant serves the prefix since this epoch (0)
-const T_CLAIM_FLAGS = 4; // u8: bit 0 ready to preempt a lower-priority claimant (0)
+// Records tags.
+const T_RECORD = 1; // repeatable: one node record, opaque here
+const T_RECORDS_SYNC = 2; // empty: anti-entropy transfer (not news to spread further)
+// Digest tags.
+const T_DIGEST_COUNT = 1; // u32: records the sender holds
+const T_DIGEST_CURSOR = 2; // u16: compare from this bucket on
+const T_DIGEST_HASHES = 3; // u32 per bucket, a power of two of them (1..256)
+// Summary tags.
+const T_SUMMARY_COUNT = 1; // u32: records the sender holds
+const T_SUMMARY_BUCKETS = 2; // u16: the bucket count of the Digest it answers
+const T_SUMMARY_NEXT = 3; // u16: first bucket not compared yet (= buckets: done)
+const T_SUMMARY_COMPLETE = 4; // u8 per bucket: differing buckets whose every entry is listed
+const T_SUMMARY_ENTRY = 5; // repeatable: idLength:u8 id version:u64 state:u8
+// Pull tags.
+const T_PULL_ID = 1; // repeatable: idLength:u8 id
+// PingReq / PingAck tags.
+const T_PING_TARGET = 1; // idLength:u8 id
+// States tags.
+const T_STATE = 1; // repeatable: idLength:u8 id version:u64 state:u8 [idLength:u8 from]
 // Probe / ProbeAck tags.
 const T_PROBE_ID = 1; // u32
 const T_PROBE_SENT_AT = 2; // f64: the prober's monotonic clock, echoed back unchanged
@@ -63,20 +90,6 @@ export const RTT_UNKNOWN = 0xffff;
 
 /** How a node relays for others (its NodeInfo): 0 not at all (--no-relay), 1 yes, 2 preferred. */
 export type RelayMode = 0 | 1 | 2;
-
-export type ClaimInfoState = 'up' | 'unhealthy' | 'drained';
-
-/** One claim as announced. Optional fields default as documented at the tags above. */
-export interface ClaimInfo {
-  prefix: Prefix;
-  priority?: number;
-  state?: ClaimInfoState;
-  epoch?: number;
-  preempt?: boolean;
-}
-
-export const DEFAULT_CLAIM_PRIORITY = 100;
-const STATE_CODES: Record<ClaimInfoState, number> = { up: 0, unhealthy: 1, drained: 2 };
 
 export interface PeerInfo {
   id: PeerId;
@@ -94,13 +107,44 @@ export interface NodeInfo {
   bootTimeMs: number;
   /** Per boot; a receiver ignores a NodeInfo with a lower seq than one it applied. */
   seq: number;
-  claims: ClaimInfo[];
+  /** The sender's current node record (its claims, candidates, relay mode): signed, opaque here. */
+  record: Uint8Array;
   /** Gossip: peers the sender is connected to and where it reaches them. */
   peers: PeerInfo[];
-  /** The sender's own candidate endpoints (static, reflexive, host); absent: none. */
-  candidates?: Endpoint[];
-  /** Whether the sender relays (absent: it does not: an older node). */
-  relay?: RelayMode;
+}
+
+/** A member's state as anti-entropy compares it (SWIM): 0 alive, 1 suspect, 2 dead. */
+export type MemberStateCode = 0 | 1 | 2;
+
+export interface DigestEntry {
+  id: PeerId;
+  version: number;
+  state: MemberStateCode;
+}
+
+/** Buckets a Digest may have: a power of two up to this. */
+export const MAX_DIGEST_BUCKETS = 256;
+
+/** A member state as gossip passes it on; `from`: who suspects (suspicions only: independent ones count). */
+export interface StateEntry extends DigestEntry {
+  from?: PeerId;
+}
+
+export interface Digest {
+  type: 'digest';
+  count: number;
+  cursor: number;
+  hashes: number[];
+}
+
+export interface Summary {
+  type: 'summary';
+  count: number;
+  buckets: number;
+  next: number;
+  /** Differing buckets listed in full; entries of other buckets (at most one, listed in part) follow too. */
+  complete: number[];
+  entries: DigestEntry[];
 }
 
 export type ControlMessage =
@@ -113,118 +157,19 @@ export type ControlMessage =
   | { type: 'info-request' }
   | { type: 'observed'; endpoint: Endpoint }
   | { type: 'punch-request'; target: PeerId; candidates: Endpoint[] }
-  | { type: 'punch'; origin: PeerId; candidates: Endpoint[] };
+  | { type: 'punch'; origin: PeerId; candidates: Endpoint[] }
+  | { type: 'records'; records: Uint8Array[]; sync: boolean }
+  | Digest
+  | Summary
+  | { type: 'pull'; ids: PeerId[] }
+  | { type: 'ping-req'; target: PeerId }
+  | { type: 'ping-ack'; target: PeerId }
+  | { type: 'states'; entries: StateEntry[] };
 
 export type DecodeResult = { ok: true; msg: ControlMessage } | { ok: false; error: string };
 
 // ---------------------------------------------------------------------------------------
 // Encoding
-
-class Writer {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
-  length = 0;
-
-  private reserve(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.length + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  u8(v: number): void {
-    this.reserve(1);
-    this.buf[this.length++] = v;
-  }
-
-  u16(v: number): void {
-    this.reserve(2);
-    this.view.setUint16(this.length, v);
-    this.length += 2;
-  }
-
-  u32(v: number): void {
-    this.reserve(4);
-    this.view.setUint32(this.length, v);
-    this.length += 4;
-  }
-
-  f64(v: number): void {
-    this.reserve(8);
-    this.view.setFloat64(this.length, v);
-    this.length += 8;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.reserve(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
-  }
-
-  /** Write tag and a length placeholder, run `body`, then patch the length. */
-  part(tag: number, body: () => void): void {
-    this.u8(tag);
-    const at = this.length;
-    this.u16(0);
-    body();
-    const len = this.length - at - 2;
-    if (len > 0xffff) throw new RangeError(`control part ${tag} is ${len} bytes, over 65535`);
-    this.view.setUint16(at, len);
-  }
-
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
-}
-
-/** Binary endpoint (family, address, port), or null if `ep` is not a literal IP endpoint. */
-export function endpointToBytes(ep: Endpoint): { family: Family; addr: Uint8Array; port: number } | null {
-  let host: string;
-  let port: number;
-  try {
-    ({ host, port } = parseHostPort(ep, 0));
-  } catch {
-    return null;
-  }
-  const addr = parseAddress(host);
-  if (!addr || port === 0) return null;
-  return { family: addr.length === 4 ? 4 : 6, addr, port };
-}
-
-/** Ids travel as 1..255 printable ASCII bytes (real ids are 43 base64url characters). */
-export function isWireId(id: string): boolean {
-  if (id.length === 0 || id.length > 255) return false;
-  for (let i = 0; i < id.length; i++) {
-    const c = id.charCodeAt(i);
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
-}
-
-/** An endpoint part (family, address, port); endpoints that are not literal IP:port are left out. */
-function writeEndpointPart(w: Writer, tag: number, ep: Endpoint): void {
-  const b = endpointToBytes(ep);
-  if (!b) return;
-  w.part(tag, () => {
-    w.u8(b.family);
-    w.bytes(b.addr);
-    w.u16(b.port);
-  });
-}
-
-function writeId(w: Writer, id: string): void {
-  w.u8(id.length);
-  for (let i = 0; i < id.length; i++) w.u8(id.charCodeAt(i));
-}
-
-function writePrefix(w: Writer, p: Prefix): void {
-  w.u8(p.family);
-  w.u8(p.len);
-  w.bytes(p.bytes);
-}
 
 /**
  * Encode a control message. Endpoints that are not literal IP:port are left out (the
@@ -238,17 +183,7 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
       w.u8(ControlType.NodeInfo);
       w.part(T_BOOT_TIME, () => w.f64(msg.bootTimeMs));
       w.part(T_SEQ, () => w.u32(msg.seq));
-      for (const c of msg.claims) {
-        w.part(T_CLAIM, () => {
-          writePrefix(w, c.prefix);
-          const priority = c.priority ?? DEFAULT_CLAIM_PRIORITY;
-          if (priority !== DEFAULT_CLAIM_PRIORITY) w.part(T_CLAIM_PRIORITY, () => w.u8(priority));
-          if ((c.state ?? 'up') !== 'up') w.part(T_CLAIM_STATE, () => w.u8(STATE_CODES[c.state!]));
-          if ((c.epoch ?? 0) !== 0) w.part(T_CLAIM_EPOCH, () => w.u32(c.epoch!));
-          if (c.preempt) w.part(T_CLAIM_FLAGS, () => w.u8(1));
-          w.u8(END);
-        });
-      }
+      w.part(T_INFO_RECORD, () => w.bytes(msg.record));
       for (const p of msg.peers) {
         if (!isWireId(p.id)) continue;
         w.part(T_PEER, () => {
@@ -258,8 +193,53 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
           w.u8(END);
         });
       }
-      for (const ep of msg.candidates ?? []) writeEndpointPart(w, T_CANDIDATE, ep);
-      if (msg.relay !== undefined) w.part(T_RELAY, () => w.u8(msg.relay!));
+      break;
+    case 'records':
+      w.u8(ControlType.Records);
+      for (const r of msg.records) w.part(T_RECORD, () => w.bytes(r));
+      if (msg.sync) w.part(T_RECORDS_SYNC, () => {});
+      break;
+    case 'digest':
+      w.u8(ControlType.Digest);
+      w.part(T_DIGEST_COUNT, () => w.u32(msg.count));
+      w.part(T_DIGEST_CURSOR, () => w.u16(msg.cursor));
+      w.part(T_DIGEST_HASHES, () => { for (const h of msg.hashes) w.u32(h); });
+      break;
+    case 'summary':
+      w.u8(ControlType.Summary);
+      w.part(T_SUMMARY_COUNT, () => w.u32(msg.count));
+      w.part(T_SUMMARY_BUCKETS, () => w.u16(msg.buckets));
+      w.part(T_SUMMARY_NEXT, () => w.u16(msg.next));
+      w.part(T_SUMMARY_COMPLETE, () => { for (const b of msg.complete) w.u8(b); });
+      for (const e of msg.entries) {
+        if (!isWireId(e.id)) continue;
+        w.part(T_SUMMARY_ENTRY, () => {
+          writeId(w, e.id);
+          w.u64(e.version);
+          w.u8(e.state);
+        });
+      }
+      break;
+    case 'pull':
+      w.u8(ControlType.Pull);
+      for (const id of msg.ids) if (isWireId(id)) w.part(T_PULL_ID, () => writeId(w, id));
+      break;
+    case 'ping-req':
+    case 'ping-ack':
+      w.u8(msg.type === 'ping-req' ? ControlType.PingReq : ControlType.PingAck);
+      if (isWireId(msg.target)) w.part(T_PING_TARGET, () => writeId(w, msg.target));
+      break;
+    case 'states':
+      w.u8(ControlType.States);
+      for (const e of msg.entries) {
+        if (!isWireId(e.id) || (e.from !== undefined && !isWireId(e.from))) continue;
+        w.part(T_STATE, () => {
+          writeId(w, e.id);
+          w.u64(e.version);
+          w.u8(e.state);
+          if (e.from !== undefined) writeId(w, e.from);
+        });
+      }
       break;
     case 'observed':
       w.u8(ControlType.Observed);
@@ -300,150 +280,35 @@ export function encodeControl(msg: ControlMessage): Uint8Array {
 // ---------------------------------------------------------------------------------------
 // Decoding
 
-/**
- * A decode error carries no stack trace: it is an expected answer to hostile input, caught
- * right here, and capturing a stack made each rejected message several times dearer than
- * decoding it.
- */
-class DecodeError extends Error {
-  constructor(message: string) {
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    super(message);
-    Error.stackTraceLimit = limit;
-  }
-}
-
-class Reader {
-  private readonly view: DataView;
-  pos: number;
-
-  constructor(private readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    this.pos = start;
-  }
-
-  private need(n: number, what: string): void {
-    if (this.pos + n > this.end) throw new DecodeError(`truncated ${what}`);
-  }
-
-  u8(what: string): number {
-    this.need(1, what);
-    return this.buf[this.pos++]!;
-  }
-
-  u16(what: string): number {
-    this.need(2, what);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
-  }
-
-  u32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  f64(what: string): number {
-    this.need(8, what);
-    const v = this.view.getFloat64(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  bytes(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const out = this.buf.slice(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-
-  /** Call `onPart(tag, reader-for-value)` for each part until END; the part reader is bounded. */
-  parts(onPart: (tag: number, value: Reader) => void): void {
-    for (;;) {
-      const tag = this.u8('part tag');
-      if (tag === END) return;
-      const len = this.u16('part length');
-      this.need(len, `part ${tag}`);
-      const value = new Reader(this.buf, this.pos, this.pos + len);
-      this.pos += len;
-      onPart(tag, value);
-    }
-  }
-
-  /** A fixed-size value must be consumed exactly. */
-  done(what: string): void {
-    if (this.pos !== this.end) throw new DecodeError(`${what} has ${this.end - this.pos} extra bytes`);
-  }
-}
-
-function timeValue(r: Reader, what: string): number {
-  const v = r.f64(what);
-  r.done(what);
-  if (!Number.isFinite(v) || v < 0) throw new DecodeError(`${what} is not a valid time`);
-  return v;
-}
-
-function u8Value(r: Reader, what: string): number {
-  const v = r.u8(what);
+function u16Value(r: Reader, what: string): number {
+  const v = r.u16(what);
   r.done(what);
   return v;
 }
 
-function u32Value(r: Reader, what: string): number {
-  const v = r.u32(what);
-  r.done(what);
-  return v;
+function isBucketCount(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && n <= MAX_DIGEST_BUCKETS && (n & (n - 1)) === 0;
 }
 
-function readAddress(r: Reader, family: number, what: string): Uint8Array {
-  if (family !== 4 && family !== 6) throw new DecodeError(`${what} has unknown address family ${family}`);
-  return r.bytes(family === 4 ? 4 : 16, what);
+function readEntryHead(r: Reader, what: string): DigestEntry {
+  const id = readId(r, `${what} id`);
+  const version = r.u64(`${what} version`);
+  const state = r.u8(`${what} state`);
+  if (state > 2) throw new DecodeError(`unknown member state ${state}`);
+  return { id, version, state: state as MemberStateCode };
 }
 
-function readClaim(r: Reader): ClaimInfo {
-  const family = r.u8('claim family');
-  const len = r.u8('claim length');
-  const bytes = readAddress(r, family, 'claim address');
-  if (len > bytes.length * 8) throw new DecodeError(`claim prefix length ${len} too long`);
-  let priority = DEFAULT_CLAIM_PRIORITY;
-  let state: ClaimInfoState = 'up';
-  let epoch = 0;
-  let preempt = false;
-  r.parts((tag, v) => {
-    if (tag === T_CLAIM_PRIORITY) priority = u8Value(v, 'claim priority');
-    else if (tag === T_CLAIM_STATE) {
-      const code = u8Value(v, 'claim state');
-      state = code === STATE_CODES.up ? 'up' : code === STATE_CODES.drained ? 'drained' : 'unhealthy';
-    } else if (tag === T_CLAIM_EPOCH) epoch = u32Value(v, 'claim epoch');
-    else if (tag === T_CLAIM_FLAGS) preempt = (u8Value(v, 'claim flags') & 1) === 1;
-    // other tags: metadata of newer nodes, skipped
-  });
-  r.done('claim');
-  return { prefix: { family: family as Family, bytes: maskBytes(bytes, len), len }, priority, state, epoch, preempt };
+function readDigestEntry(r: Reader): DigestEntry {
+  const e = readEntryHead(r, 'summary');
+  r.done('summary entry');
+  return e;
 }
 
-function readId(r: Reader, what: string): PeerId {
-  const idLen = r.u8(`${what} length`);
-  if (idLen === 0) throw new DecodeError(`empty ${what}`);
-  let id = '';
-  for (let i = 0; i < idLen; i++) {
-    const c = r.u8(what);
-    if (c < 0x21 || c > 0x7e) throw new DecodeError(`${what} is not printable ASCII`);
-    id += String.fromCharCode(c);
-  }
-  return id;
-}
-
-/** One endpoint value (family, address, port), consumed exactly. */
-function readEndpoint(v: Reader): Endpoint {
-  const addr = readAddress(v, v.u8('endpoint family'), 'endpoint address');
-  const port = v.u16('endpoint port');
-  v.done('endpoint');
-  if (port === 0) throw new DecodeError('endpoint port 0');
-  return formatEndpoint(formatAddress(addr), port);
+function readStateEntry(r: Reader): StateEntry {
+  const e: StateEntry = readEntryHead(r, 'state');
+  if (r.pos < r.end) e.from = readId(r, 'state from');
+  r.done('state entry');
+  return e;
 }
 
 function readPeer(r: Reader): PeerInfo {
@@ -468,12 +333,21 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
   let seq: number | undefined;
   let probeId: number | undefined;
   let sentAtMs: number | undefined;
-  const claims: ClaimInfo[] = [];
+  let record: Uint8Array | undefined;
   const peers: PeerInfo[] = [];
   const candidates: Endpoint[] = [];
-  let relay: RelayMode | undefined;
   let endpoint: Endpoint | undefined;
   let punchPeer: PeerId | undefined;
+  const records: Uint8Array[] = [];
+  let sync = false;
+  const ids: PeerId[] = [];
+  let count: number | undefined;
+  let cursor: number | undefined;
+  let hashes: number[] | undefined;
+  let buckets: number | undefined;
+  let complete: number[] | undefined;
+  const entries: DigestEntry[] = [];
+  const states: StateEntry[] = [];
 
   switch (type) {
     case ControlType.NodeInfo:
@@ -483,13 +357,60 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
       r.parts((tag, v) => {
         if (tag === T_BOOT_TIME) bootTimeMs = timeValue(v, 'boot time');
         else if (tag === T_SEQ && type !== ControlType.Leave && type !== ControlType.LeaveAck) seq = u32Value(v, 'seq');
-        else if (tag === T_CLAIM && type === ControlType.NodeInfo) claims.push(readClaim(v));
         else if (tag === T_PEER && type === ControlType.NodeInfo) peers.push(readPeer(v));
-        else if (tag === T_CANDIDATE && type === ControlType.NodeInfo) candidates.push(readEndpoint(v));
-        else if (tag === T_RELAY && type === ControlType.NodeInfo) {
-          const mode = u8Value(v, 'relay mode');
-          relay = mode === 1 || mode === 2 ? mode : 0;
+        else if (tag === T_INFO_RECORD && type === ControlType.NodeInfo) record = v.rest();
+      });
+      break;
+    case ControlType.Records:
+      r.parts((tag, v) => {
+        if (tag === T_RECORD) records.push(v.rest());
+        else if (tag === T_RECORDS_SYNC) {
+          v.done('records sync flag');
+          sync = true;
         }
+      });
+      break;
+    case ControlType.Digest:
+      r.parts((tag, v) => {
+        if (tag === T_DIGEST_COUNT) count = u32Value(v, 'digest count');
+        else if (tag === T_DIGEST_CURSOR) cursor = u16Value(v, 'digest cursor');
+        else if (tag === T_DIGEST_HASHES) {
+          const n = (v.end - v.pos) / 4;
+          if (!isBucketCount(n)) throw new DecodeError(`digest of ${v.end - v.pos} bytes is not 4 per bucket, 1..${MAX_DIGEST_BUCKETS} buckets, a power of two`);
+          hashes = [];
+          for (let i = 0; i < n; i++) hashes.push(v.u32('digest hash'));
+        }
+      });
+      break;
+    case ControlType.Summary:
+      r.parts((tag, v) => {
+        if (tag === T_SUMMARY_COUNT) count = u32Value(v, 'summary count');
+        else if (tag === T_SUMMARY_BUCKETS) buckets = u16Value(v, 'summary buckets');
+        else if (tag === T_SUMMARY_NEXT) cursor = u16Value(v, 'summary next');
+        else if (tag === T_SUMMARY_COMPLETE) complete = [...v.rest()];
+        else if (tag === T_SUMMARY_ENTRY) entries.push(readDigestEntry(v));
+      });
+      break;
+    case ControlType.Pull:
+      r.parts((tag, v) => {
+        if (tag === T_PULL_ID) {
+          ids.push(readId(v, 'pull id'));
+          v.done('pull id');
+        }
+      });
+      break;
+    case ControlType.PingReq:
+    case ControlType.PingAck:
+      r.parts((tag, v) => {
+        if (tag === T_PING_TARGET) {
+          punchPeer = readId(v, 'ping target');
+          v.done('ping target');
+        }
+      });
+      break;
+    case ControlType.States:
+      r.parts((tag, v) => {
+        if (tag === T_STATE) states.push(readStateEntry(v));
       });
       break;
     case ControlType.Observed:
@@ -527,11 +448,33 @@ function decodeOrThrow(buf: Uint8Array): ControlMessage {
   };
   switch (type) {
     case ControlType.NodeInfo: {
-      const info: NodeInfo = { type: 'node-info', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq'), claims, peers };
-      if (candidates.length > 0) info.candidates = candidates;
-      if (relay !== undefined) info.relay = relay;
-      return info;
+      return { type: 'node-info', bootTimeMs: need(bootTimeMs, 'boot time'), seq: need(seq, 'seq'), record: need(record, 'record'), peers };
     }
+    case ControlType.Records:
+      return { type: 'records', records, sync };
+    case ControlType.Digest: {
+      const h = need(hashes, 'digest hashes');
+      const from = need(cursor, 'digest cursor');
+      if (from >= h.length) throw new DecodeError(`digest cursor ${from} beyond ${h.length} buckets`);
+      return { type: 'digest', count: need(count, 'digest count'), cursor: from, hashes: h };
+    }
+    case ControlType.Summary: {
+      const b = need(buckets, 'summary buckets');
+      const next = need(cursor, 'summary next');
+      if (!isBucketCount(b)) throw new DecodeError(`summary of ${b} buckets`);
+      if (next > b) throw new DecodeError(`summary next bucket ${next} beyond ${b}`);
+      const listed = complete ?? [];
+      for (const k of listed) if (k >= b) throw new DecodeError(`summary bucket ${k} beyond ${b}`);
+      return { type: 'summary', count: need(count, 'summary count'), buckets: b, next, complete: listed, entries };
+    }
+    case ControlType.Pull:
+      return { type: 'pull', ids };
+    case ControlType.PingReq:
+      return { type: 'ping-req', target: need(punchPeer, 'ping target') };
+    case ControlType.PingAck:
+      return { type: 'ping-ack', target: need(punchPeer, 'ping target') };
+    case ControlType.States:
+      return { type: 'states', entries: states };
     case ControlType.Observed:
       return { type: 'observed', endpoint: need(endpoint, 'observed endpoint') };
     case ControlType.PunchRequest:

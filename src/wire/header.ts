@@ -24,7 +24,8 @@
 // everything else that must be authentic travel inside the Noise payloads, and the version is
 // also in the Noise prologue (see src/crypto/handshake.ts, src/crypto/macs.ts).
 
-export const PROTOCOL_VERSION = 2;
+/** 3: node records (a NodeInfo carries its sender's signed record; Records, Digest, Summary, Pull). */
+export const PROTOCOL_VERSION = 3;
 
 export const MSG_HANDSHAKE_INIT = 1;
 export const MSG_HANDSHAKE_RESPONSE = 2;

@@ -18,6 +18,7 @@ import { FAST_KEEPALIVE_MS, FAST_PEER_TIMEOUT_MS } from '../../src/core/constant
 import { createEngine, type Engine, type EngineConfig } from '../../src/core/engine.js';
 import type { OwnClaimSpec } from '../../src/core/own-claims.js';
 import type { EngineEvent } from '../../src/core/events.js';
+import type { RecordAuth } from '../../src/core/record-auth.js';
 import { Timer, TimerHeap, withTimer } from '../../src/core/timer-heap.js';
 import type { Endpoint, PeerId } from '../../src/core/types.js';
 import { formatAddress, formatPrefix, parseIPv4, parsePrefix, prefixContains, type Prefix } from '../../src/wire/addr.js';
@@ -25,6 +26,7 @@ import type { NatKind, NatOptions } from './nat.js';
 import { LAN, SimNetwork, type LinkProfile } from './network.js';
 import { SimRng } from './rng.js';
 import { SimChannel } from './sim-channel.js';
+import { simRecordAuth } from './sim-record-auth.js';
 
 /** Wall clock of simulated time 0. */
 export const EPOCH_MS = 1_700_000_000_000;
@@ -42,7 +44,11 @@ export interface ChannelContext {
   /** Simulated wall-clock time, the same for every node (their monotonic clocks differ). */
   wallClock: () => number;
 }
-export type ChannelFactory = (ctx: ChannelContext) => Channel;
+export interface ChannelFactory {
+  (ctx: ChannelContext): Channel;
+  /** Node records of an identity string (default: the simulator's stand-in, sim-record-auth.ts). */
+  recordAuth?: (identity: string) => RecordAuth;
+}
 
 export const simChannel: ChannelFactory = (ctx) => new SimChannel({ id: ctx.identity, rng: ctx.rng, sink: ctx.sink });
 
@@ -300,6 +306,7 @@ export class Sim {
     node.clockOffsetMs = 1_000 * (1 + rng.int(1_000_000));
     node.bootTimeMs = Math.round(EPOCH_MS + this.now + (node.spec.wallSkewMs ?? 0));
     const inc = node.incarnation;
+    let channelId = '';
     const engine = createEngine({
       config: {
         claims: node.claimSpecs(),
@@ -310,9 +317,14 @@ export class Sim {
         ...(this.options.reconnectMaxMs ? { reconnectMaxMs: this.options.reconnectMaxMs } : {}),
         ...node.spec.config,
       },
-      makeChannel: (sink) => this.channel({
-        name: node.name, incarnation: inc, identity, rng: rng.fork(), sink, wallClock: () => SIM_WALL_EPOCH_MS + this.now,
-      }),
+      makeChannel: (sink) => {
+        const channel = this.channel({
+          name: node.name, incarnation: inc, identity, rng: rng.fork(), sink, wallClock: () => SIM_WALL_EPOCH_MS + this.now,
+        });
+        channelId = channel.localId;
+        return channel;
+      },
+      recordAuth: this.channel.recordAuth?.(identity) ?? simRecordAuth(() => channelId),
       send: (to, datagram) => this.net.send(this.now, node.endpoint, to, datagram),
       deliver: (packet) => this.onDeliver(node, packet),
       onEvent: (event) => this.log.push({ t: this.now, node: node.name, incarnation: inc, event }),
@@ -691,6 +703,26 @@ export function seedGraphConnected(sim: Sim): boolean {
   const todo = [live[0]!.name];
   while (todo.length > 0) for (const y of adj.get(todo.pop()!)!) if (!seen.has(y)) (seen.add(y), todo.push(y));
   return seen.size === names.size;
+}
+
+/**
+ * Run the simulator in steps of `stepMs` until `pred()` holds (checked before each step) or
+ * `maxMs` passed: the time it took, or null. Cheaper than runUntilTrue for a predicate that
+ * reads every node (it is not checked after every single event).
+ */
+export function pollUntil(sim: Sim, pred: () => boolean, maxMs: number, stepMs = 20): number | null {
+  const t0 = sim.now;
+  while (sim.now - t0 <= maxMs) {
+    if (pred()) return sim.now - t0;
+    sim.run(stepMs);
+  }
+  return null;
+}
+
+/** Does every running node route `ip` to the node named `want` (null: to nobody)? `want` itself may deliver it. */
+export function routedByAll(sim: Sim, ip: string, want: string | null): boolean {
+  const addr = parseIPv4(ip)!;
+  return sim.live().every((n) => sim.nameOf(n.engine!.routeFor(addr)) === want || (want !== null && n.name === want));
 }
 
 /**

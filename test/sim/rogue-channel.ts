@@ -15,7 +15,7 @@ export type InfoRewrite = (info: NodeInfo, to: PeerId) => NodeInfo;
  * `sent` hears whether the channel took each rewritten NodeInfo (a session may not be ready).
  */
 export function rogueChannel(inner: ChannelFactory, rogue: string, rewrite: InfoRewrite, sent?: (ok: boolean) => void): ChannelFactory {
-  return (ctx: ChannelContext) => {
+  const factory: ChannelFactory = (ctx: ChannelContext) => {
     const ch = inner(ctx);
     if (ctx.name !== rogue) return ch;
     return new Proxy(ch, {
@@ -34,6 +34,8 @@ export function rogueChannel(inner: ChannelFactory, rogue: string, rewrite: Info
       },
     }) as Channel;
   };
+  if (inner.recordAuth) factory.recordAuth = inner.recordAuth;
+  return factory;
 }
 
 /** `count` gossip entries with `perEntry` endpoints each, all on `host` (distinct ports). */

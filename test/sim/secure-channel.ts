@@ -4,6 +4,7 @@
 // gets a fresh one per start, exactly like the daemon.
 import { SecureChannel } from '../../src/crypto/channel.js';
 import { keyPairFromSeed, type IdentityKeyPair } from '../../src/crypto/keys.js';
+import { identityRecordAuth } from '../../src/crypto/record-auth.js';
 import type { ChannelFactory } from './harness.js';
 import { SimRng } from './rng.js';
 
@@ -14,17 +15,27 @@ function hash32(text: string): number {
   return h;
 }
 
-/** All nodes share `psk` (what the password derives; Argon2 is skipped to keep runs fast). */
+const keys = new Map<string, IdentityKeyPair>();
+
+/** The key pair of a harness identity string (the same on every call). */
+function keyPairOf(name: string): IdentityKeyPair {
+  let identity = keys.get(name);
+  if (!identity) {
+    const seed = new Uint8Array(32);
+    new SimRng(hash32(name)).fill(seed);
+    identity = keyPairFromSeed(seed);
+    keys.set(name, identity);
+  }
+  return identity;
+}
+
+/**
+ * All nodes share `psk` (what the password derives; Argon2 is skipped to keep runs fast).
+ * Node records are signed with the identities' real Ed25519 keys.
+ */
 export function secureChannel(psk: Uint8Array): ChannelFactory {
-  const keys = new Map<string, IdentityKeyPair>();
-  return (ctx) => {
-    let identity = keys.get(ctx.identity);
-    if (!identity) {
-      const seed = new Uint8Array(32);
-      new SimRng(hash32(ctx.identity)).fill(seed);
-      identity = keyPairFromSeed(seed);
-      keys.set(ctx.identity, identity);
-    }
-    return new SecureChannel({ identity, psk, rng: ctx.rng, sink: ctx.sink, wallClock: ctx.wallClock });
-  };
+  const factory: ChannelFactory = (ctx) =>
+    new SecureChannel({ identity: keyPairOf(ctx.identity), psk, rng: ctx.rng, sink: ctx.sink, wallClock: ctx.wallClock });
+  factory.recordAuth = (identity) => identityRecordAuth(keyPairOf(identity));
+  return factory;
 }

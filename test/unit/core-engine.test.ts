@@ -1,14 +1,16 @@
 // The engine against a scripted fake channel: each rule of the data path, NodeInfo handling,
 // liveness and leave, observed through what it sends, delivers, counts and reports.
+import { simRecordAuth } from '../sim/sim-record-auth.js';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deriveTiming, TimingError } from '../../src/core/constants.js';
+import { deriveTiming, RECORD_VERSIONS_PER_MS, TimingError } from '../../src/core/constants.js';
 import { createEngine, type Engine } from '../../src/core/engine.js';
 import type { EngineEvent } from '../../src/core/events.js';
 import { MsgKind, type PeerId } from '../../src/core/types.js';
 import { formatPrefix, parseIPv4, parsePrefix } from '../../src/wire/addr.js';
-import type { ControlMessage } from '../../src/wire/control.js';
+import { decodeControl, type ControlMessage } from '../../src/wire/control.js';
 import { SimRng } from '../sim/rng.js';
-import { FakeChannel, info, ipv4Packet } from './core-fake-channel.js';
+import { FakeChannel, info, ipv4Packet, recordFor } from './core-fake-channel.js';
+import { decodeRecord, encodeRecordBody, joinRecord, type NodeRecord } from '../../src/wire/record.js';
 
 const SELF_BOOT = 1_000_000;
 const K = 100;
@@ -28,6 +30,7 @@ beforeEach(() => {
   engine = createEngine({
     config: { claims: [parsePrefix('10.0.0.1'), parsePrefix('192.168.7.0/24')], bootTimeMs: SELF_BOOT, seeds: ['192.0.2.9:3210'], keepaliveMs: K, peerTimeoutMs: T },
     makeChannel: (sink) => (ch = new FakeChannel(sink)),
+    recordAuth: simRecordAuth('self'),
     send: () => {},
     deliver: (p) => delivered.push(p.slice()),
     onEvent: (e) => events.push(e),
@@ -106,16 +109,66 @@ describe('engine: NodeInfo', () => {
     expect(ofType('route-change').at(-1)).toMatchObject({ from: 'p', to: 'self', cause: 'restart', toSelf: true });
   });
 
-  it('after a new handshake, accepts an older boot time (a restart with the clock stepped back)', () => {
-    ch.up(0, 'p', '192.0.2.2:3210');
-    ch.control(1, 'p', '192.0.2.2:3210', info(500, 3, ['10.0.0.9']));
-    ch.control(2, 'p', '192.0.2.2:3210', info(300, 1, ['10.0.0.8'])); // no handshake: a late message
+  it('after a restart with the clock stepped back, shows the peer its newer record so it signs past it', () => {
+    const EP = '192.0.2.2:3210';
+    ch.up(0, 'p', EP);
+    ch.control(1, 'p', EP, info(500, 3, ['10.0.0.9']));
+    ch.up(3, 'p', EP); // its new process shook hands
+    ch.control(4, 'p', EP, info(300, 1, ['10.0.0.8'])); // a lower version than the one we hold
     expect(route('10.0.0.8')).toBeNull();
-    ch.up(3, 'p', '192.0.2.2:3210'); // its new process shook hands
-    ch.control(4, 'p', '192.0.2.2:3210', info(300, 1, ['10.0.0.8']));
+    const back = ch.controlsTo('p').filter((m) => m.type === 'records').at(-1) as Extract<ControlMessage, { type: 'records' }>;
+    expect(back.sync).toBe(true);
+    const shown = decodeRecord(back.records[0]!);
+    expect(shown.ok && shown.record.version).toBe(500 * RECORD_VERSIONS_PER_MS + 3);
+    // it signs past it (own-record.ts supersede)
+    ch.control(5, 'p', EP, info(300, 2, ['10.0.0.8'], [], { version: 500 * RECORD_VERSIONS_PER_MS + 4 }));
     expect(ofType('peer-restart')).toEqual([{ type: 'peer-restart', peer: 'p', bootTimeMs: 300, previousBootTimeMs: 500 }]);
     expect(route('10.0.0.8')).toBe('p');
     expect(route('10.0.0.9')).toBeNull();
+  });
+
+  it('applies a newer record of a peer passed on by another, and refuses forged or foreign ones', () => {
+    const P = '192.0.2.2:3210';
+    const Q = '192.0.2.3:3210';
+    ch.up(0, 'p', P);
+    ch.up(0, 'q', Q);
+    ch.control(1, 'p', P, info(500, 1, ['10.0.0.50']));
+    expect(route('10.0.0.50')).toBe('p');
+    // q passes on p's next record: applied at once (a failover need not wait for p itself)
+    ch.control(2, 'q', Q, { type: 'records', records: [recordFor('p', { bootTimeMs: 500, seq: 2, claims: ['10.0.0.51'] })], sync: false });
+    expect(route('10.0.0.51')).toBe('p');
+    expect(route('10.0.0.50')).toBeNull();
+    // q forges p's record (another key) and tampers with one: both dropped, nothing applied
+    const forged = recordFor('q', { bootTimeMs: 500, seq: 3, claims: ['10.0.0.52'] });
+    const asP = encodeRecordBody({ ...(decodeRecord(forged) as { record: NodeRecord }).record, id: 'p' });
+    ch.control(3, 'q', Q, { type: 'records', records: [joinRecord(asP, forged.subarray(-64))], sync: false });
+    const tampered = recordFor('p', { bootTimeMs: 500, seq: 4, claims: ['10.0.0.53'] });
+    tampered[10]! ^= 1;
+    ch.control(3, 'q', Q, { type: 'records', records: [tampered], sync: false });
+    expect(route('10.0.0.52')).toBeNull();
+    expect(route('10.0.0.53')).toBeNull();
+    expect(route('10.0.0.51')).toBe('p');
+    // and an older one (a rollback) changes nothing
+    ch.control(4, 'q', Q, { type: 'records', records: [recordFor('p', { bootTimeMs: 500, seq: 1, claims: ['10.0.0.50'] })], sync: false });
+    expect(route('10.0.0.50')).toBeNull();
+    // q's NodeInfo carrying p's record instead of its own
+    ch.control(5, 'q', Q, { type: 'node-info', bootTimeMs: 5, seq: 1, record: recordFor('p', { bootTimeMs: 500, seq: 9, claims: ['10.0.0.54'] }), peers: [] });
+    expect(route('10.0.0.54')).toBeNull();
+    expect(engine.status(6).drops.record).toBe(3);
+  });
+
+  it('passes a record new to it on to a few peers, but not back to the sender nor to its owner', () => {
+    for (const [i, id] of ['p', 'q', 'r', 's', 't'].entries()) ch.up(0, id, `192.0.2.${i + 2}:3210`);
+    const before = ch.sent.length;
+    const rec = recordFor('p', { bootTimeMs: 500, seq: 1, claims: ['10.0.0.50'] });
+    ch.control(1, 'q', '192.0.2.3:3210', { type: 'records', records: [rec], sync: false });
+    const pushed = ch.sent.slice(before).map((x) => ({ to: x.peer, msg: decodeControl(x.payload) }))
+      .filter((x) => x.msg.ok && x.msg.msg.type === 'records');
+    expect(pushed.map((x) => x.to).sort()).toEqual(['r', 's', 't']);
+    // the same record again is no news: nothing more goes out
+    const after = ch.sent.length;
+    ch.control(2, 'r', '192.0.2.4:3210', { type: 'records', records: [rec], sync: false });
+    expect(ch.sent.slice(after).filter((x) => { const m = decodeControl(x.payload); return m.ok && m.msg.type === 'records'; })).toEqual([]);
   });
 
   it('retransmits its NodeInfo until acknowledged', () => {

@@ -3,7 +3,10 @@
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
 import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
 import { parseIPv4, parsePrefix } from '../../src/wire/addr.js';
-import { decodeControl, encodeControl, type ControlMessage } from '../../src/wire/control.js';
+import { decodeControl, encodeControl, type ControlMessage, type RelayMode } from '../../src/wire/control.js';
+import { RECORD_VERSIONS_PER_MS } from '../../src/core/constants.js';
+import { encodeRecordBody, joinRecord } from '../../src/wire/record.js';
+import { simRecordAuth } from '../sim/sim-record-auth.js';
 import { nameFromKey, nameKey } from '../sim/name-keys.js';
 
 export class FakeChannel implements Channel {
@@ -68,8 +71,9 @@ export class FakeChannel implements Channel {
   data(now: number, peer: PeerId, ep: Endpoint, packet: Uint8Array): void {
     this.sink.onMessage(now, peer, ep, MsgKind.Data, packet, ep);
   }
-  control(now: number, peer: PeerId, ep: Endpoint, msg: ControlMessage | Uint8Array): void {
-    this.sink.onMessage(now, peer, ep, MsgKind.Control, msg instanceof Uint8Array ? msg : encodeControl(msg), ep);
+  control(now: number, peer: PeerId, ep: Endpoint, msg: ControlMessage | InfoTemplate | Uint8Array): void {
+    const m = msg instanceof Uint8Array || msg.type !== 'info-template' ? msg : fromTemplate(peer, msg);
+    this.sink.onMessage(now, peer, ep, MsgKind.Control, m instanceof Uint8Array ? m : encodeControl(m), ep);
   }
   controlsTo(peer: PeerId): ControlMessage[] {
     return this.sent
@@ -89,6 +93,36 @@ export function ipv4Packet(dst: string, src = '10.0.0.100'): Uint8Array {
   return p;
 }
 
-export function info(bootTimeMs: number, seq: number, claims: string[], peers: { id: string; endpoints: string[] }[] = []): ControlMessage {
-  return { type: 'node-info', bootTimeMs, seq, claims: claims.map((c) => ({ prefix: parsePrefix(c) })), peers };
+/**
+ * What a peer's NodeInfo says, before it is signed: FakeChannel.control() turns it into a real
+ * NodeInfo with the sending peer's record (sim-record-auth.ts), version bootTimeMs * 1024 + seq
+ * unless given.
+ */
+export interface InfoTemplate {
+  type: 'info-template';
+  bootTimeMs: number;
+  seq: number;
+  claims: string[];
+  peers: { id: string; endpoints: string[]; rttMs?: number }[];
+  version?: number;
+  candidates?: string[];
+  relay?: RelayMode;
+}
+
+export function info(bootTimeMs: number, seq: number, claims: string[], peers: { id: string; endpoints: string[] }[] = [], more: Partial<InfoTemplate> = {}): InfoTemplate {
+  return { type: 'info-template', bootTimeMs, seq, claims, peers, ...more };
+}
+
+/** The record `peer` signs for `t`. */
+export function recordFor(peer: PeerId, t: Omit<InfoTemplate, 'type' | 'peers'>): Uint8Array {
+  const auth = simRecordAuth(peer);
+  const body = encodeRecordBody({
+    id: peer, publicKey: auth.publicKey, version: t.version ?? t.bootTimeMs * RECORD_VERSIONS_PER_MS + t.seq, bootTimeMs: t.bootTimeMs,
+    candidates: t.candidates ?? [], relay: t.relay ?? 0, claims: t.claims.map((c) => ({ prefix: parsePrefix(c) })), leaving: false,
+  });
+  return joinRecord(body, auth.sign(body));
+}
+
+export function fromTemplate(peer: PeerId, t: InfoTemplate): ControlMessage {
+  return { type: 'node-info', bootTimeMs: t.bootTimeMs, seq: t.seq, record: recordFor(peer, t), peers: t.peers };
 }

@@ -20,7 +20,7 @@ interface Spy {
 /** The secure channel, with a spy on what `spyOn` is handed as relay messages. */
 function spying(psk: Uint8Array, spyOn: string, spy: Spy): ChannelFactory {
   const inner = secureChannel(psk);
-  return (ctx) => {
+  const factory: ChannelFactory = (ctx) => {
     if (ctx.name !== spyOn) return inner(ctx);
     const sink: ChannelSink = {
       ...ctx.sink,
@@ -35,6 +35,8 @@ function spying(psk: Uint8Array, spyOn: string, spy: Spy): ChannelFactory {
     };
     return inner({ ...ctx, sink });
   };
+  if (inner.recordAuth) factory.recordAuth = inner.recordAuth;
+  return factory;
 }
 
 function triangle(seed: number, opts: { a?: Partial<EngineConfig>; b?: Partial<EngineConfig>; spy?: Spy; withD?: boolean } = {}): Sim {

@@ -1,5 +1,6 @@
 // Timers by deadline: the heap itself against a sorted reference, and the engine's promise
 // that a wake-up touches only the peers that are due, however many there are.
+import { simRecordAuth } from '../sim/sim-record-auth.js';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/core/engine.js';
 import { Timer, TimerHeap, withTimer } from '../../src/core/timer-heap.js';
@@ -73,8 +74,10 @@ describe('engine timers', () => {
     let ch!: FakeChannel;
     const engine = createEngine({
       // a long peer timeout: the peers here never answer, and must not die during the test
-      config: { claims: [parsePrefix('10.0.0.1')], bootTimeMs: 1_000_000, seeds: [], keepaliveMs: K, peerTimeoutMs: 600_000 },
+      // and a full mesh (every peer kept, with keepalives) of them all
+      config: { claims: [parsePrefix('10.0.0.1')], bootTimeMs: 1_000_000, seeds: [], keepaliveMs: K, peerTimeoutMs: 600_000, fullMeshMax: 1_000 },
       makeChannel: (sink) => (ch = new FakeChannel(sink)),
+      recordAuth: simRecordAuth('self'),
       send: () => {},
       deliver: () => {},
       rng: new SimRng(1),

@@ -2,6 +2,7 @@
 // make another node do. Claims are screened (claim rights, route safety, a cap), data must
 // come from the sender's own claims, boot times far in the future are clamped, gossip cannot
 // make a node dial much or dial special addresses, and every table fed by peers is bounded.
+import { simRecordAuth } from '../sim/sim-record-auth.js';
 import { describe, expect, it } from 'vitest';
 import {
   DIAL_BURST, GOSSIP_TARGET_RETRY_MS, MAX_BOOT_TIME_AHEAD_MS, MAX_CLAIMS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
@@ -38,6 +39,7 @@ function setup(extra: Partial<EngineConfig> = {}): Harness {
       ...extra,
     },
     makeChannel: (sink) => (ch = new FakeChannel(sink)),
+    recordAuth: simRecordAuth('self'),
     send: () => {},
     deliver: (p) => delivered.push(p.slice()),
     onEvent: (e) => events.push(e),

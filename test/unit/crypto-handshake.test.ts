@@ -62,7 +62,7 @@ describe('handshake (sans-IO)', () => {
 
   it('is plain Noise_XXpsk0 inside the framing: an independent HandshakeState reads every message', () => {
     const h = handshake();
-    const prologue = new Uint8Array([...new TextEncoder().encode('hacloud handshake'), 2]);
+    const prologue = new Uint8Array([...new TextEncoder().encode('hacloud handshake'), 3]); // protocol version 3 (node records)
     const observer = new HandshakeState({
       protocolName: NOISE_PROTOCOL_NAME, pattern: XX_PSK0, initiator: false, prologue,
       s: { publicKey: h.res.keyPair.publicKey, secretKey: h.res.keyPair.secretKey }, psks: [psk],

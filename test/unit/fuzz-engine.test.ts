@@ -8,6 +8,8 @@
 // accepts — a control message is dropped as 'control' exactly when decodeControl rejects
 // it. A TUN packet is delivered, sent, or dropped once. Nothing may throw or reach
 // onInternalError. Seeded: FUZZ_SEED replays, FUZZ_INPUTS scales (fuzz/run.ts).
+import { OwnRecord } from '../../src/core/own-record.js';
+import { identityRecordAuth } from '../../src/crypto/record-auth.js';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/core/engine.js';
 import { DROP_REASONS, MsgKind, type DropReason, type Endpoint } from '../../src/core/types.js';
@@ -65,6 +67,7 @@ describe('engine fuzz', () => {
           onDrop: (reason, from) => { ch.drops++; ch.lastDrop = reason; sink.onDrop(reason, from); },
         },
       }),
+      recordAuth: identityRecordAuth(bKeys),
       send: (to, d) => { if (to === A_EP) toA.push(d.slice()); }, // dials to gossiped endpoints go nowhere
       deliver: () => { delivered++; },
       onEvent: (ev) => {
@@ -84,6 +87,7 @@ describe('engine fuzz', () => {
       toA.length = 0;
     };
     let connects = 0;
+    const attackerRecord = new OwnRecord(identityRecordAuth(aKeys), aKeys.id, BOOT_MS);
     const connect = (): void => {
       connects++;
       attacker = new SecureChannel({
@@ -94,7 +98,10 @@ describe('engine fuzz', () => {
       pump();
       attacker.send(now, bKeys.id, MsgKind.Control, encodeControl({
         type: 'node-info', bootTimeMs: BOOT_MS, seq: 1, peers: [],
-        claims: ['10.0.0.1/32', '10.0.1.0/24', '2001:db8:1::/48'].map((p) => ({ prefix: parsePrefix(p) })),
+        record: attackerRecord.sign({
+          candidates: [], relay: 0, leaving: false,
+          claims: ['10.0.0.1/32', '10.0.1.0/24', '2001:db8:1::/48'].map((p) => ({ prefix: parsePrefix(p) })),
+        }),
       }));
       pump();
       if (!attacker.isEstablished(bKeys.id) || engine.routeFor(new Uint8Array([10, 0, 1, 5])) !== aKeys.id) {

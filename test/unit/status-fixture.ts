@@ -52,6 +52,7 @@ export function engineStatus(): EngineStatus {
         endpoints: ['172.31.5.11:3210'],
         state: 'up',
         session: true,
+        kept: true,
         handshakeAgoMs: 5120,
         algorithm: 'aes256',
         connectedForMs: 120_000,
@@ -106,6 +107,7 @@ export function engineStatus(): EngineStatus {
     drops: drops({ auth: 2, replay: 5 }),
     candidates: [{ endpoint: '198.51.100.20:3210', kind: 'reflexive', reporter: SERVER_B }],
     relay: { mode: 'on', limit: { packetsPerSec: 2000, bytesPerSec: 2_000_000 }, forwarded: { packets: 0, bytes: 0 }, pairs: 0 },
+    members: { fullMesh: true, records: 3, alive: 2, suspect: 0, dead: 0, sessions: 2, kept: 2, verifications: 2 },
   };
 }
 

@@ -39,6 +39,7 @@ describe('buildStatusJson', () => {
       endpoints: ['172.31.5.11:3210'],
       state: 'up',
       session: true,
+      kept: true,
       connectedForMs: 120_000,
       lastSeenAgoMs: 42,
       rttMs: 0.457,

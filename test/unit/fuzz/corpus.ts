@@ -6,6 +6,8 @@ import { generateKeyPair } from '../../../src/crypto/keys.js';
 import { parseAddress, parsePrefix } from '../../../src/wire/addr.js';
 import { decodeControl, encodeControl, type ControlMessage } from '../../../src/wire/control.js';
 import { meshPayloads } from './mesh-corpus.js';
+import { OwnRecord } from '../../../src/core/own-record.js';
+import { simRecordAuth } from '../../sim/sim-record-auth.js';
 
 /** One of each control message, with boundary values in every field. */
 export function handBuiltControl(rng: Rng): ControlMessage[] {
@@ -17,23 +19,34 @@ export function handBuiltControl(rng: Rng): ControlMessage[] {
     { id: '!', endpoints: [] },
     { id: '~'.repeat(255), endpoints: ['10.0.0.1:65535'] },
   ];
+  const own = new OwnRecord(simRecordAuth(id), id, 1_700_000_000_000);
+  const record = own.sign({ candidates: ['192.0.2.1:3210', '[2001:db8::1]:1'], relay: 1, claims, leaving: false });
+  const small = own.sign({ candidates: [], relay: 0, claims: claims.slice(0, 1), leaving: true });
   return [
-    { type: 'node-info', bootTimeMs: 1_700_000_000_000, seq: 1, claims, peers },
-    { type: 'node-info', bootTimeMs: 0, seq: 0xffff_ffff, claims: [], peers: [] },
-    { type: 'node-info', bootTimeMs: Number.MAX_VALUE, seq: 7, claims: claims.slice(0, 1), peers: peers.slice(0, 1) },
+    { type: 'node-info', bootTimeMs: 1_700_000_000_000, seq: 1, record, peers },
+    { type: 'node-info', bootTimeMs: 0, seq: 0xffff_ffff, record: small, peers: [] },
+    { type: 'node-info', bootTimeMs: Number.MAX_VALUE, seq: 7, record: new Uint8Array(0), peers: peers.slice(0, 1) },
+    { type: 'records', records: [record, small], sync: false },
+    { type: 'records', records: [small], sync: true },
+    { type: 'digest', count: 4_096, cursor: 1, hashes: [0, 0xffff_ffff, 1, 2] },
+    { type: 'digest', count: 0, cursor: 0, hashes: [7] },
+    { type: 'summary', count: 1_000, buckets: 256, next: 255, complete: [0, 254], entries: [{ id, version: 2 ** 53 - 1, state: 2 }, { id: '!', version: 0, state: 0 }] },
+    { type: 'pull', ids: [id, '~'.repeat(255)] },
+    { type: 'ping-req', target: id },
+    { type: 'ping-ack', target: '!' },
+    { type: 'states', entries: [{ id, version: 2 ** 53 - 1, state: 1, from: '~'.repeat(255) }, { id: '!', version: 0, state: 2 }, { id, version: 7, state: 0 }] },
     { type: 'info-ack', bootTimeMs: 1_700_000_000_000, seq: 3 },
     { type: 'leave', bootTimeMs: 1_700_000_000_000 },
     { type: 'leave-ack', bootTimeMs: 0.5 },
     { type: 'probe', id: 0, sentAtMs: 123.456 },
     { type: 'probe-ack', id: 0xffff_ffff, sentAtMs: 0 },
     { type: 'info-request' },
-    // paths (issue 12): candidates, relay mode, the informant's RTT, reflexive addresses, punches
+    // paths (issue 12): candidates and relay mode (in the record), the informant's RTT, reflexive addresses, punches
     {
-      type: 'node-info', bootTimeMs: 1_700_000_000_000, seq: 2, claims: claims.slice(0, 2),
+      type: 'node-info', bootTimeMs: 1_700_000_000_000, seq: 2,
+      record: own.sign({ candidates: ['198.51.100.7:3210', '[2001:db8::7]:65535', '0.0.0.0:0'], relay: 2, claims: claims.slice(0, 2), leaving: false }),
       peers: [{ id, endpoints: ['192.0.2.1:3210'], rttMs: 0 }, { id, endpoints: [], rttMs: 65_535 }],
-      candidates: ['198.51.100.7:3210', '[2001:db8::7]:65535', '0.0.0.0:0'], relay: 2,
     },
-    { type: 'node-info', bootTimeMs: 1, seq: 3, claims: [], peers: [], candidates: [], relay: 0 },
     { type: 'observed', endpoint: '203.0.113.9:40000' },
     { type: 'observed', endpoint: '[2001:db8::9]:1' },
     { type: 'punch-request', target: id, candidates: ['198.51.100.7:3210', '192.168.1.20:3210'] },
