@@ -851,6 +851,9 @@ class MeshEngine implements Engine {
       const reason: PeerDownReason = m.entry?.record.leaving ? 'leave' : 'failed';
       this.refreshClaims(now, m, { kind: 'down', peer: m.id, reason, silentSinceMs: before === 'suspect' ? m.suspectedAtMs : now });
       if (applied && m.appliedVersion < 0) {
+        // A session with it reports nothing more when it ends (a Leave after its leaving record)
+        const rec = this.peers.get(m.id);
+        if (rec) rec.downReported = true;
         this.emit({ type: 'peer-down', peer: m.id, reason, silentMs: before === 'suspect' ? now - m.suspectedAtMs : 0 });
         this.noteHaEvent(now, { event: 'peer-down', peer: m.id, reason });
       }
@@ -965,6 +968,7 @@ class MeshEngine implements Engine {
 
   /** A session we keep from now on: what a new peer used to mean. */
   private sessionKept(rec: PeerRecord, now: number, endpoint: Endpoint): void {
+    rec.downReported = false;
     this.emit({ type: 'peer-up', peer: rec.id, endpoint });
     this.noteHaEvent(now, { event: 'peer-up', peer: rec.id });
     this.peerListChanged();
@@ -1371,7 +1375,7 @@ class MeshEngine implements Engine {
     this.relay.forgetPeer(rec.id);
     this.paths.relayGone(rec.id, now);
     const m = rec.member;
-    if (rec.kept) {
+    if (rec.kept && !rec.downReported) {
       const silentMs = now - rec.lastHeardMs;
       this.emit({ type: 'peer-down', peer: rec.id, reason, silentMs, ...(replacedBy ? { replacedBy } : {}) });
       this.noteHaEvent(now, { event: 'peer-down', peer: rec.id, reason });

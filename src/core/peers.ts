@@ -44,6 +44,8 @@ export interface PeerRecord {
   readonly member: Member;
   /** We keep this session: keepalives, probes, the peer timeout, NodeInfo exchange. */
   kept: boolean;
+  /** Its peer-down event went out already (its record said it died or left before the session ended). */
+  downReported: boolean;
   /** Last Data packet it sent us (a peer that uses our prefixes is kept). */
   lastDataInMs: number;
   /**
@@ -109,6 +111,7 @@ export function newPeerRecord(member: Member, endpoint: PathKey, now: number, wi
     id: member.id,
     member,
     kept,
+    downReported: false,
     lastDataInMs: -Infinity,
     endpoint,
     endpoints: new Set(isRelayKey(endpoint) ? [] : [endpoint]),
