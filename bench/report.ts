@@ -163,9 +163,11 @@ export function meshScaleTable(r: MeshScaleResult): string {
   const sw = r.switchMs;
   const rows = [
     ['nodes', String(n)],
-    ['last start → full mesh (ms)', r.convergeMs === null
-      ? `not converged: peers per node min ${r.minPeers}, median ${r.medianPeers} of ${n - 1}${r.silentNodes ? `; ${r.silentNodes} silent` : ''}`
+    ['last start → every node knows and routes every other (ms)', r.convergeMs === null
+      ? `not converged: members alive per node min ${r.minAlive} of ${n - 1}, routed claims min ${r.minRoutes} of ${n + 1}${r.silentNodes ? `; ${r.silentNodes} silent` : ''}`
       : String(r.convergeMs)],
+    ['membership', r.fullMesh ? 'full mesh (every node keeps every other)' : 'SWIM (sessions only with peers in use)'],
+    ['peers with a session per node, median (max)', `${r.sessions.median} (${r.sessions.max}) of ${n - 1}`],
     ['idle UDP datagrams/s per node, median (max)', fmt(r.idleDatagramsPerS, 1)],
     ['idle bytes/s per node, median (max)', fmt(r.idleBytesPerS, 0)],
     ['idle CPU % of a core per node, median (max)', fmt(r.idleCpuPct, 1)],
