@@ -96,7 +96,7 @@ export async function measureMeshScale(plan: MeshScalePlan, log: (text: string) 
 
       const fo = await mesh.killVipHolder(plan.failoverTimeoutMs);
       result.switchMs = fo;
-      log(`mesh-scale: ${fo.length}/${result.switchExpected} nodes switched the VIP; max ${Math.max(...fo, NaN)} ms`);
+      log(`mesh-scale: ${fo.length}/${result.switchExpected} nodes switched the VIP; max ${fo.length ? Math.max(...fo) : '–'} ms`);
     } catch (e) {
       result.errors.push((e as Error).message);
     }
