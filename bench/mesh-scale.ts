@@ -51,10 +51,12 @@ export interface MeshScaleResult {
   idleBytesPerS?: Spread;
   idleCpuPct?: Spread;
   rssMb?: Spread;
-  /** ms from the kill -9 of the VIP's holder to each other node switching the VIP (its log time). */
+  /** ms from the kill -9 of the VIP's holder to each other node switching the VIP (its log time), but the user's. */
   switchMs: number[];
-  /** Nodes that were to switch (all but the killed holder and the survivor). */
+  /** Nodes that were to switch (all but the killed holder, the survivor and the user). */
   switchExpected: number;
+  /** The same for the last node, which pings the VIP (uses it: keeps a session with its holder); null: it did not switch. */
+  userSwitchMs: number | null;
   errors: string[];
 }
 
@@ -74,7 +76,7 @@ export function nodeName(i: number): string {
 
 export async function measureMeshScale(plan: MeshScalePlan, log: (text: string) => void): Promise<MeshScaleResult> {
   const names = Array.from({ length: plan.nodes }, (_, i) => nodeName(i));
-  const result: MeshScaleResult = { plan, convergeMs: null, minAlive: 0, minRoutes: 0, sessions: { median: 0, max: 0 }, fullMesh: true, silentNodes: 0, switchMs: [], switchExpected: plan.nodes - 2, errors: [] };
+  const result: MeshScaleResult = { plan, convergeMs: null, minAlive: 0, minRoutes: 0, sessions: { median: 0, max: 0 }, fullMesh: true, silentNodes: 0, switchMs: [], switchExpected: plan.nodes - 3, userSwitchMs: null, errors: [] };
   await withLab(names, async (lab, dir) => {
     const mesh = new Mesh(lab, dir, names);
     try {
@@ -94,9 +96,11 @@ export async function measureMeshScale(plan: MeshScalePlan, log: (text: string) 
       Object.assign(result, idle);
       log(`mesh-scale: idle ${idle.idleDatagramsPerS.median.toFixed(1)} datagrams/s per node (max ${idle.idleDatagramsPerS.max.toFixed(1)})`);
 
-      const fo = await mesh.killVipHolder(plan.failoverTimeoutMs);
+      const { others: fo, user } = await mesh.killVipHolder(plan.failoverTimeoutMs);
       result.switchMs = fo;
-      log(`mesh-scale: ${fo.length}/${result.switchExpected} nodes switched the VIP; max ${fo.length ? Math.max(...fo) : '–'} ms`);
+      result.userSwitchMs = user;
+      log(`mesh-scale: ${fo.length}/${result.switchExpected} nodes switched the VIP; max ${fo.length ? Math.max(...fo) : '–'} ms; ` +
+        `the node using it after ${user ?? '–'} ms`);
     } catch (e) {
       result.errors.push((e as Error).message);
     }
@@ -168,14 +172,21 @@ class Mesh {
     };
   }
 
-  /** kill -9 the VIP's active claimant; ms until each other node logged the switch. */
-  async killVipHolder(timeoutMs: number): Promise<number[]> {
+  /**
+   * kill -9 the VIP's active claimant while the last node pings the VIP (it uses it); ms until
+   * each other node logged the switch, the user's apart.
+   */
+  async killVipHolder(timeoutMs: number): Promise<{ others: number[]; user: number | null }> {
     const observer = this.names[2]!;
     const route = (await this.status(observer)).routes.find((r) => r.prefix === VIP_PREFIX);
     const holder = this.names.slice(0, 2).find((n) => this.ids.get(n) === route?.active);
     if (!holder) throw new Error(`no VIP holder in ${observer}'s routes`);
     const survivor = this.names.slice(0, 2).find((n) => n !== holder)!;
     const others = this.names.filter((n) => n !== holder && n !== survivor);
+    const user = this.names[this.names.length - 1]!;
+    // 20 pings a second: the user keeps a session with the holder, as a client of the VIP does
+    const ping = this.lab.spawn(user, 'ping', ['-n', '-i', '0.05', '-w', String(Math.ceil(timeoutMs / 1000) + 5), VIP]);
+    await sleep(3_000);
     const pattern = new RegExp(`route ${VIP_PREFIX.replace(/\./g, '\\.')} -> ${shortId(this.ids.get(survivor)!)}`);
     const killedMs = Date.now();
     this.proc(holder).kill('SIGKILL');
@@ -189,7 +200,10 @@ class Mesh {
       }
       await sleep(100);
     }
-    return [...switched.values()].sort((a, b) => a - b);
+    ping.kill('SIGKILL');
+    const userMs = switched.get(user) ?? null;
+    switched.delete(user);
+    return { others: [...switched.values()].sort((a, b) => a - b), user: userMs };
   }
 
   private async udpOut(node: string): Promise<{ datagrams: number; bytes: number }> {

@@ -172,7 +172,8 @@ export function meshScaleTable(r: MeshScaleResult): string {
     ['idle bytes/s per node, median (max)', fmt(r.idleBytesPerS, 0)],
     ['idle CPU % of a core per node, median (max)', fmt(r.idleCpuPct, 1)],
     ['RSS MB per node, median (max)', fmt(r.rssMb, 0)],
-    ['kill -9 of the VIP holder → others switched', `${sw.length}/${r.switchExpected}`],
+    ['kill -9 of the VIP holder → the node pinging the VIP switched (ms)', r.userSwitchMs === null ? 'did not switch' : String(r.userSwitchMs)],
+    ['… others switched', `${sw.length}/${r.switchExpected}`],
     ['… switch time ms: median / max', sw.length ? `${sw[Math.floor((sw.length - 1) / 2)]} / ${sw[sw.length - 1]}` : '–'],
   ];
   if (r.errors.length) rows.push(['errors', r.errors.join('; ')]);
