@@ -1,0 +1,46 @@
+// Partitions past full-mesh-max (issue 13's SWIM membership, fullMeshMax 4 among 12 nodes): the
+// fault soak's rule (partition.test.ts: an isolated node serves nothing, and waits a peer timeout
+// when peers return) holds there too, while a client keeps using the shared address.
+import { describe, expect, it } from 'vitest';
+import { runSeeded, Sim } from './harness.js';
+
+const SHARED = '10.0.0.1';
+const OTHERS = ['c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
+
+function twelveNodes(seed: number): Sim {
+  const sim = new Sim({ seed });
+  const config = { fullMeshMax: 4 };
+  sim.add({ name: 'a', ip: SHARED, seeds: [], config }, { name: 'b', ip: SHARED, seeds: ['a'], config });
+  OTHERS.forEach((n, i) => sim.add({ name: n, ip: `10.0.0.${100 + i}`, seeds: ['a', 'b'], config }));
+  sim.start('a');
+  sim.run(50);
+  sim.start('b', ...OTHERS);
+  sim.run(10_000);
+  return sim;
+}
+
+const routes = (sim: Sim): string[] => sim.live().map((n) => `${n.name}->${sim.routeOf(n.name, SHARED)}`);
+const endpoints = (sim: Sim, names: string[]): string[] => names.map((n) => sim.node(n).endpoint);
+
+describe('partitions past full-mesh-max', () => {
+  it('a standby cut off from everyone does not take the address from the working server when it comes back', () =>
+    runSeeded('isolated standby, SWIM', 31, (seed) => {
+      const sim = twelveNodes(seed);
+      expect(sim.node('c').mustEngine().status(sim.clock(sim.node('c'))).members.fullMesh).toBe(false);
+      expect(routes(sim).every((r) => r.endsWith('->a'))).toBe(true);
+      const ping = sim.ping('c', SHARED, 50);
+      sim.run(2_000);
+      const t0 = sim.now;
+      sim.net.partition(endpoints(sim, ['b']), endpoints(sim, ['a', ...OTHERS]));
+      sim.run(40_000); // long enough for everyone to hold b dead and b everyone
+      const alone = sim.node('b').mustEngine().status(sim.clock(sim.node('b')));
+      expect(alone.members).toMatchObject({ alive: 0, sessions: 0 }); // b holds everyone dead: the case to test
+      sim.net.heal();
+      sim.run(30_000);
+      expect(routes(sim).filter((r) => !r.endsWith('->a'))).toEqual([]);
+      for (const n of ['a', ...OTHERS]) {
+        expect(sim.events((e) => e.node === n && e.t > t0 && e.event.type === 'route-change' && e.event.prefixText === `${SHARED}/32`), n).toEqual([]);
+      }
+      expect(ping.between(t0).every((r) => r.server === 'a')).toBe(true);
+    }));
+});
