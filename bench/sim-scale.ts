@@ -87,7 +87,7 @@ export function measureSimScale(plan: SimScalePlan, log: (text: string) => void)
   };
   const outOfCpu = (): boolean => cpuS() - cpu0 > plan.cpuBudgetS;
   const n = plan.nodes;
-  const sim = new Sim({ seed: SEED + n, keepaliveMs: KEEPALIVE_MS, peerTimeoutMs: PEER_TIMEOUT_MS, maxEvents: Number.MAX_SAFE_INTEGER });
+  const sim = new Sim({ seed: SEED + n, keepaliveMs: KEEPALIVE_MS, peerTimeoutMs: PEER_TIMEOUT_MS, maxEvents: Number.MAX_SAFE_INTEGER, logLimit: 10_000 });
   try {
     runSeeded(`sim-scale ${n}`, SEED + n, () => run(sim, plan, row, outOfCpu, log));
   } catch (e) {

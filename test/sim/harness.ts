@@ -86,6 +86,11 @@ export interface SimOptions {
   seed: number;
   /** Events the whole run may take before it fails (default DEFAULT_MAX_EVENTS). */
   maxEvents?: number;
+  /**
+   * Engine events kept for sim.events() and failure traces: all by default; the newest this
+   * many when set (1 000 nodes log millions of route changes while they form: gigabytes).
+   */
+  logLimit?: number;
   keepaliveMs?: number;
   peerTimeoutMs?: number;
   reconnectMaxMs?: number;
@@ -327,7 +332,7 @@ export class Sim {
       recordAuth: this.channel.recordAuth?.(identity) ?? simRecordAuth(() => channelId),
       send: (to, datagram) => this.net.send(this.now, node.endpoint, to, datagram),
       deliver: (packet) => this.onDeliver(node, packet),
-      onEvent: (event) => this.log.push({ t: this.now, node: node.name, incarnation: inc, event }),
+      onEvent: (event) => this.logEvent({ t: this.now, node: node.name, incarnation: inc, event }),
       rng,
     });
     node.engine = engine;
@@ -430,6 +435,12 @@ export class Sim {
   isLiveId(id: PeerId): boolean {
     const n = this.byId.get(id);
     return !!n && n.running && n.id === id;
+  }
+
+  private logEvent(e: LoggedEvent): void {
+    this.log.push(e);
+    const limit = this.options.logLimit;
+    if (limit !== undefined && this.log.length >= 2 * limit) this.log.splice(0, this.log.length - limit);
   }
 
   events(filter?: (e: LoggedEvent) => boolean): LoggedEvent[] {
