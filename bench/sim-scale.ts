@@ -25,8 +25,11 @@ export interface SimScalePlan {
   /** Simulated ms allowed for the mesh to converge, and each of join, crash and failover. */
   convergeMaxMs: number;
   phaseMaxMs: number;
-  /** Simulated ms of the idle window. */
+  /** Simulated ms of the idle window, and of the wait before it once converged (default 3 s). */
   idleMs: number;
+  settleMs?: number;
+  /** Stop after the idle window (no join, crash, failover). */
+  idleOnly?: boolean;
   /** CPU seconds (this process) the whole row may use; phases that would start later are skipped. */
   cpuBudgetS: number;
 }
@@ -144,11 +147,15 @@ function run(sim: Sim, plan: SimScalePlan, row: SimScaleRow, outOfCpu: () => boo
     return;
   }
   if (outOfCpu()) return;
-  sim.run(3_000);
+  sim.run(plan.settleMs ?? 3_000);
   mark = loadMark(sim);
   sim.run(plan.idleMs);
   row.idle = loadSince(sim, mark);
   log(`sim-scale ${n}: idle ${row.idle.datagramsPerS.toFixed(1)} datagrams/s per node`);
+  if (plan.idleOnly) {
+    row.join = row.crash = row.failoverClient = row.failoverAll = { over: 'not run (idle only)' };
+    return;
+  }
 
   // join: a new node's /32 known everywhere
   if (outOfCpu()) return;
