@@ -82,6 +82,18 @@ export const MAX_EVENTS_PER_INSTANT = 100_000;
 /** Default event budget of one Sim: far above any test's (a swarm seed takes ~10 000), stops a storm within a minute or so. */
 export const DEFAULT_MAX_EVENTS = 20_000_000;
 
+/**
+ * The public endpoint of the i-th host: 192.0.2.1–254, then 198.18.0.0/15 (a benchmark range).
+ * Numbering on past 192.0.2.254 gave 192.0.2.256 and up: no address at all, so from the 255th node
+ * on nobody could dial them and the 1 000-node runs measured false suspicions instead of SWIM.
+ */
+export function publicEndpoint(i: number): Endpoint {
+  if (i < 254) return `192.0.2.${i + 1}:3210`;
+  const n = i - 254;
+  if (n >= 2 * 65_536) throw new Error(`the simulator numbers at most ${254 + 2 * 65_536} public hosts`);
+  return `198.${18 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}:3210`;
+}
+
 export interface SimOptions {
   seed: number;
   /** Events the whole run may take before it fails (default DEFAULT_MAX_EVENTS). */
@@ -242,7 +254,7 @@ export class Sim {
     return specs.map((spec) => {
       if (this.nodes.has(spec.name)) throw new Error(`duplicate node ${spec.name}`);
       const i = this.list.length;
-      const node = new SimNode(spec, i, spec.nat ? this.behindNat(spec.name, spec.nat) : `192.0.2.${i + 1}:3210`);
+      const node = new SimNode(spec, i, spec.nat ? this.behindNat(spec.name, spec.nat) : publicEndpoint(i));
       if (spec.firewall) {
         if (spec.nat) throw new Error(`node ${spec.name}: a firewall or a NAT, not both`);
         this.net.setFirewall(node.endpoint, true);

@@ -2,7 +2,7 @@
 // partitions (symmetric or one-way), and NAT boxes or firewalls in front of hosts (nat.ts).
 // Datagrams are copied when sent, as a socket would.
 //
-// Addresses: public hosts are 192.0.2.x (the harness numbers them); NAT number n has the
+// Addresses: public hosts are 192.0.2.x, then 198.18.0.0/15 (the harness numbers them); NAT number n has the
 // public address 203.0.113.n and the site 192.168.n.0/24 behind it. A host behind a NAT is
 // known by its private endpoint; only hosts behind the same NAT reach it there, everyone else
 // sees the mapped public endpoint. Partitions and per-link profiles name hosts (a NATed host
