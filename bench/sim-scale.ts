@@ -28,8 +28,6 @@ export interface SimScalePlan {
   /** Simulated ms of the idle window, and of the wait before it once converged (default 3 s). */
   idleMs: number;
   settleMs?: number;
-  /** Stop after the idle window (no join, crash, failover). */
-  idleOnly?: boolean;
   /** CPU seconds (this process) the whole row may use; phases that would start later are skipped. */
   cpuBudgetS: number;
 }
@@ -152,10 +150,6 @@ function run(sim: Sim, plan: SimScalePlan, row: SimScaleRow, outOfCpu: () => boo
   sim.run(plan.idleMs);
   row.idle = loadSince(sim, mark);
   log(`sim-scale ${n}: idle ${row.idle.datagramsPerS.toFixed(1)} datagrams/s per node`);
-  if (plan.idleOnly) {
-    row.join = row.crash = row.failoverClient = row.failoverAll = { over: 'not run (idle only)' };
-    return;
-  }
 
   // join: a new node's /32 known everywhere
   if (outOfCpu()) return;

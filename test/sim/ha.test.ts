@@ -20,7 +20,7 @@ function cluster(seed: number, a: Options = {}, b: Options = {}): Sim {
   return sim;
 }
 
-const routes = (sim: Sim): string[] => sim.live().map((n) => `${n.name}->${sim.routeOf(n.name, SHARED)}`);
+const routes = (sim: Sim): string[] => sim.routesTo(SHARED);
 const allRouteTo = (sim: Sim, server: string): boolean => sim.live().every((n) => sim.routeOf(n.name, SHARED) === server);
 const changesOf = (sim: Sim, node: string, after: number) =>
   sim.events((e) => e.node === node && e.t > after && e.event.type === 'route-change' && e.event.prefixText === `${SHARED}/32`);

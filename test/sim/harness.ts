@@ -443,6 +443,16 @@ export class Sim {
     return this.nameOf(node.mustEngine().routeFor(parseIPv4(ip)!));
   }
 
+  /** Every live node's route for `ip`, as "name->owner" (tests compare whole views). */
+  routesTo(ip: string): string[] {
+    return this.live().map((n) => `${n.name}->${this.routeOf(n.name, ip)}`);
+  }
+
+  /** The endpoints of the named nodes (for sim.net.partition). */
+  endpointsOf(names: readonly string[]): string[] {
+    return names.map((n) => this.node(n).endpoint);
+  }
+
   /** Is `id` the identity of a process that is running now? */
   isLiveId(id: PeerId): boolean {
     const n = this.byId.get(id);

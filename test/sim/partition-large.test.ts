@@ -19,8 +19,7 @@ function twelveNodes(seed: number): Sim {
   return sim;
 }
 
-const routes = (sim: Sim): string[] => sim.live().map((n) => `${n.name}->${sim.routeOf(n.name, SHARED)}`);
-const endpoints = (sim: Sim, names: string[]): string[] => names.map((n) => sim.node(n).endpoint);
+const routes = (sim: Sim): string[] => sim.routesTo(SHARED);
 
 describe('partitions past full-mesh-max', () => {
   it('a standby cut off from everyone does not take the address from the working server when it comes back', () =>
@@ -31,7 +30,7 @@ describe('partitions past full-mesh-max', () => {
       const ping = sim.ping('c', SHARED, 50);
       sim.run(2_000);
       const t0 = sim.now;
-      sim.net.partition(endpoints(sim, ['b']), endpoints(sim, ['a', ...OTHERS]));
+      sim.net.partition(sim.endpointsOf(['b']), sim.endpointsOf(['a', ...OTHERS]));
       sim.run(40_000); // long enough for everyone to hold b dead and b everyone
       const alone = sim.node('b').mustEngine().status(sim.clock(sim.node('b')));
       expect(alone.members).toMatchObject({ alive: 0, sessions: 0 }); // b holds everyone dead: the case to test

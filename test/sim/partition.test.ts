@@ -26,15 +26,14 @@ function fiveNodes(seed: number): Sim {
  */
 const HEAL_BOUND_MS = (sim: Sim): number => 1.25 * sim.node('a').mustEngine().timing.reconnectMaxMs + 500;
 
-const routes = (sim: Sim): string[] => sim.live().map((n) => `${n.name}->${sim.routeOf(n.name, SHARED)}`);
-const endpoints = (sim: Sim, names: string[]): string[] => names.map((n) => sim.node(n).endpoint);
+const routes = (sim: Sim): string[] => sim.routesTo(SHARED);
 
 describe('partitions', () => {
   it('each side of a partition uses its own claimant; after healing all converge on the later takeover', () =>
     runSeeded('partition and heal', 21, (seed) => {
       const sim = fiveNodes(seed);
       expect(routes(sim)).toEqual(['a->a', 'b->a', 'c->a', 'd->a', 'e->a']);
-      sim.net.partition(endpoints(sim, ['a', 'c']), endpoints(sim, ['b', 'd', 'e']));
+      sim.net.partition(sim.endpointsOf(['a', 'c']), sim.endpointsOf(['b', 'd', 'e']));
       sim.run(sim.peerTimeoutMs + sim.keepaliveMs);
       expect(routes(sim)).toEqual(['a->a', 'b->b', 'c->a', 'd->b', 'e->b']);
       // b took 10.0.0.1 over on its side (a newer serving epoch than a's): it keeps it, and a
@@ -55,7 +54,7 @@ describe('partitions', () => {
   it('a one-way partition (nobody hears a) fails over to b; after healing a hands over too', () =>
     runSeeded('one-way partition', 22, (seed) => {
       const sim = fiveNodes(seed);
-      sim.net.partition(endpoints(sim, ['a']), endpoints(sim, ['b', 'c', 'd', 'e']), true);
+      sim.net.partition(sim.endpointsOf(['a']), sim.endpointsOf(['b', 'c', 'd', 'e']), true);
       sim.run(sim.peerTimeoutMs + sim.keepaliveMs);
       expect(routes(sim).slice(1)).toEqual(['b->b', 'c->b', 'd->b', 'e->b']);
       sim.run(5_000);
@@ -77,7 +76,7 @@ describe('partitions', () => {
       // take a prefix from a working server).
       const sim = fiveNodes(seed);
       const t0 = sim.now;
-      sim.net.partition(endpoints(sim, ['b']), endpoints(sim, ['a', 'c', 'd', 'e']));
+      sim.net.partition(sim.endpointsOf(['b']), sim.endpointsOf(['a', 'c', 'd', 'e']));
       sim.run(3 * sim.peerTimeoutMs);
       expect(routes(sim).filter((r) => !r.startsWith('b->'))).toEqual(['a->a', 'c->a', 'd->a', 'e->a']);
       sim.net.heal();

@@ -24,7 +24,7 @@ function cluster(seed: number, identity: 'key' | 'password'): Sim {
   return sim;
 }
 
-const routes = (sim: Sim): string[] => sim.live().map((n) => `${n.name}->${sim.routeOf(n.name, SHARED)}`);
+const routes = (sim: Sim): string[] => sim.routesTo(SHARED);
 
 describe('over the real SecureChannel', () => {
   for (const identity of ['key', 'password'] as const) {
