@@ -229,23 +229,37 @@ function valueFlags(): Set<string> {
   return out;
 }
 
-/** Could this token be meant as a flag? "-secret" or "-Ab3..." (a key) cannot. */
-function looksLikeFlag(token: string): boolean {
-  return token.startsWith('--') || /^-[A-Za-z]$/.test(token) || /^-[vq]+$/.test(token);
+/**
+ * Could this token be meant as a flag? "-secret" or "-Ab3..." (a key) cannot, nor "--Xy9..."
+ * (one key in 4096 starts with two dashes): a long one counts only if it names a known flag.
+ */
+function looksLikeFlag(token: string, longFlags: Set<string>): boolean {
+  if (token.startsWith('--')) {
+    const name = token.slice(2).split('=')[0]!;
+    return name === '' || longFlags.has(name) || (name.startsWith('no-') && longFlags.has(name.slice(3)));
+  }
+  return /^-[A-Za-z]$/.test(token) || /^-[vq]+$/.test(token);
+}
+
+/** Every long flag name of every command, without the dashes. */
+function longFlagNames(): Set<string> {
+  return new Set([...runFlags(), ...Object.values(COMMAND_FLAGS).flat()]);
 }
 
 /**
  * A value may start with '-' (one base64url key in 64 does, and so may a password), and a
- * parser would take it for flags: "--private-key -Ab3..." becomes "--private-key=-Ab3...".
+ * parser would take it for flags: "--private-key -Ab3..." becomes "--private-key=-Ab3...",
+ * "--private-key --Ab3..." likewise.
  */
 function attachDashValues(argv: string[]): string[] {
   const flags = valueFlags();
+  const longFlags = longFlagNames();
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const next = argv[i + 1];
     if (arg === '--') { out.push(...argv.slice(i)); break; }
-    if (flags.has(arg) && next !== undefined && next.length > 1 && next.startsWith('-') && !looksLikeFlag(next)) {
+    if (flags.has(arg) && next !== undefined && next.length > 1 && next.startsWith('-') && !looksLikeFlag(next, longFlags)) {
       out.push(`${arg}=${next}`);
       i++;
     } else {

@@ -119,6 +119,12 @@ describe('strict parsing', () => {
     expect(parseArgs(['-p', '-secret'], {}).crypto.password).toBe('-secret');
     expect(() => parseCommand(['genkey', '-p', '-x1'], {})).toThrow(/^genkey --password is gone/);
     expect(argsError(['-p', '-v'])).toBe("-p needs a value (for a value starting with '-' write -p=VALUE)");
+    // One key in 4096 starts with two dashes (CI once drew one).
+    const dashed = `--${key.slice(2)}`;
+    expect(parseArgs(['--private-key', dashed], {}).crypto.privateKey).toBe(dashed);
+    expect(parseArgs(['--password', '--not-a-flag'], {}).crypto.password).toBe('--not-a-flag');
+    expect(argsError(['--password', '--no-routes'])).toBe("--password needs a value (for a value starting with '-' write --password=VALUE)");
+    expect(argsError(['--private-key', '--password', 'x'])).toBe("--private-key needs a value (for a value starting with '-' write --private-key=VALUE)");
   });
 
   it('refuses a single-valued flag given twice', () => {
