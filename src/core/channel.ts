@@ -42,6 +42,12 @@ export interface Channel {
    * then addresses message 1 to that key alone (its mac1) instead of trying every trusted key.
    */
   connect(now: number, endpoint: Endpoint, peer?: PeerId): void;
+  /**
+   * Shake hands with `peer` anew even though a session is up: its end may have lost it (it
+   * restarted, or closed it idle) while ours still looks usable. The current session carries
+   * on until the new one replaces it. Without a session this is connect(now, endpoint, peer).
+   */
+  renew(now: number, endpoint: Endpoint, peer: PeerId): void;
   /** Stop retrying handshakes to `endpoint` (it was ourselves, or it is no longer wanted). */
   cancelConnect(endpoint: Endpoint): void;
   /** Encrypt and send to an established peer. Returns false if there is no usable session. */

@@ -191,7 +191,7 @@ class MeshEngine implements Engine {
     suspected: (rec, now) => {
       this.emit({ type: 'peer-suspect', peer: rec.id, silentMs: now - rec.lastHeardMs });
       // It may have lost our session (it closed it idle, or restarted): a fresh handshake tells.
-      if (!this.fullMesh) this.defer(() => this.channel.connect(now, rec.endpoint, rec.id));
+      if (!this.fullMesh) this.defer(() => this.channel.renew(now, rec.endpoint, rec.id));
     },
     idle: (rec, now) => this.closeIdle(rec, now),
     probe: (rec, now) => this.sendProbe(rec, now),
@@ -300,7 +300,7 @@ class MeshEngine implements Engine {
       probe: (now, id) => this.probeMember(now, id),
       probeAgain: (now, id) => {
         const rec = this.peers.get(id);
-        if (rec !== undefined) this.defer(() => this.channel.connect(now, rec.endpoint, id));
+        if (rec !== undefined) this.defer(() => this.channel.renew(now, rec.endpoint, id));
       },
       helpers: (id) => this.gossipPeers().filter((p) => p !== id),
       pingReq: (now, helper, target) => this.sendTo(now, helper, { type: 'ping-req', target }),
@@ -825,6 +825,8 @@ class MeshEngine implements Engine {
       this.emit({ type: 'peer-restart', peer: m.id, bootTimeMs: r.bootTimeMs, previousBootTimeMs: known });
       if (rec) {
         rec.ackedSeq = -1;
+        // The new process has none of our sessions; ours would carry our NodeInfo nowhere.
+        if (this.channel.isEstablished(m.id)) this.defer(() => this.channel.renew(now, rec.endpoint, m.id));
         this.wake(rec); // our NodeInfo goes to the new process
       }
     }

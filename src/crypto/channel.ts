@@ -202,6 +202,13 @@ export class SecureChannel implements Channel {
     this.sendInitiation(now, init);
   }
 
+  renew(now: number, endpoint: Endpoint, peer: PeerId): void {
+    this.tick(now);
+    const p = this.peers.get(peer);
+    if (p !== undefined && p.current !== null && isUsable(now, p.current, this.timing)) this.startRekey(now, p);
+    else this.connect(now, endpoint, peer);
+  }
+
   cancelConnect(endpoint: Endpoint): void {
     const init = this.connects.get(endpoint);
     if (!init) return;

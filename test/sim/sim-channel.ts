@@ -80,7 +80,19 @@ export class SimChannel implements Channel {
     this.instance = this.rng.u32();
   }
 
-  connect(now: number, endpoint: Endpoint): void {
+  /** Like the real channel: nothing to do while a session with that peer (or at that endpoint) is up. */
+  connect(now: number, endpoint: Endpoint, peer?: PeerId): void {
+    if (peer !== undefined && this.byPeer.has(peer)) return;
+    for (const list of this.byPeer.values()) if (list[0]!.endpoint === endpoint) return;
+    this.dial(now, endpoint);
+  }
+
+  renew(now: number, endpoint: Endpoint, peer: PeerId): void {
+    const s = this.byPeer.get(peer)?.[0];
+    this.dial(now, s?.endpoint ?? endpoint);
+  }
+
+  private dial(now: number, endpoint: Endpoint): void {
     if (this.attempts.has(endpoint)) return;
     const index = this.newIndex();
     const a = withTimer<Attempt>({ endpoint, index, nextRetryAtMs: now + this.retryMinMs, backoffMs: this.retryMinMs, timer: new Timer() });

@@ -103,8 +103,11 @@ describe('engine: NodeInfo', () => {
     ch.control(12, 'p', '192.0.2.2:3210', info(500, 2, [])); // older seq: ignored
     ch.control(13, 'p', '192.0.2.2:3210', info(400, 9, [])); // earlier incarnation: ignored
     expect(route('10.0.0.1')).toBe('p');
+    expect(ch.renewals).toEqual([]);
     ch.control(14, 'p', '192.0.2.2:3210', info(2_000_000, 1, ['10.0.0.1'])); // it restarted
     expect(ofType('peer-restart')).toEqual([{ type: 'peer-restart', peer: 'p', bootTimeMs: 2_000_000, previousBootTimeMs: 500 }]);
+    // the new process may not have our session (its record can come from anyone): shake hands anew
+    expect(ch.renewals).toEqual(['p']);
     expect(route('10.0.0.1')).toBe('self'); // a restarted node does not keep the IP
     expect(ofType('route-change').at(-1)).toMatchObject({ from: 'p', to: 'self', cause: 'restart', toSelf: true });
   });

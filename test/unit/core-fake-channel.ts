@@ -24,6 +24,12 @@ export class FakeChannel implements Channel {
     this.connects.push(ep);
     this.connectPeers.push(peer);
   }
+  /** renew() calls: peers whose established session was to be replaced by a new handshake. */
+  readonly renewals: PeerId[] = [];
+  renew(now: number, ep: Endpoint, peer: PeerId): void {
+    if (this.established.has(peer)) this.renewals.push(peer);
+    else this.connect(now, ep, peer);
+  }
   cancelConnect(): void {}
   send(_now: number, peer: PeerId, kind: MsgKind, payload: Uint8Array): boolean {
     if (!this.established.has(peer)) return false;

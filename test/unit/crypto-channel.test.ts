@@ -481,6 +481,23 @@ describe('SecureChannel transport', () => {
     expectTalking(net, a, b2, 'after restart');
   });
 
+  it('renew() shakes hands again with a peer that restarted silently, where connect() does nothing', () => {
+    const { net, a, b } = established(50);
+    const idB = b.identity;
+    net.nodes.delete(b.endpoint);
+    const b2 = net.addNode(b.endpoint, { psk: PSK }, idB); // same identity, new process, dials nobody
+    expect(sendText(net, a, b2, 'into the void')).toBe(true); // a's session still looks usable
+    net.advance(50);
+    expect(b2.dropCount('unknown-session')).toBe(1);
+    a.channel.connect(net.now, b.endpoint, b.id);
+    net.advance(200);
+    expect(b2.established).toEqual([]); // connect() is for peers without a session
+    a.channel.renew(net.now, b.endpoint, b.id);
+    net.advance(200);
+    expect(b2.established.map((e) => e.peer)).toEqual([a.id]);
+    expectTalking(net, a, b2, 'after renew');
+  });
+
   it('forget() drops all sessions with a peer', () => {
     const { net, a, b } = established(48);
     a.channel.forget(b.id);
