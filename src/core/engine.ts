@@ -550,10 +550,11 @@ class MeshEngine implements Engine {
       this.paths.reachChanged(now, id);
     }
     rec.pathHeardMs = now;
-    if (rec.kept) {
-      this.sendInfo(rec, now);
-      this.sendObserved(rec, now);
-    }
+    if (rec.kept) this.sendInfo(rec, now);
+    // Where we see it: a kept peer always hears it; another only if its record does not name
+    // that address (a node behind NAT whose sessions are all on demand learns its mapping, or a
+    // new one after its NAT rebooted, without every probe's session carrying it).
+    if (rec.kept || !m.entry?.record.candidates.includes(endpoint)) this.sendObserved(rec, now);
     this.prober.heard(now, id);
     if (m.state !== 'alive') this.tellSuspect(now, m);
     // We know nobody yet: compare record tables with our first peer now, not at the next round.

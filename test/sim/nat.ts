@@ -69,6 +69,8 @@ export class NatBox {
   readonly stats: NatStats = { mappings: 0, expired: 0, filtered: 0 };
   private readonly byKey = new Map<string, Mapping>();
   private readonly byOutside = new Map<Endpoint, Mapping>();
+  /** Reboots so far: port-preserving mappings start this many ports × 7 higher. */
+  private portShift = 0;
 
   /** `publicHost`: the box's public address; a firewall translates nothing and ignores it. */
   constructor(readonly publicHost: string, options: NatOptions, private readonly rng: SimRng) {
@@ -90,6 +92,16 @@ export class NatBox {
     }
     if (options.mappingTimeoutMs !== undefined) this.mappingTimeoutMs = options.mappingTimeoutMs;
     if (options.hairpin !== undefined) this.hairpin = options.hairpin;
+  }
+
+  /**
+   * The router reboots: every mapping is gone, and new ones get other ports (as after a reboot
+   * that does not preserve ports, or a CGNAT that reassigns them).
+   */
+  reboot(): void {
+    this.byKey.clear();
+    this.byOutside.clear();
+    this.portShift += 1;
   }
 
   /** `inside` sends to `to`: create or refresh its mapping; returns the source the world sees. */
@@ -156,7 +168,7 @@ export class NatBox {
         if (free(port)) return `${this.publicHost}:${port}`;
       }
     }
-    const wanted = Number(inside.slice(inside.lastIndexOf(':') + 1));
+    const wanted = Number(inside.slice(inside.lastIndexOf(':') + 1)) + 7 * this.portShift;
     for (let i = 0; i < 65_536; i++) {
       const port = 1_024 + ((wanted - 1_024 + i + 64_512) % 64_512);
       if (free(port)) return `${this.publicHost}:${port}`;
