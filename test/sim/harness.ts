@@ -774,3 +774,24 @@ export function runSeeded<T>(label: string, seed: number, fn: (seed: number) => 
     throw e;
   }
 }
+
+/** The ten nodes besides a and b in twelveNodes(). */
+export const TWELVE_OTHERS = ['c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'] as const;
+
+/**
+ * Twelve nodes past full-mesh-max (fullMeshMax 4, so SWIM membership and sessions on demand):
+ * a seeds b, everyone else (TWELVE_OTHERS, 10.0.0.100 on, and `extra`) seeds a and b; all
+ * started, then run for `settleMs`.
+ */
+export function twelveNodes(seed: number, o: { ipA: string; ipB: string; extra?: Omit<NodeSpec, 'config'>[]; settleMs: number }): Sim {
+  const sim = new Sim({ seed });
+  const config = { fullMeshMax: 4 };
+  sim.add({ name: 'a', ip: o.ipA, seeds: [], config }, { name: 'b', ip: o.ipB, seeds: ['a'], config });
+  TWELVE_OTHERS.forEach((n, i) => sim.add({ name: n, ip: `10.0.0.${100 + i}`, seeds: ['a', 'b'], config }));
+  for (const spec of o.extra ?? []) sim.add({ seeds: ['a', 'b'], ...spec, config });
+  sim.start('a');
+  sim.run(50);
+  sim.start('b', ...TWELVE_OTHERS, ...(o.extra ?? []).map((s) => s.name));
+  sim.run(o.settleMs);
+  return sim;
+}

@@ -2,29 +2,16 @@
 // fault soak's rule (partition.test.ts: an isolated node serves nothing, and waits a peer timeout
 // when peers return) holds there too, while a client keeps using the shared address.
 import { describe, expect, it } from 'vitest';
-import { runSeeded, Sim } from './harness.js';
+import { runSeeded, twelveNodes, TWELVE_OTHERS as OTHERS, type Sim } from './harness.js';
 
 const SHARED = '10.0.0.1';
-const OTHERS = ['c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
-
-function twelveNodes(seed: number): Sim {
-  const sim = new Sim({ seed });
-  const config = { fullMeshMax: 4 };
-  sim.add({ name: 'a', ip: SHARED, seeds: [], config }, { name: 'b', ip: SHARED, seeds: ['a'], config });
-  OTHERS.forEach((n, i) => sim.add({ name: n, ip: `10.0.0.${100 + i}`, seeds: ['a', 'b'], config }));
-  sim.start('a');
-  sim.run(50);
-  sim.start('b', ...OTHERS);
-  sim.run(10_000);
-  return sim;
-}
 
 const routes = (sim: Sim): string[] => sim.routesTo(SHARED);
 
 describe('partitions past full-mesh-max', () => {
   it('a standby cut off from everyone does not take the address from the working server when it comes back', () =>
     runSeeded('isolated standby, SWIM', 31, (seed) => {
-      const sim = twelveNodes(seed);
+      const sim = twelveNodes(seed, { ipA: SHARED, ipB: SHARED, settleMs: 10_000 });
       expect(sim.node('c').mustEngine().status(sim.clock(sim.node('c'))).members.fullMesh).toBe(false);
       expect(routes(sim).every((r) => r.endsWith('->a'))).toBe(true);
       const ping = sim.ping('c', SHARED, 50);
