@@ -260,6 +260,13 @@ export const ALT_PROBE_MIN_MS = 100;
  * so the default bounds the table near 4 MB.
  */
 export const MAX_NODE_RECORDS = 4_096;
+/**
+ * Sessions (peers) an engine holds at once (EngineConfig.maxSessions). Key mode bounds them by
+ * the trusted keys; in password mode every holder of the password can mint identities, so a
+ * session with a new one past this closes the least recently heard session that is not kept
+ * (it reopens on demand), or is refused ('peer-limit') if all are kept.
+ */
+export const MAX_SESSIONS = 4_096;
 /** A record larger than this is refused ('gossip-limit'): 64 claims with all options fit. */
 export const MAX_RECORD_BYTES = 4_096;
 /**

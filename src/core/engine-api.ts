@@ -59,6 +59,8 @@ export interface EngineConfig {
    * failures with SWIM (default DEFAULT_FULL_MESH_MAX, 8).
    */
   fullMeshMax?: number;
+  /** Sessions held at once (default MAX_SESSIONS); tests lower it. */
+  maxSessions?: number;
   /** --advertise-address endpoints: static candidates we announce. */
   advertise?: readonly Endpoint[];
 }

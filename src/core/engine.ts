@@ -75,7 +75,7 @@ import { ClaimTable, plainRecord, type ClaimRecord, type RouteChange } from './c
 import {
   DEFAULT_RELAY_BYTES_PER_S, TOO_BIG_ANSWERS_PER_S, DEFAULT_RELAY_PACKETS_PER_S, deriveTiming, HA_EVENT_HISTORY, LEAVE_COPIES, LEAVE_GRAVE_MS,
   MAX_BOOT_TIME_AHEAD_MS, MAX_DENIED_CLAIMS_PER_PEER, MAX_GOSSIP_ENDPOINTS_PER_PEER, MAX_GOSSIP_PEERS_PER_INFO,
-  MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing, DEFAULT_FULL_MESH_MAX, KEPT_CLAIMANTS_PER_PREFIX, PREFIX_USE_MS,
+  MAX_PEER_CANDIDATES, PUNCH_PAIR_INTERVAL_MS, type Timing, DEFAULT_FULL_MESH_MAX, MAX_SESSIONS, KEPT_CLAIMANTS_PER_PREFIX, PREFIX_USE_MS,
   RECORD_FANOUT, FULL_MESH_HOLD_MS, REFUTE_FANOUT, MAX_STATES_PER_MESSAGE, MAX_PULL_IDS,
 } from './constants.js';
 import { DropCounters } from './drops.js';
@@ -160,6 +160,8 @@ class MeshEngine implements Engine {
   private readonly prober: Prober;
   /** Members (us included) up to which every member is kept (EngineConfig.fullMeshMax). */
   private readonly fullMeshMax: number;
+  /** EngineConfig.maxSessions. */
+  private readonly maxSessions: number;
   /** The mesh is that small now: every member kept, as in a full mesh. */
   private fullMesh = true;
   /** When the kept sessions are worked out again (refreshKept). */
@@ -239,6 +241,7 @@ class MeshEngine implements Engine {
       candidates: this.candidates.list(), relay: this.relay.mode, claims: this.announced, leaving: this.departure.leaving,
     }), this.timing.gossipCoalesceMs);
     this.fullMeshMax = config.fullMeshMax ?? DEFAULT_FULL_MESH_MAX;
+    this.maxSessions = config.maxSessions ?? MAX_SESSIONS;
     this.records = new RecordTable({
       auth: opts.recordAuth,
       localId: this.localId,
@@ -527,6 +530,11 @@ class MeshEngine implements Engine {
     if (previous && previous.id !== id) this.peerDown(previous, 'replaced', now, id);
 
     let rec = this.peers.get(id);
+    if (rec === undefined && this.peers.size >= this.maxSessions && !this.makeRoomForSession(now)) {
+      this.drop('peer-limit', now, `${id}: ${this.maxSessions} sessions open, all kept`);
+      this.defer(() => this.channel.forget(id));
+      return;
+    }
     const m = rec?.member ?? this.members.ensure(id);
     m.down = false;
     m.wantedSinceMs = null;
@@ -1102,6 +1110,18 @@ class MeshEngine implements Engine {
     if (!r) return null;
     for (const ep of r.candidates) if (isDialable(ep) && !this.membership.isSelf(ep)) return ep;
     return null;
+  }
+
+  /**
+   * The session table is full: close the least recently heard session that is not kept (it
+   * reopens on demand). False if every one is kept. Scans the table, only ever at the cap.
+   */
+  private makeRoomForSession(now: number): boolean {
+    let oldest: PeerRecord | null = null;
+    for (const rec of this.peers.values()) if (!rec.kept && (oldest === null || rec.lastHeardMs < oldest.lastHeardMs)) oldest = rec;
+    if (oldest === null) return false;
+    this.closeIdle(oldest, now);
+    return true;
   }
 
   /** A session that is not kept went unused: close it (nothing about the member changes). */

@@ -70,11 +70,12 @@ export type DropReason =
   | 'relay-denied' // a relay request we may not serve (relaying off, unknown or relayed destination, nested relay)
   | 'relay-limit' // a relay request over the per-pair packet or byte rate
   | 'too-big' // a TUN packet for a relayed peer over the relayed path's MTU: answered with ICMP "too big"
+  | 'peer-limit' // a session with a new identity while MAX_SESSIONS are open and none is idle-closable
   | 'record'; // a malformed node record, one whose signature or key does not verify, or another record at a version already held
 
 export const DROP_REASONS: readonly DropReason[] = [
   'malformed', 'auth', 'unknown-session', 'replay', 'untrusted', 'handshake-state',
   'rate-limited', 'self', 'no-route', 'no-session', 'bad-packet', 'not-claimed', 'control',
   'mac', 'cookie', 'stale', 'reflected', 'claim-denied', 'claim-limit', 'bad-source',
-  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit', 'too-big', 'record',
+  'gossip-limit', 'dial-limit', 'relay-denied', 'relay-limit', 'too-big', 'peer-limit', 'record',
 ];
