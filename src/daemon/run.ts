@@ -20,7 +20,8 @@ import { readVersion } from '../version.js';
 import { startControlServer } from '../status/control-server.js';
 import { startMetricsServer } from '../status/metrics.js';
 import { startStatsFile, DEFAULT_STATS_INTERVAL_MS } from '../status/stats-file.js';
-import { buildStatusJson, type StatusJson } from '../status/status-json.js';
+import { buildStatusJson, type SocketJson, type StatusJson } from '../status/status-json.js';
+import { kernelReceiveDrops } from '../io/proc-udp.js';
 import { warmUpDataPath } from './warmup.js';
 import { DataPlane, monotonicMs } from './dataplane.js';
 import { logEngineEvent } from './event-log.js';
@@ -221,6 +222,7 @@ async function startNode(config: Config, log: Logger, closers: Closer[]): Promis
         listen: `${config.listen.host || '*'}:${transport.localPort}`,
         controlSocket: config.controlSocket,
         nowWallMs: Date.now(),
+        socket: socketJson(transport),
       },
       engine.status(monotonicMs()),
     );
@@ -293,3 +295,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+
+/** The socket's own counters (native only) and the kernel's receive-buffer drops on its port. */
+function socketJson(transport: Transport): SocketJson {
+  const c = transport.counters?.();
+  return {
+    implementation: c ? 'native' : 'dgram',
+    sent: c?.sent ?? null,
+    sendDrops: c?.sendDrops ?? null,
+    received: c?.received ?? null,
+    receiveDrops: c?.receiveDrops ?? null,
+    errors: c?.errors ?? null,
+    kernelReceiveDrops: kernelReceiveDrops(transport.localPort),
+  };
+}

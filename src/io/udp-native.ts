@@ -25,7 +25,7 @@ import { loadNative, type NativeUdpSocket, type UdpConstants } from '../native/a
 import { ViewCache } from './views.js';
 import {
   DEFAULT_SOCKET_BUFFER_BYTES, TransportError, bindListen, openUdpTransport,
-  type SocketFamily, type Transport, type UdpOptions,
+  type SocketCounters, type SocketFamily, type Transport, type UdpOptions,
 } from './udp.js';
 
 /** Receive slots per wake-up (fairness towards the TUN side of the loop). */
@@ -147,6 +147,11 @@ export class NativeUdpTransport implements Transport {
       sent, sendDrops, received, receiveDrops, softErrors, gso: gso === 1, gro: gro === 1,
       gsoSegments, endpointResets, endpointProbeLimits,
     };
+  }
+
+  counters(): SocketCounters {
+    const s = this.stats();
+    return { sent: s.sent, sendDrops: s.sendDrops, received: s.received, receiveDrops: s.receiveDrops, errors: s.softErrors };
   }
 
   send(endpoint: Endpoint, data: Uint8Array): void {

@@ -32,6 +32,19 @@ export interface Transport {
    */
   onDatagram(handler: (from: Endpoint, data: Uint8Array) => void, batchEnd?: () => void): void;
   close(): Promise<void>;
+  /** Datagrams counted by the socket itself (the native one; Node's dgram counts nothing). */
+  counters?(): SocketCounters;
+}
+
+export interface SocketCounters {
+  sent: number;
+  /** Not sent: unknown destination, too large, or the kernel's send buffer full. */
+  sendDrops: number;
+  received: number;
+  /** Read but not handed on: more in one wake-up than the receive slots hold. */
+  receiveDrops: number;
+  /** Errors the kernel reported on the socket (ICMP unreachable, too big). */
+  errors: number;
 }
 
 export const DEFAULT_PORT = 3210;

@@ -154,6 +154,28 @@ export function createMetricsRegistry(getStatus: () => StatusJson, opts: Metrics
     },
   });
   new Counter({
+    name: 'hacloud_socket_datagrams_total', help: 'Datagrams the UDP socket sent and received (native socket only).',
+    labelNames: ['direction'], registers,
+    collect() {
+      this.reset();
+      const k = snapshot().socket;
+      if (k?.sent != null) this.inc({ direction: 'tx' }, k.sent);
+      if (k?.received != null) this.inc({ direction: 'rx' }, k.received);
+    },
+  });
+  new Counter({
+    name: 'hacloud_socket_dropped_total',
+    help: 'Datagrams dropped at the UDP socket: send (not sent), receive (read, no slot), kernel (receive buffer full, before hacloud read them).',
+    labelNames: ['where'], registers,
+    collect() {
+      this.reset();
+      const k = snapshot().socket;
+      if (k?.sendDrops != null) this.inc({ where: 'send' }, k.sendDrops);
+      if (k?.receiveDrops != null) this.inc({ where: 'receive' }, k.receiveDrops);
+      if (k?.kernelReceiveDrops != null) this.inc({ where: 'kernel' }, k.kernelReceiveDrops);
+    },
+  });
+  new Counter({
     name: 'hacloud_handshakes_total', help: 'Handshakes completed (first contacts, rekeys, re-handshakes).', registers,
     collect() {
       this.reset();

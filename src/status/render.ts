@@ -1,7 +1,7 @@
 // Human form of `hacloud status`: a few aligned tables. Pure; everything shown comes from the
 // StatusJson (so `status` and `status --json` never disagree). Peer ids are shortened
 // (log/text.ts), which is plenty to tell a mesh's nodes apart.
-import type { PathJson, StatusJson, TrafficJson } from './status-json.js';
+import type { PathJson, SocketJson, StatusJson, TrafficJson } from './status-json.js';
 import { shortId } from '../log/text.js';
 
 export function renderStatus(s: StatusJson): string {
@@ -146,7 +146,17 @@ export function renderStatus(s: StatusJson): string {
   const dropped = Object.entries(s.drops.byReason).filter(([, count]) => count > 0);
   out.push('', `DROPPED PACKETS: ${s.drops.total}${dropped.length > 0 ? `  (${dropped.map(([r, c]) => `${r} ${c}`).join(', ')})` : ''}`);
   out.push(`TRAFFIC: rx ${formatTraffic(s.traffic.rx)}, tx ${formatTraffic(s.traffic.tx)}`);
+  if (s.socket) out.push(formatSocket(s.socket));
   return `${out.join('\n')}\n`;
+}
+
+/** The UDP socket's line: what it did, and what it (or the kernel, its buffer full) dropped. */
+function formatSocket(k: SocketJson): string {
+  const n = (v: number | null): string => (v === null ? '?' : String(v));
+  const kernel = `${n(k.kernelReceiveDrops)} by the kernel (receive buffer full)`;
+  if (k.sent === null) return `SOCKET (${k.implementation}): received datagrams dropped ${kernel}`;
+  return `SOCKET (${k.implementation}): sent ${n(k.sent)} (${n(k.sendDrops)} dropped), received ${n(k.received)} ` +
+    `(${n(k.receiveDrops)} dropped here, ${kernel}), errors ${n(k.errors)}`;
 }
 
 

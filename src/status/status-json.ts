@@ -18,6 +18,21 @@ export interface DaemonInfo {
   controlSocket: string;
   /** Wall clock (epoch ms) at which the engine snapshot was taken. */
   nowWallMs: number;
+  /** The UDP socket's own counters and the kernel's drops for it (absent: not known). */
+  socket?: SocketJson;
+}
+
+/** The UDP socket: what it sent, received and dropped (null: this socket does not count it). */
+export interface SocketJson {
+  /** "native" (hacloud's batched socket) or "dgram" (Node's, the fallback). */
+  implementation: string;
+  sent: number | null;
+  sendDrops: number | null;
+  received: number | null;
+  receiveDrops: number | null;
+  errors: number | null;
+  /** Datagrams for our port the kernel dropped because the receive buffer was full (/proc/net/udp). */
+  kernelReceiveDrops: number | null;
 }
 
 export interface TrafficJson {
@@ -234,6 +249,8 @@ export interface StatusJson {
   };
   /** The members this node knows (node records) and how it watches them. */
   members: MembershipStatus;
+  /** The UDP socket's counters; null when the daemon did not say (tests, older builds). */
+  socket: SocketJson | null;
 }
 
 export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJson {
@@ -310,6 +327,7 @@ export function buildStatusJson(info: DaemonInfo, engine: EngineStatus): StatusJ
       pairs: engine.relay.pairs,
     },
     members,
+    socket: info.socket ? { ...info.socket } : null,
   };
 }
 

@@ -67,11 +67,16 @@ describe('status, metrics and kernel routes through a failover', () => {
     const peerA = s.peers.find((p) => p.id === idA)!;
     expect(peerA.tx.packets).toBeGreaterThan(0); // the request to 10.0.0.1 went to servera
     expect(peerA.rx.packets).toBeGreaterThan(0);
+    // the native socket counts what it did; the kernel's drops for its port come from /proc
+    expect(s.socket).toMatchObject({ implementation: 'native', sendDrops: 0, receiveDrops: 0, kernelReceiveDrops: 0 });
+    expect(s.socket!.received).toBeGreaterThan(peerA.rx.packets);
+    expect(s.socket!.sent).toBeGreaterThan(peerA.tx.packets);
 
     const human = await cli(['status', '--control-socket', controlSocket(l, 'client')]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^ {2}\\* {2}10\\.0\\.0\\.1/32 +${idA.slice(0, 8)} \\(${l.ip('servera')}:3210\\) +100 +serving +\\S+ +longest uptime$`, 'm'));
     expect(human.stdout).toContain('PEERS (2)');
+    expect(human.stdout).toMatch(/^SOCKET \(native\): sent \d+ \(0 dropped\), received \d+ \(0 dropped here, 0 by the kernel/m);
   });
 
   it('adds a kernel route in the other nodes for a subnet claimed outside their network', async () => {
@@ -95,6 +100,8 @@ describe('status, metrics and kernel routes through a failover', () => {
     expect(metric(text, `hacloud_traffic_packets_total{peer="${idA}",direction="tx"}`)).toBeGreaterThan(0);
     expect(metric(text, `hacloud_traffic_bytes_total{peer="${idA}",direction="rx"}`)).toBeGreaterThan(0);
     expect(metric(text, 'hacloud_dropped_packets_total{reason="auth"}')).toBe(0);
+    expect(metric(text, 'hacloud_socket_datagrams_total{direction="rx"}')).toBeGreaterThan(0);
+    expect(metric(text, 'hacloud_socket_dropped_total{where="kernel"}')).toBe(0);
     expect(text).not.toContain('hacloud_last_failover_gap_seconds{');
   });
 

@@ -21,6 +21,11 @@ export const INFO: DaemonInfo = {
   nowWallMs: NOW_WALL_MS,
 };
 
+/** A native socket after some traffic, 3 datagrams lost in the kernel's receive buffer. */
+export const SOCKET = {
+  implementation: 'native', sent: 1_200, sendDrops: 1, received: 1_500, receiveDrops: 2, errors: 4, kernelReceiveDrops: 3,
+};
+
 export function drops(overrides: Partial<Record<DropReason, number>> = {}): Record<DropReason, number> {
   const out = {} as Record<DropReason, number>;
   for (const r of DROP_REASONS) out[r] = overrides[r] ?? 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildStatusJson, STATUS_JSON_FORMAT } from '../../src/status/status-json.js';
-import { engineStatus, INFO, NOW_WALL_MS, SELF, SERVER_A, SERVER_B, twoClaimantStatus } from './status-fixture.js';
+import { engineStatus, INFO, NOW_WALL_MS, SELF, SERVER_A, SERVER_B, SOCKET, twoClaimantStatus } from './status-fixture.js';
 
 describe('buildStatusJson', () => {
   it('describes the node from the daemon info and the engine', () => {
@@ -95,6 +95,11 @@ describe('buildStatusJson', () => {
     expect(Object.keys(s.drops.byReason)).toContain('no-route');
     expect(s.traffic).toEqual({ rx: { bytes: 1_572_864, packets: 1200 }, tx: { bytes: 96_000, packets: 1100 } });
     expect(s.connecting).toEqual([{ endpoint: '172.31.5.10:3210', kind: 'seed', peer: SERVER_A, attempts: 3, nextAttemptInMs: 1250 }]);
+  });
+
+  it("passes the socket's counters on, and null when the daemon gives none", () => {
+    expect(buildStatusJson({ ...INFO, socket: SOCKET }, engineStatus()).socket).toEqual(SOCKET);
+    expect(buildStatusJson(INFO, engineStatus()).socket).toBeNull();
   });
 
   it('never shows a negative uptime for a claimant whose clock is ahead', () => {

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetricsRegistry, MetricsListenError, startMetricsServer, type MetricsServer } from '../../src/status/metrics.js';
 import { buildStatusJson, type StatusJson } from '../../src/status/status-json.js';
-import { engineStatus, INFO, SELF, SERVER_B } from './status-fixture.js';
+import { engineStatus, INFO, SELF, SERVER_B, SOCKET } from './status-fixture.js';
 
 function status(): StatusJson {
   return buildStatusJson(INFO, engineStatus());
@@ -68,6 +68,19 @@ describe('metrics', () => {
     expect(sample(text, 'hacloud_relayed_packets_total')).toBe(12);
     expect(sample(text, `hacloud_peer_relayed{peer="${SERVER_B}"}`)).toBe(1);
     expect(sample(await createMetricsRegistry(status, { processMetrics: false }).scrape(), `hacloud_peer_relayed{peer="${SERVER_B}"}`)).toBe(0);
+  });
+
+  it("counts the socket's datagrams and its drops, the kernel's included; none for Node's socket", async () => {
+    const text = await createMetricsRegistry(() => buildStatusJson({ ...INFO, socket: SOCKET }, engineStatus()), { processMetrics: false }).scrape();
+    expect(sample(text, 'hacloud_socket_datagrams_total{direction="tx"}')).toBe(1_200);
+    expect(sample(text, 'hacloud_socket_datagrams_total{direction="rx"}')).toBe(1_500);
+    expect(sample(text, 'hacloud_socket_dropped_total{where="send"}')).toBe(1);
+    expect(sample(text, 'hacloud_socket_dropped_total{where="receive"}')).toBe(2);
+    expect(sample(text, 'hacloud_socket_dropped_total{where="kernel"}')).toBe(3);
+    const dgram = { ...SOCKET, implementation: 'dgram', sent: null, sendDrops: null, received: null, receiveDrops: null, errors: null };
+    const fallback = await createMetricsRegistry(() => buildStatusJson({ ...INFO, socket: dgram }, engineStatus()), { processMetrics: false }).scrape();
+    expect(sample(fallback, 'hacloud_socket_datagrams_total{direction="tx"}')).toBeUndefined();
+    expect(sample(fallback, 'hacloud_socket_dropped_total{where="kernel"}')).toBe(3);
   });
 
   it('counts the claims of peers this node ignores', async () => {

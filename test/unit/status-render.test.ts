@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatDuration, renderStatus } from '../../src/status/render.js';
 import { buildStatusJson } from '../../src/status/status-json.js';
-import { engineStatus, INFO, SELF, twoClaimantStatus } from './status-fixture.js';
+import { engineStatus, INFO, SELF, SOCKET, twoClaimantStatus } from './status-fixture.js';
 
 function lines(text: string): string[] {
   return text.split('\n');
@@ -22,6 +22,15 @@ describe('renderStatus', () => {
     ]);
     expect(lines(text)).toContain('relay       on (2000 packets/s, 1.9 MiB/s per pair); forwarded 0 B/0p');
     expect(lines(text)).toContain('timing      keepalive 100ms, peer timeout 800ms');
+  });
+
+  it("ends with the socket's line when the daemon gives one", () => {
+    expect(lines(text).some((l) => l.startsWith('SOCKET'))).toBe(false);
+    const l = lines(renderStatus(buildStatusJson({ ...INFO, socket: SOCKET }, twoClaimantStatus())));
+    expect(l.at(-2)).toBe('SOCKET (native): sent 1200 (1 dropped), received 1500 (2 dropped here, 3 by the kernel (receive buffer full)), errors 4');
+    const dgram = { ...SOCKET, implementation: 'dgram', sent: null, sendDrops: null, received: null, receiveDrops: null, errors: null, kernelReceiveDrops: null };
+    expect(lines(renderStatus(buildStatusJson({ ...INFO, socket: dgram }, twoClaimantStatus()))).at(-2))
+      .toBe('SOCKET (dgram): received datagrams dropped ? by the kernel (receive buffer full)');
   });
 
   it('has a peer table with aligned columns and short ids', () => {
