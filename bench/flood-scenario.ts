@@ -71,12 +71,24 @@ export interface FloodPlan {
   /** IPv6 sources inside v's /64, and each in a /64 of its own. */
   sources6Same64: number;
   sources6Other64: number;
+  /**
+   * Key mode: this share of the flood is fresh valid messages 1 from made-up identities (any
+   * stranger can write them: mac1's key is v's public key), enough to push v past half its
+   * handshake budget, into asking for cookies. Password mode has none: mac1 needs the password.
+   */
+  forgedShare: number;
 }
 
 export const FLOOD_PLAN: FloodPlan = {
   mode: 'password', rate: 60_000, joins: 5, joinTimeoutMs: 8_000, pingSeconds: 15,
-  sources4: 128, sources6Same64: 512, sources6Other64: 16,
+  sources4: 128, sources6Same64: 512, sources6Other64: 16, forgedShare: 0.02,
 };
+
+/** The flooder's mix: random 1, lookalike 2, replay 2, and forged at `share` of the whole. */
+export function floodMix(share: number): string {
+  const forged = share > 0 ? (5 * share) / (1 - share) : 0;
+  return `random:1,lookalike:2,replay:2,forged:${forged.toFixed(4)}`;
+}
 
 export interface JoinResult {
   /** ms from "listening on port" to the session with v; null: none within joinTimeoutMs. */
@@ -154,7 +166,8 @@ class FloodScenario {
     const flooder = lab.spawn('f', 'chrt', ['-f', String(FLOODER_RT_PRIORITY), process.execPath,
       builtFile(FLOODER), '--to4', `${lab.ip('v')}:${PORT}`, '--to6', `[${lab.ip6('v')}]:${PORT}`,
       '--sources', sourceFile, '--rate', String(plan.rate), '--seconds', String(Math.ceil(maxSeconds)),
-      '--replay', replayFile,
+      '--replay', replayFile, '--mix', floodMix(plan.mode === 'key' ? plan.forgedShare : 0),
+      ...(plan.mode === 'key' ? ['--victim-key', this.keys.get('v')!.pub] : []),
     ]);
     try {
       // Two whole seconds sent: the flood runs at its full rate.
@@ -355,7 +368,8 @@ export function floodReport(r: FloodResult): string {
   return [
     `flood (${r.plan.mode} mode): ${r.flood.sources} sources (${r.flood.sources4} IPv4, ${r.flood.sources6} IPv6), ` +
       `${Math.round(r.windowRate)} datagrams/s while measured (mean ${Math.round(r.flood.meanRate)}/s over ${r.flood.seconds.toFixed(1)} s), ` +
-      `${r.flood.byKind.random} random, ${r.flood.byKind.lookalike} lookalikes, ${r.flood.byKind.replay} replays of ${r.replaysCaptured} captured message(s) 1; ` +
+      `${r.flood.byKind.random} random, ${r.flood.byKind.lookalike} lookalikes, ${r.flood.byKind.replay} replays of ${r.replaysCaptured} captured message(s) 1, ` +
+      `${r.flood.byKind.forged} forged valid messages 1; ` +
       `flooder CPU ${((r.flood.cpuSeconds / r.flood.seconds) * 100).toFixed(0)} %`,
     `victim: eth0 ${Math.round(r.victimRxRate)} packets/s, CPU ${r.victimCpuPct.toFixed(0)} %, alive ${r.victimAlive}, ` +
       `flood drops ${r.floodDrops} (${Object.entries(r.drops).map(([k, v]) => `${k} ${v}`).join(', ')}), kernel receive-buffer drops ${r.kernelDrops}`,

@@ -6,8 +6,11 @@
 //             4 bytes (type, version, reserved) and exact length, the others type 1, version 1
 //             or 2, zero reserved bytes, a length near a captured one or in 40..256
 //   replay    a real message 1 captured from a legitimate node, sent again unchanged
-// It knows nothing of the handshake beyond "type byte 1, version byte": a rewrite of the
-// handshake does not make it stale.
+//   forged    (key mode, --victim-key) a fresh, valid message 1 from a made-up identity: mac1's
+//             key is the victim's public key, no secret, so any stranger can write one, and
+//             the victim must do X25519 work to answer it until it asks for cookies
+// Apart from 'forged' it knows nothing of the handshake beyond "type byte 1, version byte": a
+// rewrite of the handshake does not make it stale.
 //
 // Sockets: the native addon's batched UDP socket (sendmmsg), GSO off so every datagram is its
 // own packet, never started (answers are left to the kernel to drop), all sharing one small
@@ -18,13 +21,16 @@
 //
 //   node dist/bench/flooder.js --to4 IP:PORT [--to6 IP6:PORT] --sources FILE (one IP a line)
 //     --rate N --seconds S [--replay FILE (hex, one datagram a line)] [--burst N]
-//     [--mix random:1,lookalike:2,replay:2]
+//     [--mix random:1,lookalike:2,replay:2,forged:0.1] [--victim-key ID]
 // Prints "flood rate t=S sent=N rate=R/s" every second and one "flood done {json}" line at the
 // end (also on SIGTERM/SIGINT).
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
+import { createInitiation, type HandshakeIdentity } from '../src/crypto/handshake.js';
+import { generateKeyPair, peerIdToPublicKey } from '../src/crypto/keys.js';
+import { mac1Key, sealInitiation } from '../src/crypto/macs.js';
 import { loadNative, type NativeUdpSocket } from '../src/native/addon.js';
 import { parseHostPort } from '../src/wire/addr.js';
 
@@ -48,7 +54,7 @@ const POOL_BYTES = 1 << 20;
 const RANDOM_MAX_BYTES = 1200;
 const LOOKALIKE_MIN_BYTES = 40;
 const LOOKALIKE_MAX_BYTES = 256;
-const KINDS = ['random', 'lookalike', 'replay'] as const;
+const KINDS = ['random', 'lookalike', 'replay', 'forged'] as const;
 type Kind = (typeof KINDS)[number];
 
 export interface FloodSummary {
@@ -89,7 +95,26 @@ function openSource(ip: string, target: string, shared: { buffer: Uint8Array; me
   return { socket, to };
 }
 
-function parseMix(text: string, haveReplays: boolean): [Kind, number][] {
+/**
+ * Fresh valid messages 1 to the victim whose id is `victimId` (key mode), as a stranger writes
+ * them: a made-up identity (message 1 does not carry it), a random ephemeral and index each,
+ * the current time, mac1 keyed with the victim's public key, no cookie.
+ */
+function forger(victimId: string): () => Uint8Array {
+  const id: HandshakeIdentity = {
+    keyPair: generateKeyPair(), psk: new Uint8Array(32), algorithms: ['chacha20'], instanceId: randomFillSync(new Uint8Array(8)),
+  };
+  const key = mac1Key(peerIdToPublicKey(victimId));
+  const ephemeral = new Uint8Array(32);
+  const index = new Uint32Array(1);
+  return () => {
+    randomFillSync(ephemeral);
+    randomFillSync(index);
+    return sealInitiation(createInitiation(id, index[0]! & 0x7fff_ffff, ephemeral, Date.now()).body, key, null);
+  };
+}
+
+function parseMix(text: string, haveReplays: boolean, canForge: boolean): [Kind, number][] {
   const weights = new Map<Kind, number>();
   for (const part of text.split(',')) {
     const [name, w] = part.split(':');
@@ -97,6 +122,7 @@ function parseMix(text: string, haveReplays: boolean): [Kind, number][] {
     weights.set(name as Kind, Number(w));
   }
   if (!haveReplays) weights.delete('replay');
+  if (!canForge) weights.delete('forged');
   const total = [...weights.values()].reduce((a, b) => a + b, 0);
   if (total <= 0) throw new Error('--mix: no kind with a weight above 0');
   let acc = 0;
@@ -114,6 +140,7 @@ function main(): void {
       to4: { type: 'string' }, to6: { type: 'string' }, sources: { type: 'string' },
       rate: { type: 'string' }, seconds: { type: 'string' }, replay: { type: 'string' },
       burst: { type: 'string', default: '4' },
+      'victim-key': { type: 'string' },
       mix: { type: 'string', default: 'random:1,lookalike:2,replay:2' },
     },
   });
@@ -123,7 +150,8 @@ function main(): void {
   const seconds = Number(values.seconds);
   if (!(rate > 0) || !(seconds > 0 && seconds <= 600)) throw new Error('need --rate > 0 and --seconds in (0, 600]');
   const replays = readReplays(values.replay);
-  const mix = parseMix(values.mix, replays.length > 0);
+  const forge = values['victim-key'] ? forger(values['victim-key']) : null;
+  const mix = parseMix(values.mix, replays.length > 0, forge !== null);
   const addrs = values.sources ? readFileSync(values.sources, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : [];
   const shared = { buffer: new Uint8Array(RECEIVE_SLOT_BYTES), meta: new Uint32Array(3), addrs: new Uint8Array(ENDPOINT_TABLE_BYTES) };
   const sources = addrs.map((ip) => {
@@ -138,7 +166,7 @@ function main(): void {
   const pool = new Uint8Array(POOL_BYTES);
   randomFillSync(pool);
   const scratch = new Uint8Array(LOOKALIKE_MAX_BYTES);
-  const byKind: Record<Kind, number> = { random: 0, lookalike: 0, replay: 0 };
+  const byKind: Record<Kind, number> = { random: 0, lookalike: 0, replay: 0, forged: 0 };
   let replayCursor = 0;
   const randomInt = (n: number) => Math.floor(Math.random() * n);
   const pick = (): Kind => {
@@ -150,6 +178,7 @@ function main(): void {
     const kind = pick();
     byKind[kind]++;
     if (kind === 'replay') return replays[replayCursor++ % replays.length]!;
+    if (kind === 'forged') return forge!();
     const off = randomInt(POOL_BYTES - RANDOM_MAX_BYTES);
     if (kind === 'random') return pool.subarray(off, off + 1 + randomInt(RANDOM_MAX_BYTES));
     const model = replays.length > 0 && Math.random() < 0.5 ? replays[randomInt(replays.length)]! : null;
