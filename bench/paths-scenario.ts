@@ -148,8 +148,10 @@ export class PathsLab {
   }
 
   /** `count` pings from → to's tunnel address, 0.2 s apart; how many came back. */
-  async ping(from: Node, to: Node, count = 5): Promise<number> {
-    const r = await this.lab.exec(from, 'ping', ['-n', '-c', String(count), '-i', '0.2', '-W', '2', TUN_IP[to]], { check: false, timeoutMs: count * 200 + 10_000 });
+  /** Pings answered; `bytes`: ICMP payload size, sent without don't-fragment (`-M dont`). */
+  async ping(from: Node, to: Node, count = 5, bytes?: number): Promise<number> {
+    const size = bytes === undefined ? [] : ['-s', String(bytes), '-M', 'dont'];
+    const r = await this.lab.exec(from, 'ping', ['-n', '-c', String(count), '-i', '0.2', '-W', '2', ...size, TUN_IP[to]], { check: false, timeoutMs: count * 200 + 10_000 });
     return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
   }
 

@@ -68,6 +68,7 @@ import { PathManager } from './paths.js';
 import { Relay } from './relay.js';
 import { TokenBucket } from './token-bucket.js';
 import { packetTooBig } from '../wire/icmp-too-big.js';
+import { fragmentIPv4 } from '../wire/ipv4-fragment.js';
 import { ViaTable } from './vias.js';
 import type { Channel, ChannelSink } from './channel.js';
 import { ClaimPolicy } from './claim-policy.js';
@@ -368,7 +369,21 @@ class MeshEngine implements Engine {
     if (active === null) return this.drop('no-route', now);
     if (active === this.localId) return this.opts.deliver(packet);
     const rec = this.peers.get(active);
-    if (rec && packet.length > this.relayMtu && isRelayKey(rec.endpoint) && this.answerTooBig(now, packet)) return;
+    if (rec && packet.length > this.relayMtu && isRelayKey(rec.endpoint)) {
+      if (this.answerTooBig(now, packet)) return;
+      // IPv4 without don't-fragment: cut it here, as a router would, into pieces the relayed
+      // path carries whole; the destination's kernel reassembles them.
+      const fragments = fragmentIPv4(packet, this.relayMtu);
+      if (fragments !== null) {
+        for (const f of fragments) this.sendData(now, active, rec, f);
+        return;
+      }
+    }
+    this.sendData(now, active, rec, packet);
+  }
+
+  /** One packet to `active` (its record `rec`, if it has a session); without one, dial it. */
+  private sendData(now: number, active: PeerId, rec: PeerRecord | undefined, packet: Uint8Array): void {
     if (!rec || !this.channel.send(now, active, MsgKind.Data, packet)) {
       this.drop('no-session', now);
       return this.wantSession(now, active);

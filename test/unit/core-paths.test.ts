@@ -2,6 +2,7 @@
 // only B (their link is cut both ways), so they must talk through B, end to end encrypted;
 // B's limits and --no-relay hold; a dead relay hands its pairs to another; a direct path
 // that opens takes the traffic back.
+import { fragmentIPv4 } from '../../src/wire/ipv4-fragment.js';
 import { describe, expect, it } from 'vitest';
 import type { ChannelSink } from '../../src/core/channel.js';
 import { MsgKind } from '../../src/core/types.js';
@@ -147,7 +148,7 @@ describe('paths: relaying through a common peer', () => {
       expect(status(sim, 'b').relay.forwarded.packets - before).toBeLessThan(5);
     }));
 
-  it('a packet too big for the relayed path is answered with ICMP "fragmentation needed", a small one is relayed', () =>
+  it('a packet too big for the relayed path is answered with ICMP "fragmentation needed" (DF) or cut into fragments that fit (no DF)', () =>
     runSeeded('relay too big', 12, (seed) => {
       const sim = triangle(seed, { a: { relayMtu: 1000 } });
       expect(sim.runUntilTrue(() => pathOf(sim, 'a', 'c')?.startsWith('relay:') === true && pathOf(sim, 'c', 'a')?.startsWith('relay:') === true, 10_000)).toBe(true);
@@ -168,11 +169,20 @@ describe('paths: relaying through a common peer', () => {
       const icmp = a.lastTunPacket!;
       expect([icmp[9], icmp[20], icmp[21], (icmp[26]! << 8) | icmp[27]!]).toEqual([1, 3, 4, 1000]);
       expect([...icmp.subarray(12, 20)]).toEqual([10, 0, 0, 3, 10, 0, 0, 1]);
-      // without don't-fragment, and at the MTU, the packet goes through the relay
-      a.mustEngine().handleTunPacket(sim.clock(a), packet(1200, false));
+      // without don't-fragment it goes through the relay in fragments of at most 1000 bytes (as a
+      // router cuts it; c's kernel reassembles them), and a packet at the MTU goes whole
+      const countFrom = c.tunPackets;
+      const big = packet(1200, false);
+      const fragments = fragmentIPv4(big, 1000)!;
+      expect(fragments.map((f) => f.length)).toEqual([996, 224]);
+      a.mustEngine().handleTunPacket(sim.clock(a), big);
+      sim.run(100);
+      expect(c.tunPackets).toBe(countFrom + 2);
+      expect(fragments.some((f) => Buffer.from(f).equals(c.lastTunPacket!))).toBe(true);
       a.mustEngine().handleTunPacket(sim.clock(a), packet(1000, true));
       sim.run(100);
-      expect(c.tunPackets).toBe(cBefore + 2);
+      expect(c.tunPackets).toBe(countFrom + 3);
+      expect(c.lastTunPacket!.length).toBe(1000);
       expect(status(sim, 'a').drops['too-big']).toBe(1);
     }));
 });
