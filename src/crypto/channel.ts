@@ -205,7 +205,7 @@ export class SecureChannel implements Channel {
   renew(now: number, endpoint: Endpoint, peer: PeerId): void {
     this.tick(now);
     const p = this.peers.get(peer);
-    if (p !== undefined && p.current !== null && isUsable(now, p.current, this.timing)) this.startRekey(now, p);
+    if (p !== undefined && this.isEstablished(peer)) this.startRekey(now, p);
     else this.connect(now, endpoint, peer);
   }
 

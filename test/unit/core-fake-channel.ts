@@ -1,6 +1,8 @@
 // A scripted Channel for engine tests: records what the engine sends and dials, and lets a
 // test play the network side (sessions coming up, control and data messages arriving).
 import type { Channel, ChannelSink } from '../../src/core/channel.js';
+import { createEngine, type Engine, type EngineConfig } from '../../src/core/engine.js';
+import { SimRng } from '../sim/rng.js';
 import { MsgKind, type Endpoint, type PeerId } from '../../src/core/types.js';
 import { parseIPv4, parsePrefix } from '../../src/wire/addr.js';
 import { decodeControl, encodeControl, type ControlMessage, type RelayMode } from '../../src/wire/control.js';
@@ -131,4 +133,40 @@ export function recordFor(peer: PeerId, t: Omit<InfoTemplate, 'type' | 'peers'>)
 
 export function fromTemplate(peer: PeerId, t: InfoTemplate): ControlMessage {
   return { type: 'node-info', bootTimeMs: t.bootTimeMs, seq: t.seq, record: recordFor(peer, t), peers: t.peers };
+}
+
+/** The seed endpoint of fakeEngine()'s node. */
+export const FAKE_SEED = '192.0.2.9:3210';
+
+/**
+ * An engine ('self', claiming 10.0.0.1, seeded with FAKE_SEED, slow timers) on a FakeChannel,
+ * started at 0; `config` overrides.
+ */
+export function fakeEngine(config: Partial<EngineConfig> = {}): { engine: Engine; ch: FakeChannel } {
+  let ch!: FakeChannel;
+  const engine = createEngine({
+    config: { claims: [parsePrefix('10.0.0.1')], bootTimeMs: 1_000_000, seeds: [FAKE_SEED], keepaliveMs: 1_000, peerTimeoutMs: 60_000, ...config },
+    makeChannel: (sink) => (ch = new FakeChannel(sink)),
+    recordAuth: simRecordAuth('self'),
+    send: () => {},
+    deliver: () => {},
+    onEvent: () => {},
+    rng: new SimRng(1),
+  });
+  engine.start(0);
+  return { engine, ch };
+}
+
+/**
+ * Seed 's' comes up and passes on the records of q, r, t, u (at 198.51.100.10..13:3210), and
+ * timers run to 2 000 ms: with fullMeshMax 2 the engine no longer runs a full mesh.
+ */
+export function growPastFullMesh(engine: Engine, ch: FakeChannel): void {
+  ch.up(1, 's', FAKE_SEED);
+  ch.control(2, 's', FAKE_SEED, info(500, 1, ['10.0.0.2'], [], { candidates: [FAKE_SEED] }));
+  const others = ['q', 'r', 't', 'u'].map((p, i) =>
+    recordFor(p, { bootTimeMs: 600, seq: 1, claims: [`10.0.0.${10 + i}`], candidates: [`198.51.100.${10 + i}:3210`] }));
+  ch.control(3, 's', FAKE_SEED, { type: 'records', records: others, sync: false });
+  // 6 members > 2 × fullMeshMax: no longer a full mesh once the kept set is worked out again
+  for (let t = engine.nextDeadline(); t <= 2_000; t = engine.nextDeadline()) engine.handleTimeout(t);
 }

@@ -2,34 +2,14 @@
 // anyone with the password can mint identities and open sessions. At the cap a new identity
 // closes the least recently heard session that is not kept, or is refused ('peer-limit').
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/core/engine.js';
-import { parsePrefix } from '../../src/wire/addr.js';
-import { SimRng } from '../sim/rng.js';
-import { simRecordAuth } from '../sim/sim-record-auth.js';
-import { FakeChannel, info, recordFor } from './core-fake-channel.js';
-
-const SEED = '192.0.2.9:3210';
-
-function engineWith(maxSessions: number, fullMeshMax?: number): { engine: Engine; ch: FakeChannel } {
-  let ch!: FakeChannel;
-  const engine = createEngine({
-    config: { claims: [parsePrefix('10.0.0.1')], bootTimeMs: 1_000_000, seeds: [SEED], keepaliveMs: 1_000, peerTimeoutMs: 60_000, fullMeshMax, maxSessions },
-    makeChannel: (sink) => (ch = new FakeChannel(sink)),
-    recordAuth: simRecordAuth('self'),
-    send: () => {},
-    deliver: () => {},
-    onEvent: () => {},
-    rng: new SimRng(1),
-  });
-  engine.start(0);
-  return { engine, ch };
-}
+import type { Engine } from '../../src/core/engine.js';
+import { fakeEngine, growPastFullMesh, info } from './core-fake-channel.js';
 
 const peerIds = (engine: Engine, now: number): string[] => engine.status(now).peers.map((p) => p.id).sort();
 
 describe('session cap', () => {
   it('refuses a new identity when every session is kept, and counts it', () => {
-    const { engine, ch } = engineWith(3);
+    const { engine, ch } = fakeEngine({ maxSessions: 3 });
     ['p1', 'p2', 'p3'].forEach((p, i) => ch.up(10 + i, p, `192.0.2.${20 + i}:3210`));
     expect(peerIds(engine, 20)).toEqual(['p1', 'p2', 'p3']);
     ch.up(30, 'intruder', '198.51.100.66:3210');
@@ -43,13 +23,8 @@ describe('session cap', () => {
   });
 
   it('past full-mesh-max, makes room by closing the least recently heard session that is not kept', () => {
-    const { engine, ch } = engineWith(3, 2);
-    ch.up(1, 's', SEED);
-    ch.control(2, 's', SEED, info(500, 1, ['10.0.0.2'], [], { candidates: [SEED] }));
-    const others = ['q', 'r', 't', 'u'].map((p, i) =>
-      recordFor(p, { bootTimeMs: 600, seq: 1, claims: [`10.0.0.${10 + i}`], candidates: [`198.51.100.${10 + i}:3210`] }));
-    ch.control(3, 's', SEED, { type: 'records', records: others, sync: false });
-    for (let t = engine.nextDeadline(); t <= 2_000; t = engine.nextDeadline()) engine.handleTimeout(t);
+    const { engine, ch } = fakeEngine({ maxSessions: 3, fullMeshMax: 2 });
+    growPastFullMesh(engine, ch);
     expect(engine.status(2_000).members.fullMesh).toBe(false);
     ch.up(2_010, 'q', '198.51.100.10:3210');
     ch.up(2_020, 'r', '198.51.100.11:3210');
